@@ -1,0 +1,71 @@
+"""The `reconciler` command: a click group whose commands live in `reconciler/commands/`.
+
+This module owns the one place where errors become output: a `ReconcilerError` is printed as a
+single red line and the process exits with its exit code; anything else is a bug, shown as a
+traceback only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.commands.apply_cmd import apply
+from reconciler.commands.emulator_cmd import emulator
+from reconciler.commands.plan_cmd import plan
+from reconciler.commands.validate_cmd import validate
+from reconciler.errors import ReconcilerError
+from reconciler.secrets import redact
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except ReconcilerError as err:
+            if ctx.obj and ctx.obj.get("debug"):
+                import traceback
+
+                click.echo(redact(traceback.format_exc()), err=True)
+            click.secho(f"error: {redact(str(err))}", fg="red", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.secho("interrupted", fg="red", err=True)
+            sys.exit(130)
+        except Exception as err:  # a bug: say so without a traceback unless --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                import traceback
+
+                click.echo(redact(traceback.format_exc()), err=True)
+            click.secho(
+                f"error: internal error: {type(err).__name__}: {redact(str(err))} "
+                "(run with --debug for details)",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and HTTP traces (token redacted).")
+@click.version_option(__version__, prog_name="reconciler")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Declarative plan/apply for Bria's Tailored Generation API."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+cli.add_command(validate)
+cli.add_command(plan)
+cli.add_command(apply)
+cli.add_command(emulator)
+
+
+def main() -> None:
+    cli(prog_name="reconciler")

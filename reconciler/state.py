@@ -1,0 +1,131 @@
+"""The shapes both sides of the diff share: the desired state (from manifests) and the live
+state (read from Bria). Plain frozen dataclasses, no I/O, so planning is pure and testable.
+
+Remote names are mapped to manifest names by `reconciler.naming`; the live state keeps remote
+names verbatim and the planner interprets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DatasetStatus = Literal["draft", "completed"]
+TrainingVersion = Literal["light", "max"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a resource was declared, for messages (`file:line:col`)."""
+
+    file: str
+    line: int
+    col: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+# ---------------------------------------------------------------- desired (manifests)
+
+
+@dataclass(frozen=True)
+class DesiredProject:
+    name: str  # remote project_name
+    ip_type: str
+    ip_medium: str
+    description: str | None = None  # project_description; None = not managed
+    ip_name: str | None = None
+    ip_description: str | None = None
+    delete: bool = False  # metadata.delete: remove it and everything under it
+    allow_replace: bool = False  # metadata.allowReplace: recreate on ip_type/ip_medium change
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class DesiredImage:
+    file_name: str  # name inside the dataset folder, e.g. "lora-01.png"
+    path: str  # absolute path, to read the bytes at apply time
+    digest: str  # sha256 hex of the file's bytes
+    size: int  # bytes
+    caption: str | None = None  # None = Bria's automatic caption
+    caption_origin: Literal["manifest", "sidecar"] | None = None
+
+
+@dataclass(frozen=True)
+class DesiredDataset:
+    project: str
+    name: str  # manifest name; remote names are derived by reconciler.naming
+    images: tuple[DesiredImage, ...]  # sorted by file_name
+    caption_prefix: str | None = None  # None = keep whatever Bria set
+    status: DatasetStatus = "completed"
+    delete: bool = False
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class DesiredModel:
+    project: str
+    name: str
+    dataset: str  # manifest name of a dataset in the same project
+    training_version: TrainingVersion
+    description: str | None = None
+    delete: bool = False
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    projects: tuple[DesiredProject, ...] = ()
+    datasets: tuple[DesiredDataset, ...] = ()
+    models: tuple[DesiredModel, ...] = ()
+
+
+# ---------------------------------------------------------------- live (Bria)
+
+
+@dataclass(frozen=True)
+class LiveImage:
+    id: int
+    image_name: str
+    caption: str | None
+    caption_source: str | None  # automatic | manual | unknown | pending
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    id: int
+    name: str
+    dataset_id: int | None
+    training_version: str  # lower-cased
+    status: str  # Created | InProgress | Completed | Failed | Stopping | Stopped (normalised)
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveDataset:
+    id: int
+    project_id: int
+    name: str
+    status: str  # draft | completed
+    caption_prefix: str | None
+    captions_update_status: str | None = None
+    images: tuple[LiveImage, ...] | None = None  # None = not read (not needed by the plan)
+    models: tuple[LiveModel, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveProject:
+    id: int
+    project_name: str
+    ip_type: str
+    ip_medium: str
+    project_description: str | None = None
+    ip_name: str | None = None
+    ip_description: str | None = None
+    datasets: tuple[LiveDataset, ...] | None = None  # None = not read (undeclared project)
+
+
+@dataclass(frozen=True)
+class LiveState:
+    projects: tuple[LiveProject, ...] = field(default_factory=tuple)
