@@ -1,0 +1,384 @@
+"""`BriaClient`: one method per endpoint of the Tailored Generation API reference.
+
+Each method builds the route, sends it through `HttpSession` (auth, retries, errors) and reads the
+answer strictly into records; a badly shaped answer becomes `MalformedResponse` naming the call.
+Routes and fields follow ../shared/reference/bria-tailored-generation-api.txt.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from reconciler.client.errors import MalformedResponse
+from reconciler.client.http import ClientStats, HttpSession
+from reconciler.client.records import (
+    DatasetRecord,
+    ImageRecord,
+    ModelRecord,
+    ProjectRecord,
+    RecordError,
+    parse_dataset,
+    parse_image,
+    parse_list,
+    parse_model,
+    parse_project,
+)
+from reconciler.secrets import register_secret
+
+DEFAULT_API_URL = "https://engine.prod.bria-api.com/v1"
+PROJECT_FIELDS = frozenset({"project_name", "project_description", "ip_name", "ip_description"})
+
+T = TypeVar("T")
+
+
+def _id(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def _without_none(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+class BriaClient:
+    """A synchronous, thread-safe client for Bria's Tailored Generation API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        debug_log: Callable[[str], None] | None = None,
+    ) -> None:
+        register_secret(token)
+        self.base_url = base_url
+        self.stats = ClientStats()
+        self._http = HttpSession(
+            base_url,
+            token,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            transport=transport,
+            debug_log=debug_log,
+            stats=self.stats,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BriaClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _call(
+        self,
+        method: str,
+        template: str,
+        parse: Callable[[Any], T],
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        **ids: int,
+    ) -> T:
+        path = template.format(**{name: _id(value, name) for name, value in ids.items()})
+        answer = self._http.request(method, template, path, json_body=json_body, params=params)
+        try:
+            return parse(answer)
+        except RecordError as exc:
+            raise MalformedResponse(method, path, None, str(exc)) from exc
+
+    def _delete(self, template: str, **ids: int) -> None:
+        """DELETE answers 204 with no body (or a body we have no use for)."""
+        path = template.format(**{name: _id(value, name) for name, value in ids.items()})
+        self._http.request("DELETE", template, path)
+
+    # ------------------------------------------------------------ projects
+
+    def list_projects(self) -> list[ProjectRecord]:
+        return self._call(
+            "GET", "/tailored-gen/projects", lambda a: parse_list(a, parse_project, "project")
+        )
+
+    def get_project(self, project_id: int) -> ProjectRecord:
+        return self._call(
+            "GET", "/tailored-gen/projects/{project_id}", parse_project, project_id=project_id
+        )
+
+    def create_project(
+        self,
+        *,
+        project_name: str,
+        ip_type: str,
+        ip_medium: str,
+        project_description: str | None = None,
+        ip_name: str | None = None,
+        ip_description: str | None = None,
+    ) -> ProjectRecord:
+        body = _without_none(
+            project_name=project_name,
+            ip_type=ip_type,
+            ip_medium=ip_medium,
+            project_description=project_description,
+            ip_name=ip_name,
+            ip_description=ip_description,
+        )
+        return self._call("POST", "/tailored-gen/projects", parse_project, json_body=body)
+
+    def update_project(self, project_id: int, **fields: str) -> ProjectRecord:
+        unknown = set(fields) - PROJECT_FIELDS
+        if unknown:
+            raise TypeError(f"update_project got fields it cannot change: {sorted(unknown)}")
+        return self._call(
+            "PUT",
+            "/tailored-gen/projects/{project_id}",
+            parse_project,
+            json_body=_without_none(**fields),
+            project_id=project_id,
+        )
+
+    def delete_project(self, project_id: int) -> None:
+        self._delete("/tailored-gen/projects/{project_id}", project_id=project_id)
+
+    # ------------------------------------------------------------ datasets
+
+    def list_datasets(self) -> list[DatasetRecord]:
+        return self._call(
+            "GET", "/tailored-gen/datasets", lambda a: parse_list(a, parse_dataset, "dataset")
+        )
+
+    def list_project_datasets(
+        self, project_id: int, *, include_models: bool = False, include_models_ids: bool = False
+    ) -> list[DatasetRecord]:
+        params = {}
+        if include_models:
+            params["include_models"] = "true"
+        if include_models_ids:
+            params["include_models_ids"] = "true"
+        return self._call(
+            "GET",
+            "/tailored-gen/projects/{project_id}/datasets",
+            lambda a: parse_list(a, parse_dataset, "dataset"),
+            params=params,
+            project_id=project_id,
+        )
+
+    def get_dataset(self, dataset_id: int) -> DatasetRecord:
+        return self._call(
+            "GET", "/tailored-gen/datasets/{dataset_id}", parse_dataset, dataset_id=dataset_id
+        )
+
+    def create_dataset(self, *, project_id: int, name: str) -> DatasetRecord:
+        body = {"project_id": _id(project_id, "project_id"), "name": name}
+        return self._call("POST", "/tailored-gen/datasets", parse_dataset, json_body=body)
+
+    def update_dataset(
+        self,
+        dataset_id: int,
+        *,
+        name: str | None = None,
+        caption_prefix: str | None = None,
+        status: str | None = None,
+    ) -> DatasetRecord:
+        return self._call(
+            "PUT",
+            "/tailored-gen/datasets/{dataset_id}",
+            parse_dataset,
+            json_body=_without_none(name=name, caption_prefix=caption_prefix, status=status),
+            dataset_id=dataset_id,
+        )
+
+    def delete_dataset(self, dataset_id: int) -> None:
+        self._delete("/tailored-gen/datasets/{dataset_id}", dataset_id=dataset_id)
+
+    def clone_dataset(
+        self, dataset_id: int, *, name: str | None = None, description: str | None = None
+    ) -> DatasetRecord:
+        return self._call(
+            "POST",
+            "/tailored-gen/datasets/{dataset_id}/clone",
+            parse_dataset,
+            json_body=_without_none(name=name, description=description),
+            dataset_id=dataset_id,
+        )
+
+    # ------------------------------------------------------------ images
+
+    def upload_image(
+        self,
+        dataset_id: int,
+        *,
+        file: bytes | None = None,
+        image_url: str | None = None,
+        image_name: str | None = None,
+    ) -> ImageRecord:
+        """Upload bytes (sent base64-encoded in `file`) or let Bria fetch `image_url`."""
+        if (file is None) == (image_url is None):
+            raise ValueError("upload_image needs exactly one of file or image_url")
+        body = _without_none(
+            file=base64.b64encode(file).decode("ascii") if file is not None else None,
+            image_url=image_url,
+            image_name=image_name,
+        )
+        return self._call(
+            "POST",
+            "/tailored-gen/datasets/{dataset_id}/images",
+            lambda a: parse_image(a, "image", dataset_id=dataset_id),
+            json_body=body,
+            dataset_id=dataset_id,
+        )
+
+    def list_images(self, dataset_id: int) -> list[ImageRecord]:
+        return self._call(
+            "GET",
+            "/tailored-gen/datasets/{dataset_id}/images",
+            lambda a: parse_list(
+                a, lambda item, what: parse_image(item, what, dataset_id=dataset_id), "image"
+            ),
+            dataset_id=dataset_id,
+        )
+
+    def get_image(self, dataset_id: int, image_id: int) -> ImageRecord:
+        return self._call(
+            "GET",
+            "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
+            lambda a: parse_image(a, "image", dataset_id=dataset_id),
+            dataset_id=dataset_id,
+            image_id=image_id,
+        )
+
+    def update_image_caption(
+        self,
+        dataset_id: int,
+        image_id: int,
+        *,
+        caption: str | None = None,
+        regenerate_caption: bool | None = None,
+    ) -> ImageRecord:
+        return self._call(
+            "PUT",
+            "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
+            lambda a: parse_image(a, "image", dataset_id=dataset_id),
+            json_body=_without_none(caption=caption, regenerate_caption=regenerate_caption),
+            dataset_id=dataset_id,
+            image_id=image_id,
+        )
+
+    def regenerate_captions(self, dataset_id: int) -> DatasetRecord:
+        """Starts regenerating every caption; poll get_dataset until captions_update_status is
+        "completed"."""
+        return self._call(
+            "PUT",
+            "/tailored-gen/datasets/{dataset_id}/images",
+            parse_dataset,
+            dataset_id=dataset_id,
+        )
+
+    def delete_image(self, dataset_id: int, image_id: int) -> None:
+        self._delete(
+            "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
+            dataset_id=dataset_id,
+            image_id=image_id,
+        )
+
+    # ------------------------------------------------------------ models
+
+    def list_models(self) -> list[ModelRecord]:
+        return self._call(
+            "GET", "/tailored-gen/models", lambda a: parse_list(a, parse_model, "model")
+        )
+
+    def list_project_models(self, project_id: int) -> list[ModelRecord]:
+        return self._call(
+            "GET",
+            "/tailored-gen/projects/{project_id}/models",
+            lambda a: parse_list(a, parse_model, "model"),
+            project_id=project_id,
+        )
+
+    def get_model(self, model_id: int) -> ModelRecord:
+        return self._call("GET", "/tailored-gen/models/{model_id}", parse_model, model_id=model_id)
+
+    def create_model(
+        self, *, name: str, dataset_id: int, training_version: str, description: str | None = None
+    ) -> ModelRecord:
+        body = _without_none(
+            name=name,
+            dataset_id=_id(dataset_id, "dataset_id"),
+            training_version=training_version,
+            description=description,
+        )
+        return self._call("POST", "/tailored-gen/models", parse_model, json_body=body)
+
+    def update_model(
+        self, model_id: int, *, name: str | None = None, description: str | None = None
+    ) -> ModelRecord:
+        return self._call(
+            "PUT",
+            "/tailored-gen/models/{model_id}",
+            parse_model,
+            json_body=_without_none(name=name, description=description),
+            model_id=model_id,
+        )
+
+    def delete_model(self, model_id: int) -> None:
+        self._delete("/tailored-gen/models/{model_id}", model_id=model_id)
+
+    def start_training(self, model_id: int) -> ModelRecord:
+        """The answer may be only {id, status}; see ModelRecord."""
+        return self._call(
+            "POST",
+            "/tailored-gen/models/{model_id}/start_training",
+            lambda a: parse_model(a, partial=True),
+            model_id=model_id,
+        )
+
+    def stop_training(self, model_id: int) -> ModelRecord:
+        return self._call(
+            "POST",
+            "/tailored-gen/models/{model_id}/stop_training",
+            lambda a: parse_model(a, partial=True),
+            model_id=model_id,
+        )
+
+    # ------------------------------------------------------------ generation
+
+    def _generate(self, route: str, model_id: int, params: Mapping[str, Any]) -> dict[str, Any]:
+        def as_object(answer: Any) -> dict[str, Any]:
+            if not isinstance(answer, dict):
+                raise RecordError(f"expected a JSON object, got {type(answer).__name__}")
+            return answer
+
+        return self._call(
+            "POST", route + "/{model_id}", as_object, json_body=dict(params), model_id=model_id
+        )
+
+    def text_to_image(self, model_id: int, **params: Any) -> dict[str, Any]:
+        return self._generate("/text-to-image/tailored", model_id, params)
+
+    def text_to_vector(self, model_id: int, **params: Any) -> dict[str, Any]:
+        return self._generate("/text-to-vector/tailored", model_id, params)
+
+    def reimagine(self, model_id: int, **params: Any) -> dict[str, Any]:
+        return self._generate("/reimagine/tailored", model_id, params)

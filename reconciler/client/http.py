@@ -1,0 +1,362 @@
+"""The wire: one place that sends requests to Bria, so every call gets the same rules.
+
+* The token travels only in the `api_token` header, only over https (plain http only to loopback
+  hosts or to an in-process transport), and never on a redirect: redirects are not followed.
+* Every call has connect/read/write/pool timeouts.
+* Retries (tenacity: full-jitter exponential backoff bounded by `max_retries` and `backoff_max`,
+  Retry-After honoured on 429): reads and idempotent PUTs on 429, 5xx and no response;
+  non-idempotent writes (POST, DELETE) only on 429 and when the request surely never left, because
+  a 5xx or a lost answer may hide a write that happened - the apply engine re-reads first.
+* Answers become JSON values or typed errors (`reconciler.client.errors`); `ClientStats` counts
+  every attempt and retry, and `debug_log` gets one line per attempt, never a header.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from reconciler import __version__
+from reconciler.client.errors import (
+    ERRORS_BY_STATUS,
+    BriaError,
+    InsecureTransportError,
+    MalformedResponse,
+    RateLimited,
+    ResponseError,
+    ServerError,
+    TransportError,
+    UnexpectedRedirect,
+    shorten,
+)
+from reconciler.secrets import redact
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT"})
+NO_RESPONSE = "no response"
+_TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# Raised before a connection exists: the request surely never reached Bria.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError,
+               httpx.UnsupportedProtocol)  # fmt: skip
+
+
+@dataclass
+class ClientStats:
+    """Every attempt counted: `requests` in total, `by_route` per "METHOD /route/{template}",
+    `by_status` per status code ("no response" for transport failures), and `retries`."""
+
+    requests: int = 0
+    retries: int = 0
+    by_route: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record_attempt(self, route: str, status: int | None) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_route[route] += 1
+            self.by_status[NO_RESPONSE if status is None else str(status)] += 1
+
+    def record_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain, JSON-ready copy (for bench reports and tests)."""
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "retries": self.retries,
+                "by_route": dict(sorted(self.by_route.items())),
+                "by_status": dict(sorted(self.by_status.items())),
+            }
+
+
+def is_loopback_host(host: str) -> bool:
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, transport: httpx.BaseTransport | None) -> httpx.URL:
+    """The base URL, or InsecureTransportError before anything is sent.
+
+    Plain http is allowed to loopback hosts, and to a caller-supplied transport that is not a
+    network transport (an in-process ASGI app or a mock: nothing leaves the process)."""
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise InsecureTransportError(base_url, f"is not a valid URL ({exc})") from exc
+    if not url.host:
+        raise InsecureTransportError(base_url, "has no host (expected https://HOST/v1)")
+    if url.username or url.password:
+        raise InsecureTransportError(
+            base_url, "carries credentials; remove them (the token goes in BRIA_API_TOKEN)"
+        )
+    if url.scheme == "https":
+        return url
+    if url.scheme != "http":
+        raise InsecureTransportError(base_url, f"uses '{url.scheme}'; use https")
+    in_process = transport is not None and not isinstance(transport, httpx.HTTPTransport)
+    if not (is_loopback_host(url.host) or in_process):
+        raise InsecureTransportError(
+            base_url,
+            f"uses plain http to '{url.host}', which would send the API token in clear; use "
+            "https (plain http is allowed only to 127.0.0.1, ::1 and localhost)",
+        )
+    return url
+
+
+def check_token(token: str) -> None:
+    if not _TOKEN_CHARS.match(token):
+        from reconciler.errors import ReconcilerError
+
+        raise ReconcilerError(
+            "the API token is empty or contains spaces or non-ASCII characters, so it cannot be "
+            "sent in a header; check BRIA_API_TOKEN (or --token-file)"
+        )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None if absent/unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _looks_like_html(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").lower()
+    head = response.text[:200].lstrip().lower()
+    return "html" in content_type or head.startswith(("<!doctype", "<html"))
+
+
+def api_message(response: httpx.Response) -> str | None:
+    """Bria's own message from an error answer (JSON `message`/`detail`/`error`), or a short
+    description of whatever else came back (an HTML page's title, plain text)."""
+    if not response.content:
+        return None
+    if _looks_like_html(response):
+        title = _HTML_TITLE.search(response.text)
+        return f"HTML page '{shorten(title.group(1), 100)}'" if title else "HTML page"
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return shorten(response.text)
+    return _message_from_json(body)
+
+
+def _message_from_json(body: Any) -> str:
+    if isinstance(body, Mapping):
+        for key in ("message", "detail", "error_message", "error", "description"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return shorten(value)
+            if isinstance(value, Mapping | list) and value:
+                return _message_from_json(value)
+    return shorten(json.dumps(body, ensure_ascii=False))
+
+
+def error_for(method: str, path: str, response: httpx.Response) -> ResponseError:
+    status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        host = httpx.URL(location).host if location else None
+        return UnexpectedRedirect(method, path, status, host or None)
+    message = api_message(response)
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        return RateLimited(method, path, status, message, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(method, path, status, message)
+    return ERRORS_BY_STATUS.get(status, ResponseError)(method, path, status, message)
+
+
+def decode_json(method: str, path: str, response: httpx.Response) -> Any:
+    """The JSON body of a success answer; None for an empty body (204)."""
+    if response.status_code == 204 or not response.content.strip():
+        return None
+    status = response.status_code
+    if _looks_like_html(response):
+        raise MalformedResponse(method, path, status, f"an HTML page instead of JSON ({status})")
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedResponse(
+            method, path, status, f"not JSON ({exc.__class__.__name__}: {response.text[:80]!r})"
+        ) from exc
+
+
+class HttpSession:
+    """Sends one logical call, with its retries, and returns the decoded JSON answer."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float,
+        max_retries: int,
+        backoff_base: float,
+        backoff_max: float,
+        transport: httpx.BaseTransport | None,
+        debug_log: Callable[[str], None] | None,
+        stats: ClientStats,
+    ) -> None:
+        url = check_base_url(base_url, transport)
+        check_token(token)
+        self.max_retries = max(0, max_retries)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.stats = stats
+        self._debug_log = debug_log
+        self._jitter = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
+        self._client = httpx.Client(
+            base_url=str(url).rstrip("/") + "/",
+            headers={
+                "api_token": token,
+                "accept": "application/json",
+                "user-agent": f"reconciler/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            transport=transport,
+            # Environment proxies/netrc only for remote hosts: loopback traffic stays local.
+            trust_env=not is_loopback_host(url.host),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        template: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send `method path` (counted under `template`), retrying as the module docstring says."""
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            response = self._send_once(method, template, path, attempts, json_body, params)
+            return decode_json(method, path, response)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(lambda exc: self._should_retry(method, exc)),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except BriaError as err:
+            if attempts > 1:
+                err.with_attempts(attempts)
+            raise
+
+    def _send_once(
+        self,
+        method: str,
+        template: str,
+        path: str,
+        attempt: int,
+        json_body: Any,
+        params: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        route = f"{method} {template}"
+        started = time.monotonic()
+        try:
+            response = self._client.request(
+                method, path.lstrip("/"), json=json_body, params=dict(params) if params else None
+            )
+        except httpx.HTTPError as exc:
+            self.stats.record_attempt(route, None)
+            reason = _describe_transport_failure(exc)
+            self._log(f"{method} {path} -> {NO_RESPONSE}: {reason}", started, attempt)
+            raise TransportError(
+                method, path, reason, maybe_sent=not isinstance(exc, _NEVER_SENT)
+            ) from exc
+        self.stats.record_attempt(route, response.status_code)
+        self._log(
+            f"{method} {path} -> {response.status_code} {response.reason_phrase}".rstrip(),
+            started,
+            attempt,
+        )
+        if response.status_code >= 300:
+            raise error_for(method, path, response)
+        return response
+
+    def _should_retry(self, method: str, exc: BaseException) -> bool:
+        if not isinstance(exc, BriaError) or not exc.retryable:
+            return False
+        if isinstance(exc, RateLimited):
+            return exc.retry_after is None or exc.retry_after <= self.backoff_max
+        if method in IDEMPOTENT_METHODS:
+            return True
+        return isinstance(exc, TransportError) and not exc.maybe_sent
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(self._jitter(retry_state))
+
+    def _before_sleep(self, retry_state: RetryCallState) -> None:
+        self.stats.record_retry()
+        sleep = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        if self._debug_log is not None:
+            self._debug_log(f"retrying in {sleep:.2f}s")
+
+    def _log(self, line: str, started: float, attempt: int) -> None:
+        if self._debug_log is None:
+            return
+        elapsed_ms = (time.monotonic() - started) * 1000
+        suffix = f" attempt {attempt}" if attempt > 1 else ""
+        self._debug_log(redact(f"{line} ({elapsed_ms:.0f} ms){suffix}"))
+
+
+def _describe_transport_failure(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        kind = {
+            httpx.ConnectTimeout: "connect",
+            httpx.ReadTimeout: "read",
+            httpx.WriteTimeout: "write",
+            httpx.PoolTimeout: "pool",
+        }.get(type(exc), "")
+        return f"{kind} timeout".strip()
+    detail = shorten(str(exc), 120)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

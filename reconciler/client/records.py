@@ -1,0 +1,298 @@
+"""What Bria answered, read strictly into typed records.
+
+The planner acts on these values, so a misread must stop the run instead of guessing: a missing
+id, name or status, a wrong type or an unknown enum value raises `RecordError` (the client turns
+it into a `MalformedResponse` naming the call). Optional fields may be missing or null, and unknown
+extra fields are ignored; the whole answer stays in `raw`.
+
+Normalisation: model status to Created/InProgress/Completed/Failed/Stopping/Stopped/Deleted
+whatever the case (Bria answers "created" on create and "Completed" on get), training_version and
+dataset status to lower case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+IP_TYPES = frozenset(
+    {
+        "multi_object_set",
+        "object_variants",
+        "icons",
+        "defined_character",
+        "character_variants",
+        "stylized_scene",
+        "other",
+    }
+)
+IP_MEDIUMS = frozenset({"photography", "illustration"})
+DATASET_STATUSES = frozenset({"draft", "completed"})
+CAPTIONS_UPDATE_STATUSES = frozenset({"empty", "in_progress", "completed"})
+CAPTION_SOURCES = frozenset({"automatic", "manual", "unknown", "pending"})
+TRAINING_VERSIONS = frozenset({"light", "max"})
+MODEL_STATUSES = ("Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleted")
+_MODEL_STATUS_BY_KEY = {status.lower(): status for status in MODEL_STATUSES}
+
+T = TypeVar("T")
+
+
+class RecordError(ValueError):
+    """The answer does not have the shape the reference promises."""
+
+
+def _frozen(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(data))
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    dataset_id: int
+    image_name: str
+    caption: str | None
+    caption_source: str | None  # automatic | manual | unknown | pending
+    image_url: str | None
+    thumbnail_url: str | None
+    raw: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A model. After start/stop training Bria may answer only {id, status}: then `name` and
+    `training_version` are "" and the rest None; re-read with get_model for the full record."""
+
+    id: int
+    name: str
+    status: str  # normalised, one of MODEL_STATUSES
+    training_version: str  # light | max ("" in a partial answer)
+    dataset_id: int | None
+    project_id: int | None
+    description: str | None
+    generation_prefix: str | None
+    raw: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    id: int
+    project_name: str
+    ip_type: str
+    ip_medium: str
+    project_description: str | None
+    ip_name: str | None
+    ip_description: str | None
+    status: str | None  # "active" in the reference; no documented enum
+    raw: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    id: int
+    project_id: int
+    name: str
+    status: str  # draft | completed
+    caption_prefix: str | None
+    captions_update_status: str | None  # empty | in_progress | completed
+    images_count: int | None
+    images: tuple[ImageRecord, ...] | None  # None when the answer has no "images"
+    models: tuple[ModelRecord, ...] | None  # only with include_models
+    model_ids: tuple[int, ...] | None  # only with include_models_ids
+    raw: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+# ---------------------------------------------------------------- field readers
+
+
+def _object(data: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise RecordError(f"expected a JSON object for {what}, got {_json_type(data)}")
+    return data
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def req_int(data: Mapping[str, Any], key: str, what: str) -> int:
+    if key not in data or data[key] is None:
+        raise RecordError(f"{what} has no '{key}'")
+    value = data[key]
+    if not _is_int(value):
+        raise RecordError(f"{what} field '{key}' should be an integer, got {_json_type(value)}")
+    return int(value)
+
+
+def opt_int(data: Mapping[str, Any], key: str, what: str) -> int | None:
+    if data.get(key) is None:
+        return None
+    return req_int(data, key, what)
+
+
+def req_str(data: Mapping[str, Any], key: str, what: str) -> str:
+    if key not in data or data[key] is None:
+        raise RecordError(f"{what} has no '{key}'")
+    value = data[key]
+    if not isinstance(value, str):
+        raise RecordError(f"{what} field '{key}' should be a string, got {_json_type(value)}")
+    return value
+
+
+def opt_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
+    if data.get(key) is None:
+        return None
+    return req_str(data, key, what)
+
+
+def _enum(value: str, allowed: frozenset[str], key: str, what: str) -> str:
+    if value not in allowed:
+        raise RecordError(
+            f"{what} field '{key}' has unknown value {value!r} "
+            f"(expected one of {', '.join(sorted(allowed))})"
+        )
+    return value
+
+
+def req_enum(data: Mapping[str, Any], key: str, allowed: frozenset[str], what: str) -> str:
+    return _enum(req_str(data, key, what).lower(), allowed, key, what)
+
+
+def opt_enum(data: Mapping[str, Any], key: str, allowed: frozenset[str], what: str) -> str | None:
+    value = opt_str(data, key, what)
+    return None if value is None else _enum(value.lower(), allowed, key, what)
+
+
+def normalise_model_status(value: str, what: str = "model") -> str:
+    key = value.replace("_", "").replace(" ", "").replace("-", "").lower()
+    if key not in _MODEL_STATUS_BY_KEY:
+        raise RecordError(
+            f"{what} field 'status' has unknown value {value!r} "
+            f"(expected one of {', '.join(MODEL_STATUSES)})"
+        )
+    return _MODEL_STATUS_BY_KEY[key]
+
+
+def parse_list(data: Any, parse_item: Callable[[Any, str], T], what: str) -> list[T]:
+    """A JSON array of records; an item's problem names its index."""
+    if not isinstance(data, list):
+        raise RecordError(f"expected a JSON array of {what}s, got {_json_type(data)}")
+    return [parse_item(item, f"{what} #{index}") for index, item in enumerate(data)]
+
+
+# ---------------------------------------------------------------- records
+
+
+def parse_project(data: Any, what: str = "project") -> ProjectRecord:
+    obj = _object(data, what)
+    return ProjectRecord(
+        id=req_int(obj, "id", what),
+        project_name=req_str(obj, "project_name", what),
+        ip_type=req_enum(obj, "ip_type", IP_TYPES, what),
+        ip_medium=req_enum(obj, "ip_medium", IP_MEDIUMS, what),
+        project_description=opt_str(obj, "project_description", what),
+        ip_name=opt_str(obj, "ip_name", what),
+        ip_description=opt_str(obj, "ip_description", what),
+        status=opt_str(obj, "status", what),
+        raw=_frozen(obj),
+    )
+
+
+def parse_image(data: Any, what: str = "image", *, dataset_id: int | None = None) -> ImageRecord:
+    """`dataset_id` is the dataset the image was read from: used when the answer omits it, and a
+    different value in the answer is an error (the image would be misattributed)."""
+    obj = _object(data, what)
+    answered = opt_int(obj, "dataset_id", what)
+    if answered is None and dataset_id is None:
+        raise RecordError(f"{what} has no 'dataset_id'")
+    if answered is not None and dataset_id is not None and answered != dataset_id:
+        raise RecordError(f"{what} belongs to dataset {answered}, not to dataset {dataset_id}")
+    resolved = answered if answered is not None else dataset_id
+    assert resolved is not None
+    return ImageRecord(
+        id=req_int(obj, "id", what),
+        dataset_id=resolved,
+        image_name=req_str(obj, "image_name", what),
+        caption=opt_str(obj, "caption", what),
+        caption_source=opt_enum(obj, "caption_source", CAPTION_SOURCES, what),
+        image_url=opt_str(obj, "image_url", what),
+        thumbnail_url=opt_str(obj, "thumbnail_url", what),
+        raw=_frozen(obj),
+    )
+
+
+def parse_model(data: Any, what: str = "model", *, partial: bool = False) -> ModelRecord:
+    """`partial`: the answer to start/stop training, where only id and status are promised."""
+    obj = _object(data, what)
+    if partial and obj.get("name") is None:
+        name = ""
+    else:
+        name = req_str(obj, "name", what)
+    if partial and obj.get("training_version") is None:
+        training_version = ""
+    else:
+        training_version = req_enum(obj, "training_version", TRAINING_VERSIONS, what)
+    return ModelRecord(
+        id=req_int(obj, "id", what),
+        name=name,
+        status=normalise_model_status(req_str(obj, "status", what), what),
+        training_version=training_version,
+        dataset_id=opt_int(obj, "dataset_id", what),
+        project_id=opt_int(obj, "project_id", what),
+        description=opt_str(obj, "description", what),
+        generation_prefix=opt_str(obj, "generation_prefix", what),
+        raw=_frozen(obj),
+    )
+
+
+def parse_dataset(data: Any, what: str = "dataset") -> DatasetRecord:
+    obj = _object(data, what)
+    dataset_id = req_int(obj, "id", what)
+    images = models = model_ids = None
+    if obj.get("images") is not None:
+        images = tuple(
+            parse_list(
+                obj["images"],
+                lambda item, label: parse_image(item, label, dataset_id=dataset_id),
+                f"{what} image",
+            )
+        )
+    if obj.get("models") is not None:
+        models = tuple(parse_list(obj["models"], parse_model, f"{what} model"))
+    if obj.get("model_ids") is not None:
+        raw_ids = obj["model_ids"]
+        if not isinstance(raw_ids, list) or not all(_is_int(item) for item in raw_ids):
+            raise RecordError(f"{what} field 'model_ids' should be an array of integers")
+        model_ids = tuple(int(item) for item in raw_ids)
+    return DatasetRecord(
+        id=dataset_id,
+        project_id=req_int(obj, "project_id", what),
+        name=req_str(obj, "name", what),
+        status=req_enum(obj, "status", DATASET_STATUSES, what),
+        caption_prefix=opt_str(obj, "caption_prefix", what),
+        captions_update_status=opt_enum(
+            obj, "captions_update_status", CAPTIONS_UPDATE_STATUSES, what
+        ),
+        images_count=opt_int(obj, "images_count", what),
+        images=images,
+        models=models,
+        model_ids=model_ids,
+        raw=_frozen(obj),
+    )
