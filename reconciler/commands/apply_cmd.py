@@ -1,11 +1,268 @@
-"""`reconciler apply` (placeholder: being written)."""
+"""`reconciler apply`: make the account match the manifests (or carry out a saved plan).
+
+Without `--auto-approve` the plan is shown and confirmed on a terminal; with nobody to answer
+(stdin not a terminal) apply refuses. `--plan FILE` re-reads the account, refuses a stale plan
+(the fingerprint of the live state differs) and otherwise runs exactly the saved steps. One apply
+at a time per working directory (a lock under `.reconciler/`); across CI runners, use the CI's
+concurrency setting (docs/operations.md). On failure or Ctrl-C the steps in flight finish and the
+command lists what was done and what was not (exit 1, or 130 for Ctrl-C).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
 import click
+
+from reconciler.apply import DEFAULT_PARALLELISM, ApplyEvent, ApplyResult, describe_step
+from reconciler.commands.plan_cmd import (
+    connection_options,
+    connection_settings,
+    load_desired,
+    make_plan,
+    report_plan_errors,
+    use_color,
+)
+from reconciler.connection import STATE_DIR, open_client
+from reconciler.errors import ReconcilerError
+from reconciler.naming import parse_versioned_name
+from reconciler.secrets import redact
+from reconciler.state import DesiredState, LiveState
+from reconciler.training_watch import DEFAULT_WAIT_TIMEOUT, wait_for_training
+
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
+
+LOCK_FILE = STATE_DIR / "apply.lock"
+NOT_A_TERMINAL = (
+    "refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve"
+)
+
+
+class StalePlan(ReconcilerError):
+    """The account changed since the saved plan was made."""
+
+
+class ApplyIncomplete(ReconcilerError):
+    """Some steps failed or were interrupted; the report lists what is left."""
+
+
+class ApplyLocked(ReconcilerError):
+    """Another apply holds the lock of this working directory."""
+
+
+@contextmanager
+def apply_lock() -> Iterator[None]:
+    """One apply at a time in this directory (flock; released by the OS if the process dies)."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ApplyLocked(
+                f"another apply is running in this directory (lock '{LOCK_FILE}' is held); "
+                "wait for it to finish, then run apply again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def sigint_sets(event: threading.Event) -> Iterator[None]:
+    """While inside, Ctrl-C sets `event` (finish in-flight steps) instead of raising."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
+        click.secho(
+            "interrupt: finishing the steps in flight, then stopping...", fg="yellow", err=True
+        )
+        event.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _print_event(event: ApplyEvent) -> None:
+    if event.kind == "done":
+        note = f": {event.message}" if event.message else ""
+        click.echo(f"  done   {event.step.id} {describe_step(event.step)}{note}")
+    elif event.kind == "failed":
+        click.secho(
+            f"  FAILED {event.step.id} {describe_step(event.step)}: {redact(event.message)}",
+            fg="red",
+            err=True,
+        )
+
+
+def _report(result: ApplyResult, total: int, calls: int) -> None:
+    if result.ok:
+        click.secho(
+            f"Apply complete: {len(result.done)} steps done in {result.seconds:.1f} s "
+            f"({calls} API calls).",
+            fg="green",
+        )
+        return
+    click.echo(f"Done ({len(result.done)} of {total} steps):")
+    for step in result.done:
+        click.echo(f"  + {step.id} {describe_step(step)}")
+    for step, message in result.failed:
+        click.echo(f"Failed: {step.id} {describe_step(step)}: {redact(message)}")
+    click.echo(f"Not done ({len(result.not_done)} steps):")
+    for step in result.not_done:
+        click.echo(f"  - {step.id} {describe_step(step)}")
+    how = "interrupted" if result.interrupted else "stopped after a failure"
+    error = ApplyIncomplete(
+        f"apply {how}: {len(result.done)} of {total} steps done, "
+        f"{len(result.not_done) + len(result.failed)} not done (listed above); run apply again "
+        "to finish the job (it re-plans from the account)"
+    )
+    if result.interrupted:
+        error.exit_code = 130
+    raise error
+
+
+def _training_models(desired: DesiredState | None, live: LiveState) -> list[tuple[str, int]]:
+    """Declared models already InProgress in the account (also followed by --wait)."""
+    if desired is None:
+        return []
+    declared = {(m.project, m.name) for m in desired.models if not m.delete}
+    found: list[tuple[str, int]] = []
+    for project in live.projects:
+        for dataset in project.datasets or ():
+            for model in dataset.models:
+                parsed = parse_versioned_name(model.name)
+                if (
+                    parsed
+                    and (project.project_name, parsed.base) in declared
+                    and model.status in ("InProgress", "Stopping")
+                ):
+                    found.append((f"{project.project_name}/{model.name}", model.id))
+    return found
+
+
+def _load_saved(
+    client: Any, plan_file: str, desired: DesiredState | None
+) -> tuple[Plan, LiveState]:
+    from reconciler.live import read_live_scope, read_live_state, scope_from_plan
+    from reconciler.plan import fingerprint, load_plan
+
+    saved = load_plan(Path(plan_file))
+    if desired is not None:
+        live = read_live_state(client, desired)
+    else:
+        live = read_live_scope(client, scope_from_plan(saved))
+    if fingerprint(live) != saved.fingerprint:
+        raise StalePlan(
+            f"the saved plan is stale: the account changed since it was made; run plan again "
+            f"(plan file '{plan_file}')"
+        )
+    return saved, live
 
 
 @click.command(name="apply")
-def apply() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--prune", is_flag=True, help="Also delete undeclared datasets and models.")
+@click.option("--wait", "wait_training", is_flag=True, help="Wait for training to finish.")
+@click.option(
+    "--wait-timeout",
+    type=float,
+    default=lambda: float(os.environ.get("RECONCILER_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT)),
+    show_default="4 h, or RECONCILER_WAIT_TIMEOUT",
+    help="Seconds to wait for training with --wait.",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1, max=64),
+    default=DEFAULT_PARALLELISM,
+    show_default=True,
+    help="API operations run at once.",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False),
+    help="Carry out exactly this saved plan (from 'plan --out').",
+)
+@connection_options
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    prune: bool,
+    wait_training: bool,
+    wait_timeout: float,
+    parallelism: int,
+    plan_file: str | None,
+    api_url: str | None,
+    token_file: str | None,
+    use_emulator: bool,
+) -> None:
+    """Change the account to match the manifests."""
+    from reconciler.apply import apply_plan
+    from reconciler.render import render_text
+
+    desired = load_desired(paths) if (paths or not plan_file) else None
+    settings = connection_settings(ctx, api_url, token_file, use_emulator)
+    with apply_lock(), open_client(settings) as client:
+        if plan_file:
+            the_plan, live = _load_saved(client, plan_file, desired)
+        else:
+            assert desired is not None
+            the_plan, live = make_plan(client, desired, prune=prune)
+        if the_plan.errors:
+            click.echo(redact(render_text(the_plan, use_color())))
+            report_plan_errors(the_plan)
+        started: list[tuple[str, int]] = []
+        if not the_plan.has_changes:
+            click.echo(redact(render_text(the_plan, use_color())))
+        else:
+            click.echo(redact(render_text(the_plan, use_color())))
+            if not auto_approve:
+                if not sys.stdin.isatty():
+                    raise ReconcilerError(NOT_A_TERMINAL)
+                if not click.confirm("Apply these changes?", default=False):
+                    click.echo("Apply cancelled; nothing was changed.")
+                    return
+            cancel = threading.Event()
+            with sigint_sets(cancel):
+                result = apply_plan(
+                    the_plan,
+                    client,
+                    parallelism=parallelism,
+                    on_event=_print_event,
+                    live=live,
+                    cancel=cancel,
+                )
+            _report(result, len(the_plan.steps), client.stats.requests)
+            started = list(result.started_models)
+        if wait_training:
+            cancel = threading.Event()
+            with sigint_sets(cancel):
+                wait_for_training(
+                    client,
+                    started + _training_models(desired, live),
+                    timeout=wait_timeout,
+                    interactive=sys.stdout.isatty(),
+                    echo=click.echo,
+                    cancel=cancel,
+                )

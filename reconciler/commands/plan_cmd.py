@@ -1,11 +1,153 @@
-"""`reconciler plan` (placeholder: being written)."""
+"""`reconciler plan`: read the manifests and the live account, print what apply would do.
+
+Also holds what `plan` and `apply` share on the command line: the connection options, loading
+the manifests (diagnostics printed like `validate`), and reading the account into a plan.
+With `--detailed-exitcode`: 0 no changes, 2 changes, 1 error (Terraform's convention).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import click
+
+from reconciler.connection import CACHE_DIR, ConnectionSettings, open_client
+from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.secrets import redact
+from reconciler.state import DesiredState, LiveState
+
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PlanHasErrors(ReconcilerError):
+    """The plan refuses some changes (e.g. an ip_type change without allowReplace)."""
+
+
+def connection_options(command: F) -> F:
+    """--api-url, --token-file, --emulator: shared by plan and apply."""
+    command = click.option(
+        "--emulator",
+        "use_emulator",
+        is_flag=True,
+        help="Run against the embedded emulator (state under ./.reconciler/emulator); no token.",
+    )(command)
+    command = click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False),
+        help="Read the API token from this file instead of BRIA_API_TOKEN.",
+    )(command)
+    command = click.option(
+        "--api-url",
+        help="API base URL (default: BRIA_API_URL or https://engine.prod.bria-api.com/v1).",
+    )(command)
+    return command
+
+
+def connection_settings(
+    ctx: click.Context, api_url: str | None, token_file: str | None, use_emulator: bool
+) -> ConnectionSettings:
+    debug = bool(ctx.find_root().obj and ctx.find_root().obj.get("debug"))
+    return ConnectionSettings(
+        api_url=api_url, token_file=token_file, use_emulator=use_emulator, debug=debug
+    )
+
+
+def load_desired(paths: Sequence[str]) -> DesiredState:
+    """Load the manifests; print every diagnostic to stderr; raise when any is an error."""
+    from reconciler.manifest import load_manifests
+
+    result = load_manifests(list(paths) or ["."], cache_dir=CACHE_DIR)
+    errors = 0
+    for diagnostic in result.diagnostics:
+        is_error = diagnostic.severity == "error"
+        errors += is_error
+        click.secho(redact(str(diagnostic)), fg="red" if is_error else "yellow", err=True)
+    if not result.ok:
+        raise ManifestError(
+            f"the manifests have {errors} error{'s' if errors != 1 else ''}; "
+            "nothing was read from or changed in the account (fix them, see 'reconciler validate')"
+        )
+    return result.state
+
+
+def make_plan(client: Any, desired: DesiredState, *, prune: bool) -> tuple[Plan, LiveState]:
+    from reconciler.live import read_live_state
+    from reconciler.plan import build_plan
+
+    live = read_live_state(client, desired)
+    return build_plan(desired, live, prune=prune), live
+
+
+def use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def report_plan_errors(plan: Plan) -> None:
+    """Print the refused changes in red and stop with exit 1."""
+    for message in plan.errors:
+        click.secho(f"error: {redact(message)}", fg="red", err=True)
+    count = len(plan.errors)
+    raise PlanHasErrors(
+        f"the plan has {count} error{'s' if count != 1 else ''} (above); nothing was changed"
+    )
 
 
 @click.command(name="plan")
-def plan() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("not implemented yet")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan here.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when no changes, 2 when changes, 1 on error."
+)
+@click.option("--prune", is_flag=True, help="Also delete undeclared datasets and models.")
+@connection_options
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out_file: str | None,
+    output_format: str,
+    detailed_exitcode: bool,
+    prune: bool,
+    api_url: str | None,
+    token_file: str | None,
+    use_emulator: bool,
+) -> None:
+    """Show what apply would change to make the account match the manifests."""
+    from reconciler.plan import plan_to_json, save_plan
+    from reconciler.render import render_markdown, render_text
+
+    desired = load_desired(paths)
+    settings = connection_settings(ctx, api_url, token_file, use_emulator)
+    with open_client(settings) as client:
+        the_plan, _live = make_plan(client, desired, prune=prune)
+    if output_format == "json":
+        click.echo(redact(json.dumps(plan_to_json(the_plan), indent=2, sort_keys=False)))
+    elif output_format == "markdown":
+        click.echo(redact(render_markdown(the_plan)))
+    else:
+        click.echo(redact(render_text(the_plan, use_color())))
+    if the_plan.errors:
+        report_plan_errors(the_plan)
+    if out_file:
+        save_plan(the_plan, Path(out_file))
+        click.echo(
+            f"Saved the plan to {out_file}; carry it out with: reconciler apply --plan {out_file}",
+            err=True,
+        )
+    if detailed_exitcode:
+        ctx.exit(2 if the_plan.has_changes else 0)

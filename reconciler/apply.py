@@ -1,0 +1,212 @@
+"""The only module that writes: carries out a plan's steps, in parallel where the order allows.
+
+Steps run as soon as every step they depend on is done, at most `parallelism` at once (uploads
+within and across datasets run together). On the first failure, and on Ctrl-C, no new step is
+started; the steps in flight finish, and the result says exactly which steps were done and which
+were not, so a rerun (which re-plans from the live account) finishes the job.
+
+`RECONCILER_CRASH_AFTER_OPS=K` makes the process exit abruptly (status 137, like SIGKILL) once K
+steps are done. It is a test knob of the product, used by the crash suite to prove that an apply
+killed at any point is finished by the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reconciler.apply_context import ApplyContext, PollSettings
+from reconciler.apply_steps import STEP_HANDLERS
+from reconciler.client import BriaClient
+from reconciler.errors import ReconcilerError
+from reconciler.plan import Plan
+from reconciler.recognise import RetryPolicy, StepInterrupted
+from reconciler.secrets import redact
+from reconciler.state import LiveState
+from reconciler.steps import (
+    CloneDataset,
+    CreateModel,
+    DeleteImage,
+    RegenerateCaption,
+    SetCaption,
+    Step,
+    UpdateDataset,
+    UpdateModel,
+    UpdateProject,
+    UploadImage,
+)
+
+CRASH_AFTER_OPS_ENV = "RECONCILER_CRASH_AFTER_OPS"
+DEFAULT_PARALLELISM = 8
+
+EventKind = Literal["started", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    kind: EventKind
+    step: Step
+    message: str = ""  # the note of a done step, or the error of a failed one
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    done: tuple[Step, ...]  # in the order they finished
+    failed: tuple[tuple[Step, str], ...]  # steps that raised, with the message
+    not_done: tuple[Step, ...]  # never started (blocked by a failure or the interrupt), plan order
+    interrupted: bool = False
+    started_models: tuple[tuple[str, int], ...] = ()  # ("project/model", id) started this run
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_done and not self.interrupted
+
+
+@dataclass
+class _Run:
+    steps: tuple[Step, ...]
+    done_ids: set[str] = field(default_factory=set)
+    submitted: set[str] = field(default_factory=set)
+    done: list[Step] = field(default_factory=list)
+    failed: list[tuple[Step, str]] = field(default_factory=list)
+    stopping: bool = False
+    interrupted: bool = False
+
+    def ready(self) -> list[Step]:
+        return [
+            s
+            for s in self.steps
+            if s.id not in self.submitted and all(d in self.done_ids for d in s.depends_on)
+        ]
+
+
+def apply_plan(
+    plan: Plan,
+    client: BriaClient,
+    *,
+    parallelism: int = DEFAULT_PARALLELISM,
+    on_event: Callable[[ApplyEvent], None] | None = None,
+    live: LiveState | None = None,
+    policy: RetryPolicy | None = None,
+    poll: PollSettings | None = None,
+    cancel: threading.Event | None = None,
+) -> ApplyResult:
+    """Carry out `plan.steps` honouring `depends_on`; see the module docstring.
+
+    `live` (the state the plan was made from) seeds resource and image ids; `cancel`, when set
+    (e.g. by a SIGINT handler), stops the run like Ctrl-C does.
+    """
+    if parallelism < 1:
+        raise ReconcilerError(f"parallelism '{parallelism}' must be at least 1")
+    emit = on_event or (lambda _event: None)
+    ctx = ApplyContext.from_live(
+        client,
+        live,
+        policy=policy or RetryPolicy(),
+        poll=poll or PollSettings(),
+        cancel=cancel or threading.Event(),
+    )
+    crash_after = _crash_after()
+    run = _Run(plan.steps)
+    began = time.monotonic()
+    running: dict[Future[str], tuple[Step, float]] = {}
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+        while True:
+            try:
+                if ctx.cancel.is_set():
+                    run.stopping = run.interrupted = True
+                if not run.stopping:
+                    for step in run.ready():
+                        if len(running) >= parallelism:
+                            break
+                        run.submitted.add(step.id)
+                        emit(ApplyEvent("started", step))
+                        future = pool.submit(_carry_out, ctx, step)
+                        running[future] = (step, time.monotonic())
+                if not running:
+                    break
+                finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                run.stopping = run.interrupted = True
+                ctx.cancel.set()
+                continue
+            for future in finished:
+                step, started = running.pop(future)
+                elapsed = time.monotonic() - started
+                try:
+                    note = future.result()
+                except StepInterrupted:
+                    run.submitted.discard(step.id)  # reported as not done
+                    continue
+                except ReconcilerError as err:
+                    run.stopping = True
+                    run.failed.append((step, redact(str(err))))
+                    emit(ApplyEvent("failed", step, redact(str(err)), elapsed))
+                    continue
+                except Exception as err:  # a bug: still stop cleanly and report
+                    run.stopping = True
+                    message = f"internal error: {type(err).__name__}: {redact(str(err))}"
+                    run.failed.append((step, message))
+                    emit(ApplyEvent("failed", step, message, elapsed))
+                    continue
+                run.done_ids.add(step.id)
+                run.done.append(step)
+                emit(ApplyEvent("done", step, note, elapsed))
+                if crash_after is not None and len(run.done) >= crash_after:
+                    os._exit(137)
+    failed_ids = {s.id for s, _ in run.failed}
+    not_done = tuple(s for s in plan.steps if s.id not in run.done_ids and s.id not in failed_ids)
+    return ApplyResult(
+        done=tuple(run.done),
+        failed=tuple(run.failed),
+        not_done=not_done,
+        interrupted=run.interrupted,
+        started_models=tuple(
+            (f"{ref.project}/{ref.remote_name}", model_id) for ref, model_id in ctx.started_models
+        ),
+        seconds=time.monotonic() - began,
+    )
+
+
+def _carry_out(ctx: ApplyContext, step: Step) -> str:
+    handler = STEP_HANDLERS.get(type(step))
+    if handler is None:
+        raise ReconcilerError(f"step '{step.id}' has unknown type '{step.op}'; update reconciler")
+    return handler(ctx, step)
+
+
+def _crash_after() -> int | None:
+    raw = os.environ.get(CRASH_AFTER_OPS_ENV)
+    if not raw:
+        return None
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise ReconcilerError(
+            f"{CRASH_AFTER_OPS_ENV} '{raw}' is not a whole number; unset it or give a count"
+        ) from None
+
+
+def describe_step(step: Step) -> str:
+    """One line for logs and reports, e.g. `UploadImage dataset 'lora/lora-v1' 'a.1f..png'`."""
+    target = next(
+        (getattr(step, name) for name in ("model", "dataset", "project") if hasattr(step, name)),
+        None,
+    )
+    text = f"{step.op} {target}" if target is not None else step.op
+    if isinstance(step, CloneDataset):
+        text = f"{step.op} {step.source} as '{step.dataset.remote_name}'"
+    if isinstance(step, UploadImage | SetCaption | RegenerateCaption | DeleteImage):
+        text += f" image '{step.image_name}'"
+    if isinstance(step, UpdateDataset | UpdateProject | UpdateModel) and step.fields:
+        text += " (" + ", ".join(f"{k}={v!r}" for k, v in sorted(step.fields.items())) + ")"
+    if isinstance(step, CreateModel):
+        text += f" on {step.dataset} ({step.training_version})"
+    return text

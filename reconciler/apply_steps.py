@@ -1,0 +1,364 @@
+"""One function per step type: how each planned step is carried out against the API.
+
+Each function takes the shared `ApplyContext` and its step, performs exactly the step's API
+operation (plus the reads needed to resolve ids, to recognise its own work after a lost answer,
+and to wait where the step says so) and returns a short note for the log. Creates check afterwards
+that they did not produce a duplicate name, which only another apply running at the same time can
+cause; completing a dataset first checks that no image name repeats in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reconciler.apply_context import ApplyContext, ConcurrentApplyDetected
+from reconciler.client import Conflict, ModelRecord
+from reconciler.errors import ReconcilerError
+from reconciler.recognise import (
+    delete_once,
+    find_dataset,
+    find_image,
+    find_model,
+    find_project,
+    find_started_training,
+    write_once,
+)
+from reconciler.steps import (
+    CloneDataset,
+    CreateDataset,
+    CreateModel,
+    CreateProject,
+    DeleteDataset,
+    DeleteImage,
+    DeleteModel,
+    DeleteProject,
+    Ref,
+    RegenerateCaption,
+    RegenerateCaptions,
+    SetCaption,
+    StartTraining,
+    Step,
+    StopTraining,
+    UpdateDataset,
+    UpdateModel,
+    UpdateProject,
+    UploadImage,
+)
+
+SETTLED_MODEL_STATUSES = frozenset({"Stopped", "Failed", "Completed", "Deleted"})
+
+
+class ImageChanged(ReconcilerError):
+    """An image file differs from the one the plan was made from."""
+
+
+class DuplicateImages(ReconcilerError):
+    """A dataset about to be completed holds the same image name twice."""
+
+
+def _duplicate_check(kind: str, ref: Ref, ids: list[int]) -> None:
+    if len(ids) > 1:
+        raise ConcurrentApplyDetected(
+            f"{ref} now exists {len(ids)} times (ids {', '.join(map(str, sorted(ids)))}): another "
+            f"apply is probably writing the same account; let it finish, delete the extra {kind} "
+            "with the highest id, then run apply again"
+        )
+
+
+# ---------------------------------------------------------------- projects
+
+
+def create_project(ctx: ApplyContext, step: CreateProject) -> str:
+    client, name = ctx.client, step.project.remote_name or step.project.project
+    fields = dict(step.fields)
+    record = write_once(
+        f"create {step.project}",
+        lambda: client.create_project(**fields),
+        lambda: find_project(client, name),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.register(step.project, record.id)
+    same = [p.id for p in client.list_projects() if p.project_name == name]
+    _duplicate_check("project", step.project, same)
+    return f"id {record.id}"
+
+
+def update_project(ctx: ApplyContext, step: UpdateProject) -> str:
+    project_id = ctx.resolve(step.project)
+    ctx.client.update_project(project_id, **step.fields)
+    return ", ".join(sorted(step.fields))
+
+
+def delete_project(ctx: ApplyContext, step: DeleteProject) -> str:
+    project_id = ctx.resolve(step.project)
+    return _delete_when_free(ctx, str(step.project), lambda: ctx.client.delete_project(project_id))
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def create_dataset(ctx: ApplyContext, step: CreateDataset) -> str:
+    client, name = ctx.client, step.dataset.remote_name
+    project_id = ctx.resolve(step.project)
+    record = write_once(
+        f"create {step.dataset}",
+        lambda: client.create_dataset(project_id=project_id, name=name),
+        lambda: find_dataset(client, project_id, name),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.register(step.dataset, record.id)
+    same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
+    _duplicate_check("dataset", step.dataset, same)
+    return f"id {record.id}"
+
+
+def clone_dataset(ctx: ApplyContext, step: CloneDataset) -> str:
+    client, name = ctx.client, step.dataset.remote_name
+    source_id = ctx.resolve(step.source)
+    project_id = ctx.project_id(step.dataset.project)
+    record = write_once(
+        f"clone {step.source} as '{name}'",
+        lambda: client.clone_dataset(source_id, name=name),
+        lambda: find_dataset(client, project_id, name),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.register(step.dataset, record.id)
+    same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
+    _duplicate_check("dataset", step.dataset, same)
+    return f"id {record.id}"
+
+
+def update_dataset(ctx: ApplyContext, step: UpdateDataset) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    fields: dict[str, Any] = dict(step.fields)
+    if fields.get("status") == "completed":
+        names = [i.image_name or "" for i in ctx.client.list_images(dataset_id)]
+        repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+        if repeated:
+            raise DuplicateImages(
+                f"refusing to complete {step.dataset}: image '{repeated[0]}' appears "
+                f"{Counter(names)[repeated[0]]} times (another apply writing at the same time?); "
+                "let it finish and run apply again"
+            )
+    ctx.client.update_dataset(dataset_id, **fields)
+    return ", ".join(f"{key}={value!r}" for key, value in sorted(fields.items()))
+
+
+def regenerate_captions(ctx: ApplyContext, step: RegenerateCaptions) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    ctx.client.regenerate_captions(dataset_id)
+    ctx.poll_until(
+        f"caption regeneration of {step.dataset}",
+        lambda: ctx.client.get_dataset(dataset_id),
+        lambda record: record.captions_update_status == "completed",
+    )
+    return "captions regenerated"
+
+
+def delete_dataset(ctx: ApplyContext, step: DeleteDataset) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    return _delete_when_free(ctx, str(step.dataset), lambda: ctx.client.delete_dataset(dataset_id))
+
+
+# ---------------------------------------------------------------- images
+
+
+def upload_image(ctx: ApplyContext, step: UploadImage) -> str:
+    client = ctx.client
+    content = _read_checked(step)
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    record = write_once(
+        f"upload '{step.image_name}' to {step.dataset}",
+        lambda: client.upload_image(dataset_id, file=content, image_name=step.image_name),
+        lambda: find_image(client, dataset_id, step.image_name),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.remember_image(dataset_id, step.image_name, record.id)
+    return f"id {record.id}"
+
+
+def _read_checked(step: UploadImage) -> bytes:
+    try:
+        content = Path(step.path).read_bytes()
+    except OSError as err:
+        raise ImageChanged(
+            f"image file '{step.path}' cannot be read ({err.strerror or err}); "
+            "restore it or run plan again"
+        ) from None
+    if hashlib.sha256(content).hexdigest() != step.digest or (
+        step.size and len(content) != step.size
+    ):
+        raise ImageChanged(
+            f"image file '{step.path}' changed since the plan was made (its content no longer "
+            f"matches digest {step.digest[:16]}); refusing to upload it: run plan again"
+        )
+    return content
+
+
+def set_caption(ctx: ApplyContext, step: SetCaption) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    image_id = ctx.image_id(dataset_id, step.image_name, step.dataset)
+    ctx.client.update_image_caption(dataset_id, image_id, caption=step.caption)
+    return "caption set"
+
+
+def regenerate_caption(ctx: ApplyContext, step: RegenerateCaption) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    image_id = ctx.image_id(dataset_id, step.image_name, step.dataset)
+    ctx.client.update_image_caption(dataset_id, image_id, regenerate_caption=True)
+    return "automatic caption restored"
+
+
+def delete_image(ctx: ApplyContext, step: DeleteImage) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    image_id = ctx.image_id(dataset_id, step.image_name, step.dataset)
+    note = delete_once(
+        f"delete image '{step.image_name}' from {step.dataset}",
+        lambda: ctx.client.delete_image(dataset_id, image_id),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.forget_image(dataset_id, step.image_name)
+    return note
+
+
+# ---------------------------------------------------------------- models
+
+
+def create_model(ctx: ApplyContext, step: CreateModel) -> str:
+    client, name = ctx.client, step.model.remote_name
+    dataset_id = ctx.resolve(step.dataset)
+    project_id = ctx.project_id(step.model.project)
+    record = write_once(
+        f"create {step.model}",
+        lambda: client.create_model(
+            name=name,
+            dataset_id=dataset_id,
+            training_version=step.training_version,
+            description=step.description,
+        ),
+        lambda: find_model(client, project_id, name),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.register(step.model, record.id)
+    same = [
+        m.id
+        for m in client.list_project_models(project_id)
+        if m.name == name and m.status != "Deleted"
+    ]
+    _duplicate_check("model", step.model, same)
+    return f"id {record.id}"
+
+
+def update_model(ctx: ApplyContext, step: UpdateModel) -> str:
+    model_id = ctx.resolve(step.model)
+    ctx.client.update_model(model_id, **step.fields)
+    return ", ".join(sorted(step.fields))
+
+
+def start_training(ctx: ApplyContext, step: StartTraining) -> str:
+    client = ctx.client
+    model_id = ctx.resolve(step.model)
+
+    def start() -> ModelRecord:
+        try:
+            return client.start_training(model_id)
+        except Conflict:
+            # 409: already started (perhaps by our own request whose answer was lost)
+            model = client.get_model(model_id)
+            if model.status == "Created":
+                raise
+            return model
+
+    record = write_once(
+        f"start training {step.model}",
+        start,
+        lambda: find_started_training(client, model_id),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    ctx.record_started(step.model, model_id)
+    return f"status {record.status}"
+
+
+def stop_training(ctx: ApplyContext, step: StopTraining) -> str:
+    client = ctx.client
+    model_id = ctx.resolve(step.model)
+
+    def stop() -> ModelRecord:
+        try:
+            return client.stop_training(model_id)
+        except Conflict:
+            return client.get_model(model_id)  # not training any more: the wait below decides
+
+    def recognise_stop() -> ModelRecord | None:
+        model = client.get_model(model_id)
+        return None if model.status == "InProgress" else model
+
+    write_once(
+        f"stop training {step.model}",
+        stop,
+        recognise_stop,
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+    final = ctx.poll_until(
+        f"stopping the training of {step.model}",
+        lambda: client.get_model(model_id),
+        lambda model: model.status in SETTLED_MODEL_STATUSES,
+    )
+    return f"status {final.status}"
+
+
+def delete_model(ctx: ApplyContext, step: DeleteModel) -> str:
+    model_id = ctx.resolve(step.model)
+    return _delete_when_free(ctx, str(step.model), lambda: ctx.client.delete_model(model_id))
+
+
+def _delete_when_free(ctx: ApplyContext, what: str, delete: Callable[[], None]) -> str:
+    """Delete; a 409 (a model still stopping) is waited out, bounded by the poll timeout."""
+
+    def attempt() -> str | None:
+        try:
+            return delete_once(f"delete {what}", delete, policy=ctx.policy, cancel=ctx.cancel)
+        except Conflict:
+            return None
+
+    note = ctx.poll_until(f"deleting {what} (waiting for training to stop)", attempt, bool)
+    return note or "deleted"
+
+
+STEP_HANDLERS: dict[type[Step], Callable[[ApplyContext, Any], str]] = {
+    CreateProject: create_project,
+    UpdateProject: update_project,
+    DeleteProject: delete_project,
+    CreateDataset: create_dataset,
+    CloneDataset: clone_dataset,
+    UpdateDataset: update_dataset,
+    RegenerateCaptions: regenerate_captions,
+    DeleteDataset: delete_dataset,
+    UploadImage: upload_image,
+    SetCaption: set_caption,
+    RegenerateCaption: regenerate_caption,
+    DeleteImage: delete_image,
+    CreateModel: create_model,
+    UpdateModel: update_model,
+    StartTraining: start_training,
+    StopTraining: stop_training,
+    DeleteModel: delete_model,
+}

@@ -1,0 +1,134 @@
+"""Where `plan` and `apply` talk to: the API URL, the token, or the embedded emulator.
+
+The token is read from `--token-file` or `BRIA_API_TOKEN` and registered as a secret the moment it
+is read, so `redact` removes it from every message that follows. `--emulator` starts the emulator
+in-process (data under `./.reconciler/emulator/`, so `apply` then `plan` see the same account) with
+a random per-run token that is registered as a secret too: no token is needed from the user.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as token_generator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.errors import ReconcilerError
+from reconciler.secrets import redact, register_secret
+
+if TYPE_CHECKING:
+    from reconciler.client import BriaClient
+
+DEFAULT_API_URL = "https://engine.prod.bria-api.com/v1"
+STATE_DIR = Path(".reconciler")
+EMULATOR_DATA_DIR = STATE_DIR / "emulator"
+CACHE_DIR = STATE_DIR / "cache"
+EMULATOR_TRAINING_SECONDS_ENV = "RECONCILER_EMULATOR_TRAINING_SECONDS"
+DEFAULT_EMULATOR_TRAINING_SECONDS = 20.0
+
+
+class ConnectionSettingsError(ReconcilerError):
+    """No usable token, or an unreadable token file."""
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What the command line and the environment said; resolved by `open_client`."""
+
+    api_url: str | None = None
+    token_file: str | None = None
+    use_emulator: bool = False
+    debug: bool = False
+
+
+def resolve_api_url(flag_value: str | None) -> str:
+    """`--api-url`, else `BRIA_API_URL`, else Bria's production URL."""
+    url = flag_value or os.environ.get("BRIA_API_URL") or DEFAULT_API_URL
+    return url.rstrip("/")
+
+
+def resolve_token(token_file: str | None) -> str:
+    """`--token-file FILE` (first line, stripped), else `BRIA_API_TOKEN`; registered as secret."""
+    if token_file:
+        try:
+            text = Path(token_file).read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConnectionSettingsError(
+                f"token file '{token_file}' cannot be read ({err.strerror or err}); "
+                "check the path given to --token-file"
+            ) from None
+        token = text.strip().splitlines()[0].strip() if text.strip() else ""
+        register_secret(token)
+        if not token:
+            raise ConnectionSettingsError(
+                f"token file '{token_file}' is empty; put the Bria API token in it"
+            )
+        return token
+    token = os.environ.get("BRIA_API_TOKEN", "").strip()
+    register_secret(token)
+    if not token:
+        raise ConnectionSettingsError(
+            "no API token: set BRIA_API_TOKEN or pass --token-file FILE "
+            "(or use --emulator to run against the embedded emulator)"
+        )
+    return token
+
+
+def emulator_training_seconds() -> float:
+    raw = os.environ.get(EMULATOR_TRAINING_SECONDS_ENV)
+    if not raw:
+        return DEFAULT_EMULATOR_TRAINING_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConnectionSettingsError(
+            f"{EMULATOR_TRAINING_SECONDS_ENV} '{raw}' is not a number of seconds; set it to e.g. 20"
+        ) from None
+    if value < 0:
+        raise ConnectionSettingsError(
+            f"{EMULATOR_TRAINING_SECONDS_ENV} '{raw}' is negative; set it to e.g. 20"
+        )
+    return value
+
+
+def debug_printer(enabled: bool) -> Callable[[str], None] | None:
+    """A `debug_log` for the client that writes redacted lines to stderr, or None."""
+    if not enabled:
+        return None
+    import click
+
+    def log(line: str) -> None:
+        click.echo(f"debug: {redact(line)}", err=True)
+
+    return log
+
+
+@contextmanager
+def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
+    """A connected `BriaClient`; with `use_emulator`, the embedded emulator runs meanwhile."""
+    from reconciler.client import BriaClient
+
+    log = debug_printer(settings.debug)
+    if settings.use_emulator:
+        from reconciler.emulator.server import EmulatorServer
+
+        token = token_generator.token_hex(16)
+        register_secret(token)
+        EMULATOR_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        server = EmulatorServer(
+            EMULATOR_DATA_DIR, token=token, training_seconds=emulator_training_seconds()
+        )
+        url = server.start()
+        try:
+            with BriaClient(url, token, debug_log=log) as client:
+                yield client
+        finally:
+            server.stop()
+        return
+    url = resolve_api_url(settings.api_url)
+    token = resolve_token(settings.token_file)
+    with BriaClient(url, token, debug_log=log) as client:
+        yield client

@@ -1,0 +1,215 @@
+"""Read the account into a `LiveState` with the fewest calls the API allows.
+
+State lives in Bria, so every plan starts here. A no-change plan costs one list of projects, one
+list of datasets (with their models) per declared project and one list of images per declared
+dataset's current version; images are never downloaded. What to read is a `ReadScope`, derived
+from the manifests (`scope_from_desired`), so that `apply --plan` can repeat exactly the same reads
+and compare fingerprints.
+
+Rename drift needs the images of datasets whose names the manifests do not declare; those are
+listed only when some declared dataset has no live version at all, so a no-change plan does not
+pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
+from reconciler.naming import parse_versioned_name
+from reconciler.plan import Plan
+from reconciler.state import (
+    DesiredState,
+    LiveDataset,
+    LiveImage,
+    LiveModel,
+    LiveProject,
+    LiveState,
+)
+
+READ_PARALLELISM = 8
+_Record = TypeVar("_Record", ImageRecord, ModelRecord)
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """Which projects to read in depth, and which dataset base names they declare."""
+
+    projects: frozenset[str] = frozenset()
+    # project -> declared (not deleted) dataset base names whose current version's images we need
+    dataset_bases: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def scope_from_desired(desired: DesiredState) -> ReadScope:
+    project_names = {p.name for p in desired.projects}
+    project_names |= {d.project for d in desired.datasets} | {m.project for m in desired.models}
+    deleted_projects = {p.name for p in desired.projects if p.delete}
+    bases: dict[str, set[str]] = {name: set() for name in project_names}
+    for dataset in desired.datasets:
+        if not dataset.delete and dataset.project not in deleted_projects:
+            bases[dataset.project].add(dataset.name)
+    return ReadScope(
+        projects=frozenset(project_names),
+        dataset_bases={name: frozenset(names) for name, names in bases.items()},
+    )
+
+
+def read_live_state(client: BriaClient, desired: DesiredState) -> LiveState:
+    """The live account as far as the manifests need it (see the module docstring)."""
+    return read_live_scope(client, scope_from_desired(desired))
+
+
+def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
+    projects = sorted(client.list_projects(), key=lambda p: p.id)
+    declared = [p for p in projects if p.project_name in scope.projects]
+    with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+        datasets_by_project = dict(
+            zip(
+                [p.id for p in declared],
+                pool.map(lambda p: _read_datasets(client, p.id), declared),
+                strict=True,
+            )
+        )
+        wanted: list[DatasetRecord] = []
+        for project in declared:
+            bases = scope.dataset_bases.get(project.project_name, frozenset())
+            wanted.extend(_datasets_needing_images(datasets_by_project[project.id], bases))
+        images_by_dataset = dict(
+            zip(
+                [d.id for d in wanted],
+                pool.map(lambda d: client.list_images(d.id), wanted),
+                strict=True,
+            )
+        )
+    live_projects: list[LiveProject] = []
+    for project in projects:
+        if project.id not in datasets_by_project:
+            live_projects.append(_live_project(project, None))
+            continue
+        live_datasets = tuple(
+            _live_dataset(record, models, images_by_dataset.get(record.id))
+            for record, models in datasets_by_project[project.id]
+        )
+        live_projects.append(_live_project(project, live_datasets))
+    return LiveState(projects=tuple(live_projects))
+
+
+def _read_datasets(
+    client: BriaClient, project_id: int
+) -> list[tuple[DatasetRecord, tuple[ModelRecord, ...]]]:
+    """The project's datasets with their models; one call unless the answer omits `models`."""
+    records = sorted(
+        client.list_project_datasets(project_id, include_models=True), key=lambda d: d.id
+    )
+    if any(record.models is None for record in records):
+        # The API did not embed the models: one list per project, never a guess.
+        by_dataset: dict[int | None, list[ModelRecord]] = {}
+        for model in client.list_project_models(project_id):
+            by_dataset.setdefault(model.dataset_id, []).append(model)
+        return [(r, tuple(by_dataset.get(r.id, ()))) for r in records]
+    return [(r, tuple(r.models or ())) for r in records]
+
+
+def _datasets_needing_images(
+    datasets: list[tuple[DatasetRecord, tuple[ModelRecord, ...]]], bases: frozenset[str]
+) -> list[DatasetRecord]:
+    """The current (highest) version of each declared base; rename candidates when needed."""
+    current: dict[str, tuple[int, DatasetRecord]] = {}
+    undeclared: list[DatasetRecord] = []
+    for record, _models in datasets:
+        parsed = parse_versioned_name(record.name)
+        if parsed is None or parsed.base not in bases:
+            undeclared.append(record)
+            continue
+        best = current.get(parsed.base)
+        if best is None or parsed.version > best[0]:
+            current[parsed.base] = (parsed.version, record)
+    wanted = [record for _version, record in current.values()]
+    if any(base not in current for base in bases):
+        wanted.extend(undeclared)  # could be a declared dataset renamed in the console
+    return sorted(wanted, key=lambda d: d.id)
+
+
+def _live_project(record: ProjectRecord, datasets: tuple[LiveDataset, ...] | None) -> LiveProject:
+    return LiveProject(
+        id=record.id,
+        project_name=record.project_name,
+        ip_type=record.ip_type,
+        ip_medium=record.ip_medium,
+        project_description=record.project_description,
+        ip_name=record.ip_name,
+        ip_description=record.ip_description,
+        datasets=datasets,
+    )
+
+
+def _live_dataset(
+    record: DatasetRecord,
+    models: Iterable[ModelRecord],
+    images: list[ImageRecord] | None,
+) -> LiveDataset:
+    return LiveDataset(
+        id=record.id,
+        project_id=record.project_id,
+        name=record.name,
+        status=record.status,
+        caption_prefix=record.caption_prefix,
+        captions_update_status=record.captions_update_status,
+        images=None if images is None else tuple(live_image(i) for i in _by_id(images)),
+        models=tuple(live_model(m) for m in _by_id(models) if m.status != "Deleted"),
+    )
+
+
+def live_image(record: ImageRecord) -> LiveImage:
+    return LiveImage(
+        id=record.id,
+        image_name=record.image_name or "",
+        caption=record.caption,
+        caption_source=record.caption_source,
+    )
+
+
+def live_model(record: ModelRecord) -> LiveModel:
+    return LiveModel(
+        id=record.id,
+        name=record.name,
+        dataset_id=record.dataset_id,
+        training_version=(record.training_version or "").lower(),
+        status=record.status,
+        description=record.description,
+    )
+
+
+def _by_id(records: Iterable[_Record]) -> list[_Record]:
+    return sorted(records, key=lambda r: r.id)
+
+
+def scope_from_plan(plan: Plan) -> ReadScope:
+    """The scope a saved plan was read with, rebuilt from its changes (for `apply --plan`).
+
+    Every declared project and dataset has a change (a noop at least); undeclared datasets and
+    superseded versions are recognised by their noop/delete reasons and left out.
+    """
+    projects: set[str] = set()
+    bases: dict[str, set[str]] = {}
+    for change in plan.changes:
+        kind, _, rest = change.address.partition(".")
+        project, _, name = rest.partition("/")
+        projects.add(project)
+        bases.setdefault(project, set())
+        if kind == "dataset" and change.action != "delete" and not _is_undeclared(change.reason):
+            parsed = parse_versioned_name(name)
+            if parsed is not None and parsed.version == 1:
+                bases[project].add(parsed.base)
+    return ReadScope(
+        projects=frozenset(projects),
+        dataset_bases={name: frozenset(values) for name, values in bases.items()},
+    )
+
+
+def _is_undeclared(reason: str) -> bool:
+    lowered = reason.lower()
+    return "not declared" in lowered or "superseded" in lowered

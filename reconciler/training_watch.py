@@ -1,0 +1,137 @@
+"""`apply --wait`: follow the models that are training until they finish, bounded by a timeout.
+
+Training takes hours, so apply does not wait by default; with `--wait` it polls each model (one
+`get_model` per model per round, pauses growing up to 30 s) and shows a live table on a terminal,
+or one plain line per status change otherwise (CI logs). A model that ends Failed or Stopped makes
+the command exit 1; the timeout stops waiting (training goes on in Bria) and also exits 1.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reconciler.client import BriaClient
+from reconciler.errors import ReconcilerError
+
+FINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped", "Deleted"})
+DEFAULT_WAIT_TIMEOUT = 4 * 3600.0
+
+
+class TrainingFailed(ReconcilerError):
+    """A model we waited for ended Failed or Stopped."""
+
+
+class TrainingWaitTimedOut(ReconcilerError):
+    """--wait-timeout passed while models were still training."""
+
+
+@dataclass
+class Watched:
+    label: str  # "project/model"
+    model_id: int
+    status: str = "?"
+    since: float = 0.0
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def wait_for_training(
+    client: BriaClient,
+    models: Sequence[tuple[str, int]],
+    *,
+    timeout: float = DEFAULT_WAIT_TIMEOUT,
+    interactive: bool = False,
+    echo: Callable[[str], None] = print,
+    initial_pause: float = 0.2,
+    max_pause: float = 30.0,
+    cancel: threading.Event | None = None,
+) -> dict[str, str]:
+    """Poll until every model is Completed/Failed/Stopped; returns label -> final status."""
+    watched = [Watched(label, model_id) for label, model_id in sorted(set(models))]
+    if not watched:
+        echo("No models are training; nothing to wait for.")
+        return {}
+    began = time.monotonic()
+    deadline = began + timeout
+    pause = initial_pause
+    display = _LiveTable(watched, began) if interactive else None
+    echo(f"Waiting for {len(watched)} model(s) to finish training (timeout {_elapsed(timeout)}).")
+    try:
+        while True:
+            for item in watched:
+                if item.status in FINAL_STATUSES:
+                    continue
+                status = client.get_model(item.model_id).status
+                if status != item.status:
+                    item.status, item.since = status, time.monotonic()
+                    if display is None:
+                        echo(
+                            f"model '{item.label}': {status} (after {_elapsed(item.since - began)})"
+                        )
+            if display is not None:
+                display.refresh()
+            if all(item.status in FINAL_STATUSES for item in watched):
+                break
+            now = time.monotonic()
+            if now >= deadline:
+                still = ", ".join(f"'{i.label}'" for i in watched if i.status not in FINAL_STATUSES)
+                raise TrainingWaitTimedOut(
+                    f"stopped waiting after {_elapsed(timeout)}: {still} still training in Bria "
+                    "(it goes on); run 'reconciler plan' later to see the result"
+                )
+            if cancel is not None and cancel.wait(min(pause, deadline - now)):
+                raise KeyboardInterrupt
+            if cancel is None:
+                time.sleep(min(pause, deadline - now))
+            pause = min(pause * 1.5, max_pause)
+    finally:
+        if display is not None:
+            display.close()
+    failed = [i for i in watched if i.status in ("Failed", "Stopped", "Deleted")]
+    if failed:
+        names = ", ".join(f"'{i.label}' ({i.status})" for i in failed)
+        raise TrainingFailed(
+            f"training did not complete for {names}; check the dataset and run apply again "
+            "to train a replacement"
+        )
+    echo(f"All {len(watched)} model(s) completed training in {_elapsed(time.monotonic() - began)}.")
+    return {i.label: i.status for i in watched}
+
+
+class _LiveTable:
+    """A rich live table of the watched models (terminal only)."""
+
+    def __init__(self, watched: list[Watched], began: float) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._watched, self._began = watched, began
+        self._live = Live(self._table(), console=Console(stderr=False), refresh_per_second=4)
+        self._live.start()
+
+    def _table(self) -> object:
+        from rich.table import Table
+
+        table = Table(title="Training")
+        table.add_column("model")
+        table.add_column("status")
+        table.add_column("elapsed", justify="right")
+        now = time.monotonic()
+        for item in self._watched:
+            style = {"Completed": "green", "Failed": "red", "Stopped": "red"}.get(item.status, "")
+            table.add_row(item.label, f"[{style}]{item.status}[/]" if style else item.status,
+                          _elapsed(now - self._began))  # fmt: skip
+        return table
+
+    def refresh(self) -> None:
+        self._live.update(self._table())  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._live.stop()
