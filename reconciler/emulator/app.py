@@ -1,0 +1,252 @@
+"""HTTP routing: the reference's `/v1` routes -> behaviour, plus admin and file routes.
+
+Each `/v1` route goes through one wrapper that applies the fault knobs, checks the
+`api_token` header, parses the JSON body, runs the (synchronous, storage-locking) operation in
+a worker thread, and turns `ApiError` into `{"message": ...}` with its status. Admin routes
+(`/_emulator/...`) and file routes (`/files/...`) have no auth and are never faulted.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reconciler.emulator import admin
+from reconciler.emulator.behaviour import Account
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator.images import MAX_FILE_BYTES
+from reconciler.emulator.rules import ApiError, parse_id
+from reconciler.emulator.storage import Storage
+from reconciler.emulator.training import Models
+
+RATE_LIMIT_MESSAGE = (
+    "Request limit exceeded. Your account has reached its maximum allowed requests. "
+    "Please upgrade your plan or try again later."
+)
+
+
+@dataclass
+class Emulator:
+    """Everything a handler needs; one per app."""
+
+    config: EmulatorConfig
+    storage: Storage
+    account: Account
+    models: Models
+    faults: FaultInjector
+
+
+@dataclass(frozen=True)
+class Call:
+    """One parsed `/v1` request."""
+
+    params: dict[str, str]
+    query: QueryParams
+    body: Any
+    files_url: str
+
+    def id(self, name: str, kind: str) -> int:
+        return parse_id(self.params[name], kind)
+
+    def flag(self, name: str) -> bool:
+        return self.query.get(name, "false").lower() in ("true", "1", "yes")
+
+
+Result = tuple[int, Any]
+Handler = Callable[[Emulator, Call], Result]
+
+
+def _fetch_image_url(url: str) -> bytes:
+    """Download an `image_url` upload; anything unusable is Bria's 422."""
+    try:
+        with httpx.Client(timeout=10.0, follow_redirects=True) as client:
+            with client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise ApiError(
+                        422, "The URL does not point to a valid image or is inaccessible"
+                    )
+                data = b""
+                for chunk in response.iter_bytes():
+                    data += chunk
+                    if len(data) > MAX_FILE_BYTES:
+                        break
+                return data
+    except (httpx.HTTPError, ValueError):
+        raise ApiError(422, "The URL does not point to a valid image or is inaccessible") from None
+
+
+def _projects() -> list[tuple[str, str, Handler]]:
+    return [
+        ("POST", "/tailored-gen/projects", lambda e, c: (201, e.account.create_project(c.body))),
+        ("GET", "/tailored-gen/projects", lambda e, c: (200, e.account.list_projects())),
+        ("GET", "/tailored-gen/projects/{project_id}",
+         lambda e, c: (200, e.account.get_project(c.id("project_id", "Project")))),
+        ("PUT", "/tailored-gen/projects/{project_id}",
+         lambda e, c: (200, e.account.update_project(c.id("project_id", "Project"), c.body))),
+        ("DELETE", "/tailored-gen/projects/{project_id}",
+         lambda e, c: (204, e.account.delete_project(c.id("project_id", "Project")))),
+        ("GET", "/tailored-gen/projects/{project_id}/datasets",
+         lambda e, c: (200, e.account.list_project_datasets(
+             c.id("project_id", "Project"), include_models=c.flag("include_models"),
+             include_models_ids=c.flag("include_models_ids")))),
+        ("GET", "/tailored-gen/projects/{project_id}/models",
+         lambda e, c: (200, e.models.list_for_project(c.id("project_id", "Project")))),
+    ]  # fmt: skip
+
+
+def _datasets() -> list[tuple[str, str, Handler]]:
+    ds = "/tailored-gen/datasets/{dataset_id}"
+
+    def did(c: Call) -> int:
+        return c.id("dataset_id", "Dataset")
+
+    def iid(c: Call) -> int:
+        return c.id("image_id", "Image")
+
+    return [
+        ("POST", "/tailored-gen/datasets", lambda e, c: (201, e.account.create_dataset(c.body))),
+        ("GET", "/tailored-gen/datasets", lambda e, c: (200, e.account.list_datasets())),
+        ("GET", ds, lambda e, c: (200, e.account.get_dataset(did(c), c.files_url))),
+        ("PUT", ds, lambda e, c: (200, e.account.update_dataset(did(c), c.body))),
+        ("DELETE", ds, lambda e, c: (204, e.account.delete_dataset(did(c)))),
+        ("POST", ds + "/clone",
+         lambda e, c: (201, e.account.clone_dataset(did(c), c.body, c.files_url))),
+        ("POST", ds + "/images",
+         lambda e, c: (201, e.account.upload_image(did(c), c.body, c.files_url))),
+        ("GET", ds + "/images", lambda e, c: (200, e.account.list_images(did(c), c.files_url))),
+        ("PUT", ds + "/images", lambda e, c: (202, e.account.regenerate_captions(did(c)))),
+        ("GET", ds + "/images/{image_id}",
+         lambda e, c: (200, e.account.get_image(did(c), iid(c), c.files_url))),
+        ("PUT", ds + "/images/{image_id}",
+         lambda e, c: (200, e.account.update_caption(did(c), iid(c), c.body, c.files_url))),
+        ("DELETE", ds + "/images/{image_id}",
+         lambda e, c: (204, e.account.delete_image(did(c), iid(c)))),
+    ]  # fmt: skip
+
+
+def _models() -> list[tuple[str, str, Handler]]:
+    md = "/tailored-gen/models/{model_id}"
+
+    def mid(c: Call) -> int:
+        return c.id("model_id", "Model")
+
+    def generation(route: str) -> Handler:
+        return lambda e, c: (200, e.models.generate(route, mid(c), c.body, c.files_url))
+
+    return [
+        ("POST", "/tailored-gen/models", lambda e, c: (201, e.models.create(c.body))),
+        ("GET", "/tailored-gen/models", lambda e, c: (200, e.models.list_all())),
+        ("GET", md, lambda e, c: (200, e.models.get(mid(c)))),
+        ("PUT", md, lambda e, c: (200, e.models.update(mid(c), c.body))),
+        ("DELETE", md, lambda e, c: (204, e.models.delete(mid(c)))),
+        ("POST", md + "/start_training", lambda e, c: (200, e.models.start_training(mid(c)))),
+        ("POST", md + "/stop_training", lambda e, c: (200, e.models.stop_training(mid(c)))),
+        ("POST", "/text-to-image/tailored/{model_id}", generation("text-to-image")),
+        ("POST", "/text-to-vector/tailored/{model_id}", generation("text-to-vector")),
+        ("POST", "/reimagine/tailored/{model_id}", generation("reimagine")),
+    ]
+
+
+def _message(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=status, headers=headers)
+
+
+def _authorised(config: EmulatorConfig, request: Request) -> str | None:
+    """None when the api_token is acceptable, else the 401 message."""
+    given = request.headers.get("api_token", "")
+    if not given:
+        return "Unauthorized: missing api_token header"
+    if config.token is not None and not hmac.compare_digest(given, config.token):
+        return "Unauthorized: invalid api_token"
+    return None
+
+
+async def _parse_body(request: Request) -> Any:
+    if request.method not in ("POST", "PUT"):
+        return None
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError(400, "Invalid request body: malformed JSON") from None
+
+
+def _v1_endpoint(emulator: Emulator, method: str, template: str, handler: Handler) -> Any:
+    route_name = "/v1" + template
+
+    async def endpoint(request: Request) -> Response:
+        decision = emulator.faults.decide(method, route_name)
+        response = await _answer(request, decision.rate_limited, decision.fail_before)
+        if decision.lose_response:
+            response = _message(500, "Internal server error")
+        emulator.faults.record_status(response.status_code)
+        return response
+
+    async def _answer(request: Request, rate_limited: bool, fail_before: bool) -> Response:
+        if emulator.config.latency:
+            await anyio.sleep(emulator.config.latency)
+        if rate_limited:
+            retry_after = f"{emulator.config.retry_after:g}"
+            return _message(429, RATE_LIMIT_MESSAGE, {"Retry-After": retry_after})
+        if fail_before:
+            return _message(500, "Internal server error")
+        refusal = _authorised(emulator.config, request)
+        if refusal:
+            return _message(401, refusal)
+        try:
+            call = Call(
+                params=dict(request.path_params),
+                query=request.query_params,
+                body=await _parse_body(request),
+                files_url=str(request.base_url).rstrip("/") + "/files",
+            )
+            status, body = await run_in_threadpool(handler, emulator, call)
+        except ApiError as err:
+            return _message(err.status, err.message, err.headers)
+        if status == 204:
+            return Response(status_code=204)
+        return JSONResponse(body, status_code=status)
+
+    return endpoint
+
+
+def build_emulator(config: EmulatorConfig, data_dir: Path) -> Emulator:
+    storage = Storage(data_dir)
+    account = Account(storage, config, fetch_url=_fetch_image_url)
+    return Emulator(config, storage, account, Models(account), FaultInjector(config))
+
+
+def create_app(config: EmulatorConfig, data_dir: Path) -> Starlette:
+    """The emulator as an ASGI app over the state in `data_dir`."""
+    emulator = build_emulator(config, Path(data_dir))
+    routes = [
+        Route("/v1" + template, _v1_endpoint(emulator, method, template, handler),
+              methods=[method], name=f"{method} /v1{template}")
+        for method, template, handler in _projects() + _datasets() + _models()
+    ]  # fmt: skip
+    routes += admin.routes(emulator)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _message(exc.status_code, str(exc.detail))
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,91 @@
+"""The emulator's knobs in one place, shared by the embedding API, the CLI and the admin endpoint.
+
+Tests drive timing (`training_seconds`, `captions_seconds`, `stopping_seconds`) and faults
+(`latency`, `failure_rate`, `lost_response_rate`, `rate_limit_every`, `retry_after`, `seed`)
+through this one dataclass, so `PUT /_emulator/config` can change any of them at runtime with
+the same names the constructor and the CLI flags use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+# Knobs that may be changed at runtime, with the type each must have. `token` is not one of
+# them: the admin endpoint has no auth, so it must not be able to change (or reveal) the token.
+_RUNTIME_KNOBS: dict[str, type] = {
+    "training_seconds": float,
+    "captions_seconds": float,
+    "stopping_seconds": float,
+    "latency": float,
+    "failure_rate": float,
+    "lost_response_rate": float,
+    "rate_limit_every": int,
+    "retry_after": float,
+    "seed": int,
+}
+_RATES = ("failure_rate", "lost_response_rate")
+
+
+class ConfigError(ValueError):
+    """A knob with a value the emulator cannot use."""
+
+
+@dataclass
+class EmulatorConfig:
+    """Behaviour and fault settings. `token=None` accepts any non-empty `api_token`."""
+
+    token: str | None = None
+    training_seconds: float = 30.0
+    captions_seconds: float = 0.2
+    stopping_seconds: float = 0.2
+    latency: float = 0.0
+    failure_rate: float = 0.0
+    lost_response_rate: float = 0.0
+    rate_limit_every: int = 0
+    retry_after: float = 1.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        for name in _RATES:
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"knob '{name}' must be between 0 and 1, got {value}")
+        for name in ("training_seconds", "captions_seconds", "stopping_seconds", "latency"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"knob '{name}' must not be negative")
+        if self.retry_after < 0:
+            raise ConfigError("knob 'retry_after' must not be negative")
+        if self.rate_limit_every < 0:
+            raise ConfigError("knob 'rate_limit_every' must be 0 (off) or a positive count")
+
+    def public(self) -> dict[str, Any]:
+        """Every knob except the token (which is only reported as set or not)."""
+        values = asdict(self)
+        values["token"] = "***" if self.token else None
+        return values
+
+    def update(self, changes: dict[str, Any]) -> list[str]:
+        """Apply runtime changes (all or nothing); returns the names changed."""
+        unknown = sorted(set(changes) - set(_RUNTIME_KNOBS))
+        if unknown:
+            known = ", ".join(sorted(_RUNTIME_KNOBS))
+            raise ConfigError(f"unknown knob(s) {', '.join(unknown)}; known knobs: {known}")
+        staged = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name, value in changes.items():
+            wanted = _RUNTIME_KNOBS[name]
+            if name == "seed" and value is None:
+                staged[name] = None
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"knob '{name}' must be a number, got {value!r}")
+            if wanted is int and not float(value).is_integer():
+                raise ConfigError(f"knob '{name}' must be a whole number, got {value!r}")
+            staged[name] = wanted(value)
+        candidate = EmulatorConfig(**staged)  # validates
+        for name in changes:
+            setattr(self, name, getattr(candidate, name))
+        return sorted(changes)

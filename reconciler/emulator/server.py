@@ -1,0 +1,128 @@
+"""Serve the emulator with uvicorn: in a daemon thread (embedding, tests) or in the foreground
+(`reconciler emulator`).
+
+The listening socket is bound before uvicorn starts, so port 0 gives a real port at once and
+the URL can be printed or returned before the first request arrives.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from reconciler.emulator.app import create_app
+from reconciler.emulator.config import EmulatorConfig
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/v1"
+
+
+def uvicorn_server(config: EmulatorConfig, data_dir: Path) -> uvicorn.Server:
+    app = create_app(config, data_dir)
+    settings = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+    )
+    return uvicorn.Server(settings)
+
+
+class EmulatorServer:
+    """The emulator on a real socket, in a daemon thread; a context manager."""
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        training_seconds: float = 30.0,
+        latency: float = 0.0,
+        failure_rate: float = 0.0,
+        lost_response_rate: float = 0.0,
+        rate_limit_every: int = 0,
+        retry_after: float = 1.0,
+        seed: int | None = None,
+        captions_seconds: float = 0.2,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        self.config = EmulatorConfig(
+            token=token,
+            training_seconds=training_seconds,
+            captions_seconds=captions_seconds,
+            latency=latency,
+            failure_rate=failure_rate,
+            lost_response_rate=lost_response_rate,
+            rate_limit_every=rate_limit_every,
+            retry_after=retry_after,
+            seed=seed,
+        )
+        self.url = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def root_url(self) -> str:
+        """The URL without `/v1`, for `/_emulator/...` and `/files/...`."""
+        return self.url.removesuffix("/v1")
+
+    def start(self) -> str:
+        if self._thread is not None:
+            return self.url
+        self._socket = bind_socket(self.host, self.port)
+        self.url = url_of(self._socket)
+        self._server = uvicorn_server(self.config, self.data_dir)
+        sockets = [self._socket]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": sockets}, name="bria-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Bria emulator did not start")
+            time.sleep(0.005)
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        app = self._server.config.app
+        app.state.emulator.storage.close()
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
