@@ -1,0 +1,118 @@
+"""Shared pieces of the apply/e2e tests: an emulator on a real socket, its admin endpoints, and
+running the real CLI against it (CliRunner in-process, or `python -m reconciler` as a subprocess).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner, Result
+
+from reconciler.cli import cli
+from reconciler.emulator.server import EmulatorServer
+
+TOKEN = "tok-e2e-Zq8Jx31TOKEN"
+
+
+@contextmanager
+def running_emulator(data_dir: Path, **knobs: Any) -> Iterator[EmulatorServer]:
+    knobs.setdefault("training_seconds", 0.5)
+    knobs.setdefault("captions_seconds", 0.05)
+    with EmulatorServer(data_dir, token=TOKEN, **knobs) as server:
+        yield server
+
+
+def admin(server: EmulatorServer, method: str, path: str, **kwargs: Any) -> Any:
+    response = httpx.request(method, f"{server.root_url}/_emulator/{path}", timeout=30, **kwargs)
+    response.raise_for_status()
+    return response.json() if response.content else None
+
+
+def account(server: EmulatorServer) -> dict[str, Any]:
+    """The emulator's full state dump."""
+    return admin(server, "GET", "state")  # type: ignore[no-any-return]
+
+
+def set_knobs(server: EmulatorServer, **knobs: Any) -> None:
+    admin(server, "PUT", "config", json=knobs)
+
+
+def summary(state: dict[str, Any]) -> dict[str, Any]:
+    """A compact, comparable view of an account: names, statuses, images and captions."""
+    datasets_by_id = {d["id"]: d for d in state["datasets"]}
+    projects_by_id = {p["id"]: p for p in state["projects"]}
+    out: dict[str, Any] = {}
+    for project in state["projects"]:
+        out[project["project_name"]] = {"datasets": {}, "models": {}}
+    for dataset in state["datasets"]:
+        project = projects_by_id[dataset["project_id"]]["project_name"]
+        images = sorted(
+            (i["image_name"], i["caption"], i["caption_source"])
+            for i in state["images"]
+            if i["dataset_id"] == dataset["id"]
+        )
+        out[project]["datasets"][dataset["name"]] = {
+            "status": dataset["status"],
+            "caption_prefix": dataset["caption_prefix"],
+            "images": images,
+        }
+    for model in state["models"]:
+        if model["status"] == "Deleted":
+            continue
+        project = projects_by_id[model["project_id"]]["project_name"]
+        out[project]["models"][model["name"]] = {
+            "dataset": datasets_by_id[model["dataset_id"]]["name"],
+            "status": model["status"],
+            "training_version": model["training_version"].lower(),
+        }
+    return out
+
+
+def duplicates(state: dict[str, Any]) -> list[str]:
+    """Names that appear twice where the reconciler must create only one."""
+    found: list[str] = []
+    projects = Counter(p["project_name"] for p in state["projects"])
+    found += [f"project {n}" for n, c in projects.items() if c > 1]
+    datasets = Counter((d["project_id"], d["name"]) for d in state["datasets"])
+    found += [f"dataset {k}" for k, c in datasets.items() if c > 1]
+    images = Counter((i["dataset_id"], i["image_name"]) for i in state["images"])
+    found += [f"image {k}" for k, c in images.items() if c > 1]
+    models = Counter(
+        (m["project_id"], m["name"]) for m in state["models"] if m["status"] != "Deleted"
+    )
+    found += [f"model {k}" for k, c in models.items() if c > 1]
+    return found
+
+
+def cli_env(server: EmulatorServer, **extra: str) -> dict[str, str]:
+    env = {"BRIA_API_URL": server.url, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1"}
+    env.update(extra)
+    return env
+
+
+def run(server: EmulatorServer, *args: str, input: str | None = None, **env: str) -> Result:
+    """The real CLI in-process (CliRunner), against the emulator."""
+    runner = CliRunner()
+    return runner.invoke(cli, list(args), env=cli_env(server, **env), input=input)
+
+
+def run_subprocess(
+    server: EmulatorServer, args: Sequence[str], cwd: Path, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **cli_env(server, **env)}
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,256 @@
+"""The apply engine against the emulator over HTTP, with hand-written plans.
+
+These pin the engine's own duties independently of the planner: order and parallelism, Refs
+resolved from earlier steps, image ids found by name, waits, stopping at the first failure with an
+exact report, recognising its own work after lost answers, and detecting a concurrent apply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from e2e_support import TOKEN, account, running_emulator, set_knobs, summary
+from manifest_builders import png_bytes
+
+from reconciler.apply import ApplyEvent, apply_plan
+from reconciler.client import BriaClient
+from reconciler.plan import Plan
+from reconciler.recognise import RetryPolicy
+from reconciler.steps import (
+    CloneDataset,
+    CreateDataset,
+    CreateModel,
+    CreateProject,
+    DeleteDataset,
+    DeleteModel,
+    Ref,
+    RegenerateCaptions,
+    SetCaption,
+    StartTraining,
+    Step,
+    StopTraining,
+    UpdateDataset,
+    UploadImage,
+)
+
+PROJECT = Ref("project", "lora", "lora")
+DATASET = Ref("dataset", "lora", "lora-v1")
+MODEL = Ref("model", "lora", "lora-light")
+FAST = RetryPolicy(attempts=8, base_seconds=0.01, max_seconds=0.05)
+
+
+def image_file(tmp_path: Path, seed: int) -> tuple[str, str, int]:
+    path = tmp_path / f"img-{seed}.png"
+    content = png_bytes(seed)
+    path.write_bytes(content)
+    return str(path), hashlib.sha256(content).hexdigest(), len(content)
+
+
+def upload(step_id: str, tmp_path: Path, seed: int, deps: tuple[str, ...]) -> UploadImage:
+    path, digest, size = image_file(tmp_path, seed)
+    return UploadImage(
+        step_id, "dataset.lora/lora-v1", deps, dataset=DATASET,
+        image_name=f"img-{seed}.{digest[:16]}.png", path=path, digest=digest, size=size,
+    )  # fmt: skip
+
+
+def plan_of(*steps: Step) -> Plan:
+    return Plan(changes=(), steps=tuple(steps), fingerprint="test")
+
+
+def full_plan(tmp_path: Path, images: int = 4) -> Plan:
+    uploads = [upload(f"u{i}", tmp_path, i, ("s3",)) for i in range(1, images + 1)]
+    return plan_of(
+        CreateProject("s1", "project.lora", (), project=PROJECT, fields={
+            "project_name": "lora", "ip_type": "defined_character", "ip_medium": "illustration",
+            "ip_name": "Lora", "ip_description": "a girl with purple hair"}),
+        CreateDataset("s2", "dataset.lora/lora-v1", ("s1",), project=PROJECT, dataset=DATASET),
+        UpdateDataset("s3", "dataset.lora/lora-v1", ("s2",), dataset=DATASET,
+                      fields={"caption_prefix": "An illustration of Lora,"}),
+        *uploads,
+        SetCaption("c1", "dataset.lora/lora-v1", ("u1",), dataset=DATASET,
+                   image_name=uploads[0].image_name, caption="on a beach"),
+        UpdateDataset("s4", "dataset.lora/lora-v1", tuple(u.id for u in uploads) + ("c1",),
+                      dataset=DATASET, fields={"status": "completed"}),
+        CreateModel("s5", "model.lora/lora-light", ("s4",), dataset=DATASET, model=MODEL,
+                    training_version="light"),
+        StartTraining("s6", "model.lora/lora-light", ("s5",), model=MODEL),
+    )  # fmt: skip
+
+
+def test_full_plan_builds_exactly_the_account(tmp_path: Path) -> None:
+    with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
+        events: list[ApplyEvent] = []
+        plan = full_plan(tmp_path)
+        result = apply_plan(plan, client, parallelism=4, on_event=events.append, policy=FAST)
+        assert result.ok, result.failed
+        assert [s.id for s in result.done][:3] == ["s1", "s2", "s3"]
+        assert [s.id for s in result.done][-2:] == ["s5", "s6"]
+        assert result.started_models[0][0] == "lora/lora-light"
+        state = summary(account(server))
+    dataset = state["lora"]["datasets"]["lora-v1"]
+    assert dataset["status"] == "completed"
+    assert dataset["caption_prefix"] == "An illustration of Lora,"
+    assert len(dataset["images"]) == 4
+    beach = [i for i in dataset["images"] if i[0] == plan.steps[3].image_name]  # type: ignore[attr-defined]
+    assert beach == [(beach[0][0], "on a beach", "manual")]
+    assert state["lora"]["models"] == {
+        "lora-light": {"dataset": "lora-v1", "status": "InProgress", "training_version": "light"}
+    }
+    assert {e.kind for e in events} == {"started", "done"}
+
+
+def test_uploads_run_in_parallel_bounded_by_parallelism(tmp_path: Path) -> None:
+    uploads = [upload(f"u{i}", tmp_path, i, ("s2",)) for i in range(1, 9)]
+    steps: list[Step] = [
+        CreateProject("s1", "project.lora", (), project=PROJECT, fields={
+            "project_name": "lora", "ip_type": "icons", "ip_medium": "illustration"}),
+        CreateDataset("s2", "dataset.lora/lora-v1", ("s1",), project=PROJECT, dataset=DATASET),
+        *uploads,
+    ]  # fmt: skip
+    with (
+        running_emulator(tmp_path / "emu", latency=0.15) as server,
+        BriaClient(server.url, TOKEN) as c,
+    ):
+        began = time.monotonic()
+        result = apply_plan(plan_of(*steps), c, parallelism=8, policy=FAST)
+        parallel = time.monotonic() - began
+        assert result.ok
+    # 8 uploads one at a time would take >= 8 x 0.15 s on their own
+    assert parallel < 0.15 * 8 + 0.15 * 6, parallel
+
+
+def test_first_failure_stops_scheduling_and_reports_done_and_not_done(tmp_path: Path) -> None:
+    good = upload("u1", tmp_path, 1, ("s2",))
+    bad = upload("u2", tmp_path, 2, ("s2",))
+    Path(bad.path).write_bytes(png_bytes(99))  # the file changed since the plan was made
+    steps: list[Step] = [
+        CreateProject("s1", "project.lora", (), project=PROJECT, fields={
+            "project_name": "lora", "ip_type": "icons", "ip_medium": "illustration"}),
+        CreateDataset("s2", "dataset.lora/lora-v1", ("s1",), project=PROJECT, dataset=DATASET),
+        good, bad,
+        UpdateDataset("s3", "dataset.lora/lora-v1", ("u1", "u2"), dataset=DATASET,
+                      fields={"status": "completed"}),
+    ]  # fmt: skip
+    with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
+        result = apply_plan(plan_of(*steps), client, parallelism=2, policy=FAST)
+        state = summary(account(server))
+    assert not result.ok
+    assert [s.id for s, _ in result.failed] == ["u2"]
+    assert "changed since the plan was made" in result.failed[0][1]
+    assert bad.path in result.failed[0][1]
+    assert {s.id for s in result.done} == {"s1", "s2", "u1"}
+    assert [s.id for s in result.not_done] == ["s3"]
+    assert state["lora"]["datasets"]["lora-v1"]["status"] == "draft"  # never completed
+
+
+def test_lost_answers_never_duplicate(tmp_path: Path) -> None:
+    with (
+        running_emulator(tmp_path / "emu", seed=7) as server,
+        BriaClient(server.url, TOKEN, backoff_base=0.01, backoff_max=0.05, max_retries=8) as client,
+    ):
+        set_knobs(server, lost_response_rate=0.4, seed=7)
+        result = apply_plan(full_plan(tmp_path, images=6), client, parallelism=4, policy=FAST)
+        set_knobs(server, lost_response_rate=0.0)
+        stats = admin_stats(server)
+        state = account(server)
+    assert result.ok, result.failed
+    assert stats["faults"]["lost_responses"] > 0
+    assert len(state["projects"]) == 1
+    assert len(state["datasets"]) == 1
+    assert len(state["images"]) == 6
+    assert [m["status"] for m in state["models"]] == ["InProgress"]
+
+
+def admin_stats(server: object) -> dict:  # type: ignore[type-arg]
+    from e2e_support import admin
+
+    return admin(server, "GET", "stats")  # type: ignore[arg-type,no-any-return]
+
+
+def test_second_dataset_with_the_same_name_is_detected(tmp_path: Path) -> None:
+    with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
+        project = client.create_project(project_name="lora", ip_type="icons",
+                                        ip_medium="illustration")  # fmt: skip
+        client.create_dataset(project_id=project.id, name="lora-v1")  # "another apply"
+        existing = Ref("project", "lora", "lora", project.id)
+        steps = [CreateDataset("s1", "dataset.lora/lora-v1", (), project=existing, dataset=DATASET)]
+        result = apply_plan(plan_of(*steps), client, policy=FAST)
+    assert [s.id for s, _ in result.failed] == ["s1"]
+    assert "now exists 2 times" in result.failed[0][1]
+    assert "another apply" in result.failed[0][1]
+
+
+def test_clone_then_caption_by_name_then_regenerate_waits(tmp_path: Path) -> None:
+    with (
+        running_emulator(tmp_path / "emu", captions_seconds=0.3) as server,
+        BriaClient(server.url, TOKEN) as client,
+    ):
+        first = apply_plan(full_plan(tmp_path, images=2), client, policy=FAST)
+        assert first.ok
+        source = client.list_datasets()[0]
+        clone = Ref("dataset", "lora", "lora-v1~2")
+        name = first.done[3].image_name  # type: ignore[attr-defined]
+        steps: list[Step] = [
+            CloneDataset("k1", "dataset.lora/lora-v1", (),
+                         source=Ref("dataset", "lora", "lora-v1", source.id), dataset=clone),
+            UpdateDataset("k2", "dataset.lora/lora-v1", ("k1",), dataset=clone,
+                          fields={"caption_prefix": "A drawing of Lora,"}),
+            RegenerateCaptions("k3", "dataset.lora/lora-v1", ("k2",), dataset=clone),
+            SetCaption("k4", "dataset.lora/lora-v1", ("k3",), dataset=clone, image_name=name,
+                       caption="in the rain"),
+        ]  # fmt: skip
+        second = apply_plan(plan_of(*steps), client, policy=FAST)
+        assert second.ok, second.failed
+        state = summary(account(server))
+    cloned = state["lora"]["datasets"]["lora-v1~2"]
+    assert cloned["status"] == "draft"
+    assert cloned["caption_prefix"] == "A drawing of Lora,"
+    captions = {n: (c, s) for n, c, s in cloned["images"]}
+    assert captions[name] == ("in the rain", "manual")
+    others = [c for n, (c, s) in captions.items() if n != name]
+    assert all(c.startswith("A drawing of Lora,") for c in others), others
+
+
+def test_stop_training_waits_then_delete_model_and_dataset(tmp_path: Path) -> None:
+    with (
+        running_emulator(tmp_path / "emu", training_seconds=60) as server,
+        BriaClient(server.url, TOKEN) as client,
+    ):
+        assert apply_plan(full_plan(tmp_path, images=1), client, policy=FAST).ok
+        model = client.list_models()[0]
+        dataset = client.list_datasets()[0]
+        model_ref = Ref("model", "lora", "lora-light", model.id)
+        dataset_ref = Ref("dataset", "lora", "lora-v1", dataset.id)
+        steps: list[Step] = [
+            StopTraining("d1", "model.lora/lora-light", (), model=model_ref),
+            DeleteModel("d2", "model.lora/lora-light", ("d1",), model=model_ref),
+            DeleteDataset("d3", "dataset.lora/lora-v1", ("d2",), dataset=dataset_ref),
+        ]
+        result = apply_plan(plan_of(*steps), client, policy=FAST)
+        assert result.ok, result.failed
+        state = account(server)
+    assert state["datasets"] == []
+    assert [m["status"] for m in state["models"]] == ["Deleted"]
+
+
+def test_cancel_stops_before_new_steps(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
+        result = apply_plan(full_plan(tmp_path), client, cancel=cancel, policy=FAST)
+        assert account(server)["projects"] == []
+    assert result.interrupted and not result.done
+    assert len(result.not_done) == len(full_plan(tmp_path).steps)
+
+
+@pytest.mark.parametrize("parallelism", [0, -1])
+def test_parallelism_must_be_positive(tmp_path: Path, parallelism: int) -> None:
+    from reconciler.errors import ReconcilerError
+
+    with pytest.raises(ReconcilerError, match="at least 1"):
+        apply_plan(plan_of(), None, parallelism=parallelism)  # type: ignore[arg-type]
