@@ -71,6 +71,12 @@ def test_records_are_normalised_and_keep_the_raw_answer() -> None:
     assert dataset.models is None and dataset.model_ids is None
 
 
+@pytest.mark.parametrize("model_ids", [["7", "9"], [7, 9]])
+def test_model_ids_may_be_strings_as_the_published_openapi_says(model_ids: list[object]) -> None:
+    client = answering(httpx.Response(200, json=[{**DATASET, "model_ids": model_ids}]))
+    assert client.list_project_datasets(123, include_models_ids=True)[0].model_ids == (7, 9)
+
+
 @pytest.mark.parametrize(
     ("answered", "normalised"),
     [
@@ -188,7 +194,7 @@ def test_start_training_accepts_a_partial_answer() -> None:
             httpx.Response(200, json=[{**DATASET, "model_ids": ["a"]}]),
             lambda c: c.list_project_datasets(123, include_models_ids=True),
             "GET /tailored-gen/projects/123/datasets: malformed response: dataset #0 field "
-            "'model_ids' should be an array of integers",
+            "'model_ids' should be an array of model ids",
         ),
     ],
 )

@@ -190,6 +190,16 @@ def normalise_model_status(value: str, what: str = "model") -> str:
     return _MODEL_STATUS_BY_KEY[key]
 
 
+def _model_ids(value: Any, what: str) -> tuple[int, ...]:
+    """The published OpenAPI types `model_ids` as strings; integers are accepted too."""
+    if isinstance(value, list):
+        if all(_is_int(item) for item in value):
+            return tuple(int(item) for item in value)
+        if all(isinstance(item, str) and item.isascii() and item.isdigit() for item in value):
+            return tuple(int(item) for item in value)
+    raise RecordError(f"{what} field 'model_ids' should be an array of model ids")
+
+
 def parse_list(data: Any, parse_item: Callable[[Any, str], T], what: str) -> list[T]:
     """A JSON array of records; an item's problem names its index."""
     if not isinstance(data, list):
@@ -277,10 +287,7 @@ def parse_dataset(data: Any, what: str = "dataset") -> DatasetRecord:
     if obj.get("models") is not None:
         models = tuple(parse_list(obj["models"], parse_model, f"{what} model"))
     if obj.get("model_ids") is not None:
-        raw_ids = obj["model_ids"]
-        if not isinstance(raw_ids, list) or not all(_is_int(item) for item in raw_ids):
-            raise RecordError(f"{what} field 'model_ids' should be an array of integers")
-        model_ids = tuple(int(item) for item in raw_ids)
+        model_ids = _model_ids(obj["model_ids"], what)
     return DatasetRecord(
         id=dataset_id,
         project_id=req_int(obj, "project_id", what),
