@@ -1,0 +1,133 @@
+"""`load_manifests`: paths in, the desired state and every diagnostic out.
+
+The one entry point `validate`, `plan` and `apply` share, so all three see the same checks. It
+never raises for anything in the files: problems are diagnostics, and the caller decides (exit
+1 for validate, refusing to plan for plan/apply). The steps run in a fixed order: read every
+document, index names and check references across files, then read the image folders, since
+the recommended image counts depend on which models use a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import cast
+
+from reconciler.manifest.diagnostics import DiagnosticSink, ImageReadStats, LoadResult
+from reconciler.manifest.digests import DigestCache
+from reconciler.manifest.discovery import find_manifests
+from reconciler.manifest.documents import Resource, read_resource
+from reconciler.manifest.images import ReadCounter, read_dataset_images
+from reconciler.manifest.references import Catalog, build_catalog
+from reconciler.manifest.rules import check_image_count
+from reconciler.manifest.yaml_loader import load_yaml_file
+from reconciler.state import (
+    DatasetStatus,
+    DesiredDataset,
+    DesiredImage,
+    DesiredModel,
+    DesiredProject,
+    DesiredState,
+    Source,
+    TrainingVersion,
+)
+
+
+def load_manifests(paths: Sequence[str], *, cache_dir: Path | None = None) -> LoadResult:
+    """Read the manifests under `paths` (default ".") and their image folders.
+
+    `cache_dir` holds the image digest cache (plan/apply pass `.reconciler/cache`); None keeps
+    it in memory for this run only.
+    """
+    sink = DiagnosticSink()
+    files = find_manifests(list(paths) or ["."], sink)
+    resources: list[Resource] = []
+    roots: dict[Path, Path] = {}
+    every_file_read = True
+    for manifest in files:
+        documents, complete = load_yaml_file(manifest.path, manifest.display, sink)
+        every_file_read = every_file_read and complete
+        roots[manifest.path] = manifest.root
+        for document in documents:
+            resource = read_resource(document, sink)
+            if resource is not None:
+                resources.append(resource)
+    catalog = build_catalog(resources, sink, check_references=every_file_read)
+
+    cache = DigestCache(cache_dir)
+    counter = ReadCounter()
+    images: dict[tuple[str, str], tuple[DesiredImage, ...]] = {}
+    for key, dataset in sorted(catalog.datasets.items()):
+        if dataset.delete or dataset.text("images") is None:
+            continue
+        root = roots[dataset.document.path]
+        folder = read_dataset_images(dataset, root, cache, counter, sink)
+        if folder is not None:
+            check_image_count(dataset, folder.count, catalog.models_using(dataset), sink)
+            images[key] = folder.images
+    cache.save()
+
+    return LoadResult(
+        state=_desired_state(catalog, images),
+        diagnostics=sink.sorted(),
+        files=tuple(f.display for f in files),
+        image_stats=ImageReadStats(
+            images=counter.images,
+            cache_hits=counter.cache_hits,
+            files_read=counter.files_read,
+            bytes_read=counter.bytes_read,
+        ),
+    )
+
+
+def _desired_state(
+    catalog: Catalog, images: dict[tuple[str, str], tuple[DesiredImage, ...]]
+) -> DesiredState:
+    """The valid resources as state dataclasses, sorted by name (resources with errors left out)."""
+    projects = tuple(
+        DesiredProject(
+            name=p.name,
+            ip_type=p.text("ip_type") or "",
+            ip_medium=p.text("ip_medium") or "",
+            description=p.text("description"),
+            ip_name=p.text("ip_name"),
+            ip_description=p.text("ip_description"),
+            delete=p.delete,
+            allow_replace=p.metadata.get("allowReplace") is True,
+            source=_source(p),
+        )
+        for _, p in sorted(catalog.projects.items())
+        if p.valid
+    )
+    datasets = tuple(
+        DesiredDataset(
+            project=d.project,
+            name=d.name,
+            images=images.get(key, ()),
+            caption_prefix=d.text("caption_prefix"),
+            status=cast(DatasetStatus, d.text("status") or "completed"),
+            delete=d.delete,
+            source=_source(d),
+        )
+        for key, d in sorted(catalog.datasets.items())
+        if d.valid and d.project in catalog.projects
+    )
+    models = tuple(
+        DesiredModel(
+            project=m.project,
+            name=m.name,
+            dataset=m.text("dataset") or "",
+            training_version=cast(TrainingVersion, m.text("training_version") or "light"),
+            description=m.text("description"),
+            delete=m.delete,
+            source=_source(m),
+        )
+        for _, m in sorted(catalog.models.items())
+        if m.valid and m.project in catalog.projects
+    )
+    return DesiredState(projects=projects, datasets=datasets, models=models)
+
+
+def _source(resource: Resource) -> Source:
+    start = resource.document.start
+    return Source(file=resource.document.file, line=start.line, col=start.col)

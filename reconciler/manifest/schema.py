@@ -1,0 +1,133 @@
+"""Checks documents against the published JSON Schemas and words the findings for people.
+
+The schemas in `reconciler/schemas/` are the single description of each kind's fields: editors
+use them through yaml-language-server and `validate` uses the very same files here. jsonschema's
+own messages are terse and unlocated, so each error is mapped back to the YAML mark of the
+offending field and reworded (unknown fields get a "did you mean").
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from reconciler.manifest.diagnostics import DiagnosticSink, did_you_mean, quote
+from reconciler.manifest.yaml_loader import PathKey, YamlDocument
+
+KINDS = ("Project", "Dataset", "Model")
+
+# Name fields are checked by `names.check_name`, which explains what is wrong with a name;
+# the schema's pattern (there for editors) would only repeat it less clearly.
+_NAME_FIELDS = {("metadata", "name"), ("metadata", "project"), ("spec", "dataset")}
+_TYPE_WORDS = {
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+    "null": "empty",
+}
+
+
+@cache
+def schema_for(kind: str) -> dict[str, Any]:
+    """The published JSON Schema of `kind` (one of KINDS)."""
+    text = resources.files("reconciler.schemas").joinpath(f"{kind.lower()}.schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(schema_for(kind))
+
+
+def check_schema(document: YamlDocument, kind: str, subject: str, sink: DiagnosticSink) -> bool:
+    """Report every schema violation of `document`; True when there is none."""
+    errors = sorted(
+        _validator(kind).iter_errors(document.data),
+        key=lambda e: (document.key_mark(tuple(e.absolute_path)).line, str(e.absolute_path)),
+    )
+    clean = True
+    for error in errors:
+        path: PathKey = tuple(error.absolute_path)
+        if path in {("apiVersion",), ("kind",)}:
+            continue  # reported (with a suggestion) before the schema runs
+        if error.validator == "pattern" and path in _NAME_FIELDS:
+            clean = False
+            continue
+        for mark_path, message in _describe(error, path, subject):
+            mark = document.key_mark(mark_path)
+            sink.error(document.file, mark.line, mark.col, message)
+            clean = False
+    return clean
+
+
+def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple[PathKey, str]]:
+    """(where, message) pairs for one jsonschema error."""
+    instance = error.instance
+    where = dotted(path)
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        section = f"{where} of " if where else ""
+        return [
+            (
+                (*path, key),
+                f"unknown field {quote(key)} in {section}{subject}{did_you_mean(key, known)}",
+            )
+            for key in sorted(set(instance) - set(known))
+        ]
+    if error.validator == "required" and isinstance(instance, dict):
+        return [
+            (path, f"{subject} is missing the required field {quote(dotted((*path, field)))}")
+            for field in error.validator_value
+            if field not in instance
+        ]
+    if error.validator == "type":
+        wanted = _TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))
+        hint = ""
+        if error.validator_value == "string" and isinstance(instance, bool | int | float):
+            hint = "; put it in quotes (YAML reads yes/no/on/off, true/false and numbers as such)"
+        return [(path, f"{quote(where)} must be {wanted}, not {_describe_value(instance)}{hint}")]
+    if error.validator == "enum":
+        choices = ", ".join(quote(c) for c in error.validator_value)
+        suggestion = did_you_mean(str(instance), error.validator_value)
+        return [
+            (path, f"{quote(where)} must be one of {choices}, not {quote(instance)}{suggestion}")
+        ]
+    if error.validator == "minLength":
+        return [(path, f"{quote(where)} must not be empty")]
+    return [(path, f"{quote(where)} is invalid: {quote(error.message)[1:-1]}")]
+
+
+def dotted(path: PathKey) -> str:
+    """`spec.captions["a.png"]` style display of a path inside a document."""
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        elif step.replace("_", "").isalnum():
+            parts.append(f".{step}" if parts else step)
+        else:
+            parts.append(f'["{step}"]')
+    return "".join(parts)
+
+
+def _describe_value(value: object) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return quote(value)
