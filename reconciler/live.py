@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
 from reconciler.naming import parse_versioned_name
-from reconciler.plan import Plan
 from reconciler.state import (
     DesiredState,
     LiveDataset,
@@ -29,6 +28,9 @@ from reconciler.state import (
     LiveProject,
     LiveState,
 )
+
+if TYPE_CHECKING:
+    from reconciler.plan import Plan
 
 READ_PARALLELISM = 8
 _Record = TypeVar("_Record", ImageRecord, ModelRecord)
@@ -62,7 +64,8 @@ def read_live_state(client: BriaClient, desired: DesiredState) -> LiveState:
     return read_live_scope(client, scope_from_desired(desired))
 
 
-def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
+def read_live_scope(client: BriaClient, scope: ReadScope, *, all_images: bool = False) -> LiveState:
+    """Read `scope`; `all_images` lists the images of every dataset of the scope's projects."""
     projects = sorted(client.list_projects(), key=lambda p: p.id)
     declared = [p for p in projects if p.project_name in scope.projects]
     with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
@@ -76,7 +79,11 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
         wanted: list[DatasetRecord] = []
         for project in declared:
             bases = scope.dataset_bases.get(project.project_name, frozenset())
-            wanted.extend(_datasets_needing_images(datasets_by_project[project.id], bases))
+            listed = datasets_by_project[project.id]
+            if all_images:
+                wanted.extend(record for record, _models in listed)
+            else:
+                wanted.extend(_datasets_needing_images(listed, bases))
         images_by_dataset = dict(
             zip(
                 [d.id for d in wanted],
@@ -116,21 +123,26 @@ def _read_datasets(
 def _datasets_needing_images(
     datasets: list[tuple[DatasetRecord, tuple[ModelRecord, ...]]], bases: frozenset[str]
 ) -> list[DatasetRecord]:
+    wanted = _wanted_ids([(record.id, record.name) for record, _models in datasets], bases)
+    return [record for record, _models in datasets if record.id in wanted]
+
+
+def _wanted_ids(datasets: list[tuple[int, str]], bases: frozenset[str]) -> set[int]:
     """The current (highest) version of each declared base; rename candidates when needed."""
-    current: dict[str, tuple[int, DatasetRecord]] = {}
-    undeclared: list[DatasetRecord] = []
-    for record, _models in datasets:
-        parsed = parse_versioned_name(record.name)
+    current: dict[str, tuple[int, int]] = {}
+    undeclared: list[int] = []
+    for dataset_id, name in datasets:
+        parsed = parse_versioned_name(name)
         if parsed is None or parsed.base not in bases:
-            undeclared.append(record)
+            undeclared.append(dataset_id)
             continue
         best = current.get(parsed.base)
         if best is None or parsed.version > best[0]:
-            current[parsed.base] = (parsed.version, record)
-    wanted = [record for _version, record in current.values()]
+            current[parsed.base] = (parsed.version, dataset_id)
+    wanted = {dataset_id for _version, dataset_id in current.values()}
     if any(base not in current for base in bases):
-        wanted.extend(undeclared)  # could be a declared dataset renamed in the console
-    return sorted(wanted, key=lambda d: d.id)
+        wanted.update(undeclared)  # could be a declared dataset renamed in the console
+    return wanted
 
 
 def _live_project(record: ProjectRecord, datasets: tuple[LiveDataset, ...] | None) -> LiveProject:
@@ -187,12 +199,44 @@ def _by_id(records: Iterable[_Record]) -> list[_Record]:
     return sorted(records, key=lambda r: r.id)
 
 
-def scope_from_plan(plan: Plan) -> ReadScope:
-    """The scope a saved plan was read with, rebuilt from its changes (for `apply --plan`).
+def read_for_saved_plan(client: BriaClient, plan: Plan) -> LiveState | None:
+    """The live state read exactly as when `plan` was made, or None when none matches.
 
-    Every declared project and dataset has a change (a noop at least); undeclared datasets and
-    superseded versions are recognised by their noop/delete reasons and left out.
+    A saved plan holds steps and changes but not the manifests, so the reads it was made from
+    are rebuilt: every dataset of the projects the plan names is read with its images (only in
+    this `apply --plan` path), then each scope the plan could have been read with is tried until
+    one gives the plan's fingerprint. None means the account changed since: the plan is stale.
     """
+    from reconciler.plan import fingerprint
+
+    projects, upper_bases = _plan_names(plan)
+    full = read_live_scope(client, ReadScope(projects=projects), all_images=True)
+    for scope in _candidate_scopes(full, projects, upper_bases, plan):
+        state = restrict_to_scope(full, scope)
+        if fingerprint(state) == plan.fingerprint:
+            return state
+    return None
+
+
+def restrict_to_scope(full: LiveState, scope: ReadScope) -> LiveState:
+    """`full` (all images read) as `read_live_scope(scope)` would have read it."""
+    projects: list[LiveProject] = []
+    for project in full.projects:
+        if project.project_name not in scope.projects or project.datasets is None:
+            projects.append(replace(project, datasets=None))
+            continue
+        bases = scope.dataset_bases.get(project.project_name, frozenset())
+        wanted = _wanted_ids([(d.id, d.name) for d in project.datasets], bases)
+        datasets = tuple(d if d.id in wanted else replace(d, images=None) for d in project.datasets)
+        projects.append(replace(project, datasets=datasets))
+    return LiveState(projects=tuple(projects))
+
+
+_MAX_CANDIDATE_BASES = 10
+
+
+def _plan_names(plan: Plan) -> tuple[frozenset[str], dict[str, set[str]]]:
+    """Projects the plan names, and per project every dataset base it names."""
     projects: set[str] = set()
     bases: dict[str, set[str]] = {}
     for change in plan.changes:
@@ -200,16 +244,43 @@ def scope_from_plan(plan: Plan) -> ReadScope:
         project, _, name = rest.partition("/")
         projects.add(project)
         bases.setdefault(project, set())
-        if kind == "dataset" and change.action != "delete" and not _is_undeclared(change.reason):
-            parsed = parse_versioned_name(name)
-            if parsed is not None and parsed.version == 1:
+        if kind == "dataset":
+            parsed = parse_versioned_name(name.partition("#")[0])
+            if parsed is not None:
                 bases[project].add(parsed.base)
-    return ReadScope(
-        projects=frozenset(projects),
-        dataset_bases={name: frozenset(values) for name, values in bases.items()},
-    )
+    return frozenset(projects), bases
 
 
-def _is_undeclared(reason: str) -> bool:
-    lowered = reason.lower()
-    return "not declared" in lowered or "superseded" in lowered
+def _candidate_scopes(
+    full: LiveState, projects: frozenset[str], upper: dict[str, set[str]], plan: Plan
+) -> Iterable[ReadScope]:
+    """The likely scope first (declared datasets: changes that are neither about an undeclared
+    or superseded dataset nor a deletion), then every subset of the named bases (bounded)."""
+    likely: dict[str, frozenset[str]] = {}
+    for project in projects:
+        likely[project] = frozenset(
+            base for base in upper.get(project, set()) if _declared_in(plan, project, base)
+        )
+    yield ReadScope(projects=projects, dataset_bases=likely)
+    names = sorted((p, b) for p, bases in upper.items() for b in bases)
+    if len(names) > _MAX_CANDIDATE_BASES:
+        return
+    for mask in range(2 ** len(names)):
+        chosen: dict[str, set[str]] = {p: set() for p in projects}
+        for bit, (project, base) in enumerate(names):
+            if mask >> bit & 1:
+                chosen[project].add(base)
+        yield ReadScope(
+            projects=projects, dataset_bases={p: frozenset(b) for p, b in chosen.items()}
+        )
+
+
+def _declared_in(plan: Plan, project: str, base: str) -> bool:
+    for change in plan.changes:
+        if change.address.partition("#")[0] != f"dataset.{project}/{base}":
+            continue
+        reason = change.reason.lower()
+        if change.action == "delete" or "absent" in reason or "not declared" in reason:
+            return False
+        return True
+    return False

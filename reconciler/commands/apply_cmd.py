@@ -158,20 +158,15 @@ def _training_models(desired: DesiredState | None, live: LiveState) -> list[tupl
     return found
 
 
-def _load_saved(
-    client: Any, plan_file: str, desired: DesiredState | None
-) -> tuple[Plan, LiveState]:
-    from reconciler.live import read_live_scope, read_live_state, scope_from_plan
-    from reconciler.plan import fingerprint, load_plan
+def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
+    from reconciler.live import read_for_saved_plan
+    from reconciler.plan import load_plan
 
     saved = load_plan(Path(plan_file))
-    if desired is not None:
-        live = read_live_state(client, desired)
-    else:
-        live = read_live_scope(client, scope_from_plan(saved))
-    if fingerprint(live) != saved.fingerprint:
+    live = read_for_saved_plan(client, saved)
+    if live is None:
         raise StalePlan(
-            f"the saved plan is stale: the account changed since it was made; run plan again "
+            "the saved plan is stale: the account changed since it was made; run plan again "
             f"(plan file '{plan_file}')"
         )
     return saved, live
@@ -221,11 +216,12 @@ def apply(
     from reconciler.apply import apply_plan
     from reconciler.render import render_text
 
-    desired = load_desired(paths) if (paths or not plan_file) else None
+    # with --plan the saved plan holds everything; manifest PATHS, if given, are not read
+    desired = None if plan_file else load_desired(paths)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
     with apply_lock(), open_client(settings) as client:
         if plan_file:
-            the_plan, live = _load_saved(client, plan_file, desired)
+            the_plan, live = _load_saved(client, plan_file)
         else:
             assert desired is not None
             the_plan, live = make_plan(client, desired, prune=prune)
