@@ -1,0 +1,99 @@
+"""Pure: desired state x live state -> the changes that converge one onto the other, each with
+its reason and its steps (keyed, not yet numbered; `reconciler.plan` orders and numbers them).
+
+The walk is per declared project, sorted by name, so the result does not depend on manifest
+order. Within a project: the project itself, then explicit model deletions (so a dataset's
+deletion can wait for them), declared datasets, superseded and undeclared datasets, declared
+models (they need to know where their dataset stands after this plan), and finally superseded
+and undeclared models. Live projects no manifest declares are never looked at.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from reconciler.diff.changes import DiffResult, PlannedChange, PlannedStep
+from reconciler.diff.datasets import diff_dataset, find_renames
+from reconciler.diff.live_index import AddressBook, ProjectIndex
+from reconciler.diff.models import diff_model, find_model_renames
+from reconciler.diff.projects import diff_project
+from reconciler.diff.prune import prune_datasets, prune_models
+from reconciler.diff.scope import ProjectScope
+from reconciler.state import DesiredProject, DesiredState, LiveProject, LiveState
+
+__all__ = ["DiffResult", "PlannedChange", "PlannedStep", "diff_states"]
+
+
+def diff_states(desired: DesiredState, live: LiveState, *, prune: bool = False) -> DiffResult:
+    result = DiffResult()
+    addresses = AddressBook()
+    live_by_name: dict[str, list[LiveProject]] = defaultdict(list)
+    for project in live.projects:
+        live_by_name[project.project_name].append(project)
+    declared = {p.name for p in desired.projects}
+    for kind, items in (("dataset", desired.datasets), ("model", desired.models)):
+        for item in sorted(items, key=lambda i: (i.project, i.name)):
+            if item.project not in declared:
+                result.errors.append(
+                    f"{kind} '{item.name}' refers to project '{item.project}', which no manifest "
+                    "declares: declare the project or fix the reference"
+                )
+    for project in sorted(desired.projects, key=lambda p: p.name):
+        matches = sorted(live_by_name.get(project.name, []), key=lambda p: p.id)
+        if len(matches) > 1:
+            ids = ", ".join(str(p.id) for p in matches)
+            result.errors.append(
+                f"project '{project.name}' exists {len(matches)} times in Bria (ids {ids}), so "
+                "the manifest cannot say which one it means: rename or delete the extra ones in "
+                "the console"
+            )
+            continue
+        _diff_project_tree(
+            result, addresses, project, matches[0] if matches else None, desired, prune
+        )
+    return result
+
+
+def _diff_project_tree(
+    result: DiffResult,
+    addresses: AddressBook,
+    desired_project: DesiredProject,
+    live: LiveProject | None,
+    desired: DesiredState,
+    prune: bool,
+) -> None:
+    name = desired_project.name
+    datasets = sorted((d for d in desired.datasets if d.project == name), key=lambda d: d.name)
+    models = sorted((m for m in desired.models if m.project == name), key=lambda m: m.name)
+    dataset_names = [d.name for d in datasets]
+    model_names = [m.name for m in models]
+    if live is not None and live.datasets is None and not desired_project.delete:
+        result.errors.append(
+            f"project '{name}': its datasets were not read from Bria, so it cannot be compared "
+            "(this is a bug in reading the live state; please report it)"
+        )
+        return
+    index = ProjectIndex.build(name, live, dataset_names, model_names)
+    scope = ProjectScope(name, index, addresses, result, prune, datasets=datasets, models=models)
+    project = diff_project(scope, desired_project)
+    changes: list[PlannedChange] = [project.change] if project.change else []
+    if project.mode == "deleted":
+        result.changes += changes
+        return
+    if project.mode == "replaced":
+        scope.index = ProjectIndex.build(name, None, dataset_names, model_names)
+    # Explicit model deletions first: they own those models, a dataset's deletion waits for them.
+    deletions = [diff_model(scope, m) for m in models if m.delete]
+    renames = find_renames(scope)
+    changes += [diff_dataset(scope, d, renames.get(d.name)) for d in datasets]
+    changes += prune_datasets(scope)
+    model_renames = find_model_renames(scope)
+    changes += deletions
+    changes += [diff_model(scope, m, model_renames.get(m.name)) for m in models if not m.delete]
+    changes += prune_models(scope)
+    result.changes += sorted(changes, key=_change_order)
+
+
+def _change_order(change: PlannedChange) -> tuple[int, str]:
+    kind = change.address.split(".", 1)[0]
+    return ({"project": 0, "dataset": 1, "model": 2}[kind], change.address)

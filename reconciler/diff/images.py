@@ -1,0 +1,214 @@
+"""Image and caption comparison of one dataset version, and the edit steps that close the gap.
+
+Remote bytes cannot be compared (Bria re-encodes uploads), so an image is recognised by its
+remote name `<stem>.<digest16><ext>` (reconciler.naming): the same (file_name, digest16) means the
+same local file. Everything else follows from that match:
+
+* a desired image with no match is uploaded; a remote image with no match (including images the
+  reconciler did not upload, whose names do not parse) is deleted; a file whose content changed
+  is both (delete the old name, upload the new one);
+* a manifest caption must equal the remote caption; an automatic caption (None) must not be a
+  manual one (a console edit), else it is regenerated;
+* a caption prefix change regenerates every caption, after which every manifest caption is set
+  again.
+
+The same edits serve a draft edited in place and a fresh clone of a completed version (a clone
+copies images and captions, so it is compared with its source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reconciler.diff.changes import PlannedChange, plural
+from reconciler.naming import DIGEST_LEN, image_remote_name, parse_image_remote_name
+from reconciler.state import DesiredDataset, DesiredImage, LiveImage
+from reconciler.steps import (
+    DeleteImage,
+    Ref,
+    RegenerateCaption,
+    RegenerateCaptions,
+    SetCaption,
+    UpdateDataset,
+    UploadImage,
+)
+
+MAX_IMAGES = 200  # the API's limit per dataset
+
+
+@dataclass
+class ImageEdits:
+    """The differences between a desired dataset and one remote version's images and prefix."""
+
+    uploads: list[DesiredImage] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)  # remote image names
+    set_captions: list[tuple[str, str]] = field(default_factory=list)  # kept images
+    regenerate: list[str] = field(default_factory=list)  # kept images, manual -> automatic
+    manifest_captions: list[tuple[str, str]] = field(default_factory=list)  # every kept one
+    added: list[str] = field(default_factory=list)  # file names new to the dataset
+    changed: list[str] = field(default_factory=list)  # file names whose content changed
+    removed: list[str] = field(default_factory=list)  # file names (or remote names) that go
+    caption_changes: list[str] = field(default_factory=list)  # file names
+    unrecognised: list[str] = field(default_factory=list)  # remote names that do not parse
+    kept_count: int = 0
+    new_prefix: str | None = None  # set when the prefix changes
+
+    @property
+    def content_differs(self) -> bool:
+        return bool(
+            self.uploads
+            or self.deletes
+            or self.set_captions
+            or self.regenerate
+            or self.new_prefix is not None
+        )
+
+    def summary_parts(self) -> list[str]:
+        """Plain words for a reason: `add 2 images, remove 1, change 3 captions`."""
+        parts: list[str] = []
+        if self.new_prefix is not None:
+            parts.append("change the caption prefix (all captions regenerate)")
+        counts = [
+            ("add", len(self.added)),
+            ("replace", len(self.changed)),
+            ("remove", len(self.removed)),
+        ]
+        noun_used = False
+        for verb, count in counts:
+            if not count:
+                continue
+            if noun_used:
+                text = f"{verb} {count}"
+            else:
+                text = f"{verb} {plural(count, 'image')}"
+                noun_used = True
+            if verb == "replace":
+                text += " with new content"
+            parts.append(text)
+        if self.caption_changes:
+            parts.append(f"change {plural(len(self.caption_changes), 'caption')}")
+        return parts
+
+
+def remote_name_of(image: DesiredImage) -> str:
+    return image_remote_name(image.file_name, image.digest)
+
+
+def compare_images(
+    desired: DesiredDataset, live_images: Sequence[LiveImage], live_prefix: str | None
+) -> ImageEdits:
+    edits = ImageEdits()
+    wanted = {(img.file_name, img.digest[:DIGEST_LEN]): img for img in desired.images}
+    desired_files = {img.file_name for img in desired.images}
+    kept: dict[tuple[str, str], LiveImage] = {}
+    for live in sorted(live_images, key=lambda i: (i.image_name, i.id)):
+        parsed = parse_image_remote_name(live.image_name)
+        if parsed is None:
+            edits.unrecognised.append(live.image_name)
+            edits.deletes.append(live.image_name)
+            edits.removed.append(live.image_name)
+            continue
+        key = (parsed.file_name, parsed.digest)
+        if key in wanted and key not in kept:
+            kept[key] = live
+            continue
+        edits.deletes.append(live.image_name)
+        if key in kept:  # a second copy of the same file
+            edits.removed.append(live.image_name)
+        elif parsed.file_name not in desired_files:
+            edits.removed.append(parsed.file_name)
+    live_files = {
+        parsed.file_name
+        for live in live_images
+        if (parsed := parse_image_remote_name(live.image_name)) is not None
+    }
+    if desired.caption_prefix is not None and desired.caption_prefix != live_prefix:
+        edits.new_prefix = desired.caption_prefix
+    for key, image in sorted(wanted.items()):
+        live_image = kept.get(key)
+        if live_image is None:
+            edits.uploads.append(image)
+            (edits.changed if image.file_name in live_files else edits.added).append(
+                image.file_name
+            )
+            continue
+        edits.kept_count += 1
+        if image.caption is not None:
+            edits.manifest_captions.append((live_image.image_name, image.caption))
+            if live_image.caption != image.caption:
+                edits.set_captions.append((live_image.image_name, image.caption))
+                edits.caption_changes.append(image.file_name)
+        elif live_image.caption_source == "manual":
+            edits.regenerate.append(live_image.image_name)
+            edits.caption_changes.append(image.file_name)
+    return edits
+
+
+def add_edit_steps(
+    change: PlannedChange,
+    dataset: Ref,
+    start: str | None,
+    edits: ImageEdits,
+) -> None:
+    """Prefix, regeneration, deletes, uploads and captions, in the order the API needs.
+
+    `start` is the key every edit waits for (creation, clone or rename), None when the dataset
+    exists as it is. A prefix change regenerates the captions of the images already there (none
+    on a new dataset, whose prefix is set before any upload).
+    """
+    base = start
+    regenerated = False
+    if edits.new_prefix is not None:
+        base = change.add(
+            "prefix",
+            UpdateDataset,
+            [base],
+            dataset=dataset,
+            fields={"caption_prefix": edits.new_prefix},
+        )
+        if edits.kept_count:
+            base = change.add("regenerate-captions", RegenerateCaptions, [base], dataset=dataset)
+            regenerated = True
+    delete_keys = [
+        change.add(f"delete-image:{name}", DeleteImage, [base], dataset=dataset, image_name=name)
+        for name in edits.deletes
+    ]
+    # Uploads wait for the deletes only when the 200-image limit could be hit in between.
+    over_limit = edits.kept_count + len(edits.deletes) + len(edits.uploads) > MAX_IMAGES
+    upload_after = [base, *(delete_keys if over_limit else [])]
+    for image in edits.uploads:
+        name = remote_name_of(image)
+        upload = change.add(
+            f"upload:{name}",
+            UploadImage,
+            upload_after,
+            dataset=dataset,
+            image_name=name,
+            path=image.path,
+            digest=image.digest,
+            size=image.size,
+        )
+        if image.caption is not None:
+            change.add(
+                f"caption:{name}",
+                SetCaption,
+                [upload],
+                dataset=dataset,
+                image_name=name,
+                caption=image.caption,
+            )
+    captions = edits.manifest_captions if regenerated else edits.set_captions
+    for name, caption in captions:
+        change.add(
+            f"caption:{name}", SetCaption, [base], dataset=dataset, image_name=name, caption=caption
+        )
+    if not regenerated:
+        for name in edits.regenerate:
+            change.add(
+                f"regenerate-caption:{name}",
+                RegenerateCaption,
+                [base],
+                dataset=dataset,
+                image_name=name,
+            )

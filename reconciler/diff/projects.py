@@ -1,0 +1,193 @@
+"""Declared projects: create, update in place, delete, or replace when the API cannot change a
+field in place.
+
+`ip_type` and `ip_medium` cannot be updated by the API. Changing them means deleting the project
+with everything in it (hours of training included), so the plan refuses unless the manifest says
+`metadata.allowReplace: true`, and then spells out everything that goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reconciler.diff.changes import TRAINING_STATUSES, PlannedChange, model_key, plural, quoted
+from reconciler.diff.live_index import ProjectIndex
+from reconciler.diff.scope import ProjectScope, describe_models
+from reconciler.state import DesiredProject, LiveModel, LiveProject
+from reconciler.steps import CreateProject, DeleteProject, Ref, StopTraining, UpdateProject
+
+Mode = Literal["present", "created", "replaced", "deleted", "absent"]
+UPDATABLE = (
+    ("project_description", "description"),
+    ("ip_name", "ip_name"),
+    ("ip_description", "ip_description"),
+)
+
+
+@dataclass
+class ProjectDiff:
+    change: PlannedChange | None
+    mode: Mode  # how the children are diffed: against live, against nothing, or not at all
+
+
+def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
+    live = scope.index.live
+    address = scope.addresses.take(f"project.{desired.name}")
+    if desired.delete:
+        if live is None:
+            return ProjectDiff(
+                PlannedChange(address, "noop", f"project '{desired.name}' is already absent"),
+                "deleted",
+            )
+        return ProjectDiff(_delete(scope, address, live), "deleted")
+    if live is None:
+        change = PlannedChange(
+            address, "create", f"project '{desired.name}' does not exist: create it"
+        )
+        fields = create_fields(desired)
+        scope.ready_key = change.add(
+            "create", CreateProject, project=scope.project_ref(), fields=fields
+        )
+        change.after = dict(fields)
+        return ProjectDiff(change, "created")
+    fixed = [
+        (name, getattr(live, name), getattr(desired, name))
+        for name in ("ip_type", "ip_medium")
+        if getattr(live, name) != getattr(desired, name)
+    ]
+    if fixed:
+        if not desired.allow_replace:
+            scope.result.errors.append(_refusal(scope.index, desired.name, fixed))
+            return ProjectDiff(None, "present")
+        return ProjectDiff(_replace(scope, address, desired, live, fixed), "replaced")
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for remote, local in UPDATABLE:
+        wanted = getattr(desired, local)
+        if wanted is not None and wanted != getattr(live, remote):
+            before[remote], after[remote] = getattr(live, remote), wanted
+    if not after:
+        return ProjectDiff(
+            PlannedChange(address, "noop", f"project '{desired.name}' matches the manifest"),
+            "present",
+        )
+    change = PlannedChange(
+        address,
+        "update",
+        f"project '{desired.name}' differs from the manifest in {', '.join(after)}: update "
+        f"{'it' if len(after) == 1 else 'them'} in place",
+        before=before,
+        after=after,
+        drift=True,
+    )
+    change.add("update", UpdateProject, project=scope.project_ref(), fields=dict(after))
+    return ProjectDiff(change, "present")
+
+
+def create_fields(desired: DesiredProject) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "project_name": desired.name,
+        "ip_type": desired.ip_type,
+        "ip_medium": desired.ip_medium,
+    }
+    for remote, local in UPDATABLE:
+        value = getattr(desired, local)
+        if value is not None:
+            fields[remote] = value
+    return fields
+
+
+def _contents(index: ProjectIndex) -> tuple[list[str], list[LiveModel]]:
+    live = index.live
+    datasets = sorted(d.name for d in (live.datasets or ())) if live else []
+    models = [entry.model for entry in index.all_models() if entry.model.status != "Deleted"]
+    return datasets, models
+
+
+def _stop_and_delete(scope: ProjectScope, change: PlannedChange, models: list[LiveModel]) -> str:
+    stops = [
+        change.add_keyed(
+            model_key(model.id, "stop"), StopTraining, model=scope.index.model_ref(model)
+        )
+        for model in models
+        if model.status in TRAINING_STATUSES
+    ]
+    return change.add("delete", DeleteProject, stops, project=scope.project_ref())
+
+
+def _what_goes(scope: ProjectScope, datasets: list[str], models: list[LiveModel]) -> str:
+    text = f"its {plural(len(datasets), 'dataset')}"
+    if datasets:
+        text += f" ({quoted(datasets)})"
+    text += f" and {plural(len(models), 'model')}"
+    if models:
+        text += f" ({describe_models(models)})"
+    for model in models:
+        if model.status == "Completed":
+            scope.result.warnings.append(
+                f"completed model '{scope.name}/{model.name}' will be deleted with its project "
+                "(its training is lost)"
+            )
+    return text
+
+
+def _delete(scope: ProjectScope, address: str, live: LiveProject) -> PlannedChange:
+    datasets, models = _contents(scope.index)
+    change = PlannedChange(address, "delete", "")
+    _stop_and_delete(scope, change, models)
+    change.reason = (
+        f"project '{live.project_name}' is marked for deletion: delete it with "
+        + _what_goes(scope, datasets, models)
+    )
+    change.before = {
+        "project_name": live.project_name,
+        "ip_type": live.ip_type,
+        "ip_medium": live.ip_medium,
+        "datasets": datasets,
+        "models": [{"name": m.name, "status": m.status} for m in models],
+    }
+    return change
+
+
+def _refusal(index: ProjectIndex, name: str, fixed: list[tuple[str, Any, Any]]) -> str:
+    datasets, models = _contents(index)
+    completed = sum(1 for m in models if m.status == "Completed")
+    what = " and ".join(f"{field} cannot change from {old} to {new}" for field, old, new in fixed)
+    return (
+        f"project '{name}': {what} in place; set metadata.allowReplace: true to delete the "
+        f"project with its {plural(len(datasets), 'dataset')} and {plural(len(models), 'model')} "
+        f"({plural(completed, 'completed model')}) and recreate it"
+    )
+
+
+def _replace(
+    scope: ProjectScope,
+    address: str,
+    desired: DesiredProject,
+    live: LiveProject,
+    fixed: list[tuple[str, Any, Any]],
+) -> PlannedChange:
+    datasets, models = _contents(scope.index)
+    change = PlannedChange(address, "replace", "")
+    deleted = _stop_and_delete(scope, change, models)
+    fields = create_fields(desired)
+    new_project = Ref("project", desired.name, desired.name)
+    scope.ready_key = change.add(
+        "create", CreateProject, [deleted], project=new_project, fields=fields
+    )
+    what = " and ".join(f"{field} changes from {old} to {new}" for field, old, new in fixed)
+    change.reason = (
+        f"project '{desired.name}': {what}, which the API cannot do in place: delete the project "
+        f"with {_what_goes(scope, datasets, models)}, then recreate it and everything the "
+        "manifests declare in it (models train again from scratch)"
+    )
+    change.before = {
+        "project_name": live.project_name,
+        "ip_type": live.ip_type,
+        "ip_medium": live.ip_medium,
+        "datasets": datasets,
+        "models": [{"name": m.name, "status": m.status} for m in models],
+    }
+    change.after = dict(fields)
+    return change

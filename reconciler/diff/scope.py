@@ -1,0 +1,95 @@
+"""What every change of one declared project shares while the project is diffed.
+
+A `ProjectScope` bundles the live index of the project, the step the project's children must wait
+for (its creation, when it is created or recreated in this plan), the declared models (a dataset's
+reason names the models that retrain), and the plan-wide results the changes add to. It also
+holds the one routine every deletion path shares: removing a live model (stop it first when it is
+training), keyed by model id so that a dataset's deletion can wait for it whichever change owns it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reconciler.diff.changes import DiffResult, PlannedChange, model_key, quoted
+from reconciler.diff.live_index import AddressBook, ProjectIndex
+from reconciler.state import DesiredDataset, DesiredModel, LiveModel
+from reconciler.steps import DeleteModel, Ref, StopTraining
+
+
+@dataclass(frozen=True)
+class DatasetOutcome:
+    """Where a declared dataset stands after this plan, for the models trained on it."""
+
+    name: str  # manifest name
+    ref: Ref | None  # the version models use after this plan; None when deleted
+    live_id: int | None  # that version's id when it exists before the plan
+    fresh: bool  # created or cloned in this plan
+    ready_key: str | None  # the step models wait for (its completion), if any
+    status_after: str
+    previous: str | None = None  # remote name of the version a clone supersedes
+
+
+@dataclass
+class ProjectScope:
+    name: str
+    index: ProjectIndex
+    addresses: AddressBook
+    result: DiffResult
+    prune: bool
+    ready_key: str | None = None  # CreateProject, when created or recreated in this plan
+    datasets: list[DesiredDataset] = field(default_factory=list)
+    models: list[DesiredModel] = field(default_factory=list)
+    outcomes: dict[str, DatasetOutcome] = field(default_factory=dict)
+
+    def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
+        return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)
+
+    def project_ref(self) -> Ref:
+        return self.index.project_ref()
+
+    def models_training_on(self, dataset_name: str) -> list[str]:
+        return sorted(m.name for m in self.models if m.dataset == dataset_name and not m.delete)
+
+    def remove_model(self, change: PlannedChange, model: LiveModel) -> str | None:
+        """StopTraining when InProgress, then DeleteModel; the delete's key (None if gone).
+
+        A model already Stopping is not stopped again: apply's DeleteModel waits for it.
+        """
+        if model.status == "Deleted":
+            return None
+        if model.id in self.index.deleted_models:
+            return model_key(model.id, "delete")
+        ref = self.index.model_ref(model)
+        after: list[str | None] = []
+        if model.status == "InProgress":
+            after.append(change.add_keyed(model_key(model.id, "stop"), StopTraining, model=ref))
+        key = change.add_keyed(model_key(model.id, "delete"), DeleteModel, after, model=ref)
+        self.index.deleted_models[model.id] = change.address
+        if model.status == "Completed":
+            self.result.warnings.append(
+                f"completed model '{self.name}/{model.name}' will be deleted (its training is lost)"
+            )
+        return key
+
+
+def describe_models(models: list[LiveModel]) -> str:
+    """`'a' (Completed: trained, hours lost) and 'b' (InProgress: training stops)`."""
+    parts = []
+    for model in models:
+        note = {
+            "Completed": "Completed: trained, hours lost",
+            "InProgress": "InProgress: training stops",
+            "Stopping": "Stopping: apply waits until it stops",
+        }.get(model.status, model.status)
+        parts.append(f"'{model.name}' ({note})")
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def model_summary(models: list[LiveModel]) -> list[dict[str, str]]:
+    return [{"name": m.name, "status": m.status} for m in models]
+
+
+__all__ = ["DatasetOutcome", "ProjectScope", "describe_models", "model_summary", "quoted"]

@@ -1,0 +1,233 @@
+"""The plan as people read it: Terraform-like text for a terminal, markdown for a pull request.
+
+Both render the same `Plan` value that `apply` carries out, so the review cannot differ from what
+happens: every change with its symbol, its reason and what it changes; refused changes first; the
+no-ops last, each with why nothing needs doing; a summary line counting creates, updates, clones,
+replacements (retrains) and deletions; and loud warnings when training starts or completed models
+are lost. Long image lists are shortened (the first 10, then "... and 37 more"); the markdown
+keeps them whole inside collapsible <details> blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.naming import parse_image_remote_name
+from reconciler.plan import Change, Plan
+from reconciler.steps import Ref, Step
+
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "clone": "<=",
+    "replace": "+/-",
+    "delete": "-",
+    "noop": "=",
+}
+LEGEND = "Symbols: + create, ~ update, <= clone (new version), +/- replace, - delete"
+_COLORS = {"+": "32", "~": "33", "<=": "36", "+/-": "35", "-": "31", "=": "2"}
+LIST_FIELDS = ("images_added", "images_changed", "images_removed", "caption_changes")
+SHOWN_ITEMS = 10
+NO_CHANGES = "No changes. The account matches the manifests."
+
+
+def summary_line(plan: Plan) -> str:
+    counts = plan.summary()
+    return (
+        f"Plan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['clone']} to clone, {counts['replace']} to replace (retrain), "
+        f"{counts['delete']} to delete."
+    )
+
+
+def shorten(items: list[Any], shown: int = SHOWN_ITEMS) -> str:
+    """`a, b, c` or the first `shown` then `... and 37 more`."""
+    text = ", ".join(str(item) for item in items[:shown])
+    if len(items) > shown:
+        text += f", ... and {len(items) - shown} more"
+    return text
+
+
+def field_lines(change: Change) -> list[str]:
+    """`key: before -> after` for what changes (all values for create/delete), lists apart."""
+    before = change.before or {}
+    after = change.after or {}
+    lines = []
+    for key in _keys(before, after):
+        if key in LIST_FIELDS:
+            continue
+        old, new = before.get(key), after.get(key)
+        if change.after is None:
+            lines.append(f"{key}: {_value(old)}")
+        elif change.before is None or key not in before:
+            lines.append(f"{key}: {_value(new)}")
+        elif key not in after:
+            continue
+        elif old != new:
+            lines.append(f"{key}: {_value(old)} -> {_value(new)}")
+    return lines
+
+
+def image_lists(change: Change) -> list[tuple[str, list[str]]]:
+    after = change.after or {}
+    return [
+        (key.replace("_", " "), list(after[key]))
+        for key in LIST_FIELDS
+        if isinstance(after.get(key), list) and after[key]
+    ]
+
+
+def _keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    keys = list(before)
+    keys += [key for key in after if key not in before]
+    return keys
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return "[" + shorten([_item(v) for v in value]) + "]"
+    return str(value)
+
+
+def _item(value: Any) -> str:
+    if isinstance(value, dict) and "name" in value:
+        return f"{value['name']} ({value.get('status', '?')})"
+    return str(value)
+
+
+# ---------------------------------------------------------------- text
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    out: list[str] = []
+    for error in plan.errors:
+        out.append(paint(f"Error: {error}", "1;31"))
+    if plan.errors:
+        out.append("")
+    active = [c for c in plan.changes if c.action != "noop"]
+    noops = [c for c in plan.changes if c.action == "noop"]
+    if active:
+        out.append(LEGEND)
+        out.append("")
+    for change in active:
+        symbol = SYMBOLS[change.action]
+        head = f"{paint(symbol, _COLORS[symbol])} {change.address} ({change.action})"
+        if change.drift:
+            head += " " + paint("[drift: changed outside the manifests]", "33")
+        out.append(head)
+        out.append(f"    {change.reason}")
+        for line in field_lines(change):
+            out.append(f"      {line}")
+        for title, items in image_lists(change):
+            out.append(f"      {title} ({len(items)}): {shorten(items)}")
+        for warning in change.warnings:
+            out.append("    " + paint(f"warning: {warning}", "33"))
+        out.append("")
+    if noops:
+        out.append("No changes:" if not active else "Unchanged:")
+        for change in noops:
+            out.append(f"  {paint('=', _COLORS['='])} {change.address}: {change.reason}")
+        out.append("")
+    if not plan.has_changes and not plan.errors:
+        out.append(NO_CHANGES)
+    else:
+        out.append(paint(summary_line(plan), "1"))
+    for warning in plan.warnings:
+        out.append(paint(f"WARNING: {warning}", "1;33"))
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- markdown
+
+
+def describe_step(step: Step) -> str:
+    """One line for an operation: `UploadImage a.png to dataset 'lora/lora-v1'`."""
+    args = vars(step)
+    parts = [step.op]
+    if "image_name" in args:
+        parts.append(f"`{args['image_name']}`")
+    for key in ("source", "dataset", "model", "project"):
+        value = args.get(key)
+        if isinstance(value, Ref):
+            parts.append(("from " if key == "source" else "") + _ref(value))
+    if args.get("fields"):
+        parts.append(", ".join(f"{k}={_value(v)}" for k, v in sorted(args["fields"].items())))
+    if "training_version" in args:
+        parts.append(f"training_version={args['training_version']}")
+    if "caption" in args:
+        parts.append(f"caption={_value(args['caption'])}")
+    return " ".join(parts)
+
+
+def _ref(ref: Ref) -> str:
+    text = str(ref)
+    return text + (f" (id {ref.id})" if ref.id is not None else " (new)")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan) -> str:
+    out = ["## Reconciler plan", ""]
+    for error in plan.errors:
+        out.append(f"> **Error:** {_cell(error)}")
+    if plan.errors:
+        out.append("")
+    if not plan.has_changes and not plan.errors:
+        out += [f"**{NO_CHANGES}**", ""]
+    else:
+        out += [f"**{summary_line(plan)}**", ""]
+    for warning in plan.warnings:
+        out.append(f"> :warning: **{_cell(warning)}**")
+    if plan.warnings:
+        out.append("")
+    active = [c for c in plan.changes if c.action != "noop"]
+    if active:
+        out += ["| | Address | Action | Reason |", "|---|---|---|---|"]
+        for change in active:
+            action = change.action + (" (drift)" if change.drift else "")
+            out.append(
+                f"| `{SYMBOLS[change.action]}` | `{change.address}` | {action} | "
+                f"{_cell(change.reason)} |"
+            )
+        out.append("")
+    for change in active:
+        details = [f"`{line}`" for line in field_lines(change)]
+        details += [f"warning: {w}" for w in change.warnings]
+        lists = image_lists(change)
+        if not details and not lists:
+            continue
+        out.append(f"<details><summary><code>{change.address}</code>: what changes</summary>")
+        out.append("")
+        out += [f"- {_cell(line)}" for line in details]
+        for title, items in lists:
+            out.append(f"- {title} ({len(items)}): " + ", ".join(f"`{i}`" for i in items))
+        out += ["", "</details>", ""]
+    if plan.steps:
+        out.append(f"<details><summary>API operations, in order ({len(plan.steps)})</summary>")
+        out.append("")
+        for step in plan.steps:
+            after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
+            out.append(f"1. `{step.id}` {_cell(describe_step(step))}{after}")
+        out += ["", "</details>", ""]
+    noops = [c for c in plan.changes if c.action == "noop"]
+    if noops:
+        out.append(f"<details><summary>Unchanged ({len(noops)})</summary>")
+        out.append("")
+        out += [f"- `{c.address}`: {_cell(c.reason)}" for c in noops]
+        out += ["", "</details>", ""]
+    return "\n".join(out)
+
+
+def image_file_name(image_name: str) -> str:
+    """The local file an image came from, or its remote name when it is not the reconciler's."""
+    parsed = parse_image_remote_name(image_name)
+    return parsed.file_name if parsed else image_name
