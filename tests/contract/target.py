@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from reconciler.client import BriaClient
 
 TOKEN = "t0k-contract-8e21f4"
-TRAINING_SECONDS = 0.4
+TRAINING_SECONDS = 0.1
 DEFAULT_KNOBS: dict[str, Any] = {
     "training_seconds": TRAINING_SECONDS,
     "captions_seconds": 0.1,
