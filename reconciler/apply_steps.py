@@ -91,7 +91,7 @@ def create_project(ctx: ApplyContext, step: CreateProject) -> str:
 def update_project(ctx: ApplyContext, step: UpdateProject) -> str:
     project_id = ctx.resolve(step.project)
     ctx.client.update_project(project_id, **step.fields)
-    return ", ".join(sorted(step.fields))
+    return ""
 
 
 def delete_project(ctx: ApplyContext, step: DeleteProject) -> str:
@@ -149,7 +149,7 @@ def update_dataset(ctx: ApplyContext, step: UpdateDataset) -> str:
                 "let it finish and run apply again"
             )
     ctx.client.update_dataset(dataset_id, **fields)
-    return ", ".join(f"{key}={value!r}" for key, value in sorted(fields.items()))
+    return ""
 
 
 def regenerate_captions(ctx: ApplyContext, step: RegenerateCaptions) -> str:
@@ -268,7 +268,7 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
 def update_model(ctx: ApplyContext, step: UpdateModel) -> str:
     model_id = ctx.resolve(step.model)
     ctx.client.update_model(model_id, **step.fields)
-    return ", ".join(sorted(step.fields))
+    return ""
 
 
 def start_training(ctx: ApplyContext, step: StartTraining) -> str:

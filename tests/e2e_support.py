@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
@@ -116,3 +117,54 @@ def run_subprocess(
         text=True,
         timeout=timeout,
     )
+
+
+class World:
+    """One e2e scenario: a manifest tree in the current directory and an emulator account."""
+
+    def __init__(self, root: Path, server: EmulatorServer) -> None:
+        from manifest_builders import ManifestTree
+
+        self.root = root
+        self.server = server
+        self.tree = ManifestTree(root)
+
+    def cli(self, *args: str, input: str | None = None, **env: str) -> Result:
+        return run(self.server, *args, input=input, **env)
+
+    def plan(self, *args: str) -> Result:
+        self.tree.write()
+        return self.cli("plan", "manifests", *args)
+
+    def apply(self, *args: str) -> Result:
+        self.tree.write()
+        result = self.cli("apply", "manifests", "--auto-approve", *args)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def converge(self, *args: str) -> Result:
+        """apply, then a plan that must show no changes (exit 0 with --detailed-exitcode)."""
+        applied = self.apply(*args)
+        replan = self.plan("--detailed-exitcode", *args)
+        assert replan.exit_code == 0, replan.output
+        assert "No changes" in replan.output
+        return applied
+
+    def state(self) -> dict[str, Any]:
+        return summary(account(self.server))
+
+    def raw_state(self) -> dict[str, Any]:
+        return account(self.server)
+
+    def client(self) -> Any:
+        from reconciler.client import BriaClient
+
+        return BriaClient(self.server.url, TOKEN)
+
+
+def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """For a `world` fixture: a fresh account and an empty manifest tree in tmp_path (also the
+    working directory, which the manifest loader treats as the repository boundary outside git)."""
+    monkeypatch.chdir(tmp_path)
+    with running_emulator(tmp_path / "emu", training_seconds=30) as server:
+        yield World(tmp_path, server)
