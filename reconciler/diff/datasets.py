@@ -168,7 +168,8 @@ def _delete(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
     names = [d.name for d in versions]
     reason = f"dataset '{desired.name}' is marked for deletion: delete {quoted(names)}"
     if models:
-        reason += f" and the {'model' if len(models) == 1 else 'models'} on it: "
+        on = "it" if len(versions) == 1 else "them"
+        reason += f" and the {'model' if len(models) == 1 else 'models'} on {on}: "
         reason += describe_models(models)
     change.reason = reason
     change.before = {

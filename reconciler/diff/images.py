@@ -86,8 +86,14 @@ class ImageEdits:
             if verb == "replace":
                 text += " with new content"
             parts.append(text)
-        if self.caption_changes:
-            parts.append(f"change {plural(len(self.caption_changes), 'caption')}")
+        if self.set_captions:
+            parts.append(f"change {plural(len(self.set_captions), 'caption')}")
+        if self.regenerate:
+            parts.append(
+                f"regenerate {plural(len(self.regenerate), 'caption')} edited in the console"
+            )
+        if self.new_prefix is not None and self.manifest_captions and self.kept_count:
+            parts.append(f"set {plural(len(self.manifest_captions), 'manifest caption')} again")
         return parts
 
 

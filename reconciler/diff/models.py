@@ -133,17 +133,18 @@ def _replace(
         f"'{name}' ({TRAINING_TIME})"
     )
     if old.status != "Deleted":
-        pruned_by = scope.index.deleted_models.get(old.id)
-        if pruned_by is not None:
-            fate = f"is deleted by {pruned_by}"
-        else:
-            fate = "stays until pruned"
-        reason += f"; the old model '{old.name}' ({old.status}) {fate}"
-        if old.status == "Completed":
-            scope.result.warnings.append(
-                f"completed model '{scope.name}/{old.name}' is replaced by "
-                f"'{scope.name}/{name}', which trains from scratch"
+        if old.id in scope.index.deleted_models:
+            reason += (
+                f"; the old model '{old.name}' ({old.status}) is deleted with dataset "
+                f"'{current.dataset.name}' by this plan"
             )
+        else:
+            reason += f"; the old model '{old.name}' ({old.status}) stays until pruned"
+            if old.status == "Completed":
+                scope.result.warnings.append(
+                    f"completed model '{scope.name}/{old.name}' is replaced by "
+                    f"'{scope.name}/{name}', which trains from scratch"
+                )
     change.reason = reason
     change.after = _after(name, outcome, desired, "InProgress")
     return change
@@ -190,6 +191,8 @@ def _keep(
         change.action = "update"
         change.reason = "; ".join(notes)
         change.after = _after(ref.remote_name, outcome, desired, status_after)
+        if desired.description is None:
+            change.after["description"] = model.description
         return change
     change.before = None
     if model.status == "InProgress":

@@ -49,12 +49,10 @@ def _prune_dataset(
         reason += f" with the {'model' if len(models) == 1 else 'models'} on it: "
         reason += describe_models(models)
     change.reason = reason
-    change.before = {
-        "version": dataset.name,
-        "status": dataset.status,
-        "image_count": len(dataset.images or ()),
-        "models": model_summary(models),
-    }
+    change.before = {"version": dataset.name, "status": dataset.status}
+    if dataset.images is not None:  # only read for current versions and rename candidates
+        change.before["image_count"] = len(dataset.images)
+    change.before["models"] = model_summary(models)
     return change
 
 

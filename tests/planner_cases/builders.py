@@ -26,6 +26,8 @@ from reconciler.state import (
 )
 from reconciler.steps import Ref, Step
 
+PROJECT_DEFAULTS = {"ip_type": "defined_character", "ip_medium": "illustration"}
+
 
 def digest_of(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
@@ -48,7 +50,7 @@ def desired_image(spec: str | dict[str, Any]) -> DesiredImage:
 
 
 def desired_state(spec: dict[str, Any]) -> DesiredState:
-    projects = tuple(DesiredProject(**p) for p in spec.get("projects", ()))
+    projects = tuple(DesiredProject(**{**PROJECT_DEFAULTS, **p}) for p in spec.get("projects", ()))
     datasets = tuple(
         DesiredDataset(
             **{k: v for k, v in d.items() if k != "images"},
@@ -81,7 +83,7 @@ def live_state(spec: dict[str, Any]) -> LiveState:
     projects = []
     for p in spec.get("projects", ()):
         datasets = []
-        for d in p.get("datasets", ()):
+        for d in p.get("datasets") or ():
             images = d.get("images")
             datasets.append(
                 LiveDataset(
@@ -107,8 +109,9 @@ def live_state(spec: dict[str, Any]) -> LiveState:
                     ),
                 )
             )
-        fields = {k: v for k, v in p.items() if k != "datasets"}
-        projects.append(LiveProject(**fields, datasets=tuple(datasets)))
+        fields = {**PROJECT_DEFAULTS, **{k: v for k, v in p.items() if k != "datasets"}}
+        read = p.get("datasets", ()) is not None
+        projects.append(LiveProject(**fields, datasets=tuple(datasets) if read else None))
     return LiveState(tuple(projects))
 
 
