@@ -1,0 +1,244 @@
+"""End to end: every edit of issue 4 on draft and completed datasets, models, drift, prune,
+project deletion and replacement; each converges (a second plan is empty) and the account is
+checked exactly through the emulator's state dump."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_support import World, make_world
+from manifest_builders import image_files, standard_tree
+
+PREFIX = "An illustration of a character named Lora,"
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    yield from make_world(tmp_path, monkeypatch)
+
+
+def images_of(world: World, dataset: str, project: str = "lora") -> dict[str, tuple[str, str]]:
+    """file stem -> (caption, caption_source) of a dataset's images."""
+    images = world.state()[project]["datasets"][dataset]["images"]
+    return {name.split(".")[0]: (caption, source) for name, caption, source in images}
+
+
+def draft_tree(world: World) -> None:
+    world.tree = standard_tree(world.root, images=3)
+    world.tree.datasets[("lora", "lora-v1")]["spec"]["status"] = "draft"
+
+
+def test_draft_dataset_edits_in_place(world: World) -> None:
+    draft_tree(world)
+    world.converge()
+    assert set(images_of(world, "lora-v1")) == {"lora-01", "lora-02", "lora-03"}
+    files = world.tree.images[("lora", "lora-v1")]
+    files["lora-04.png"] = 40  # added
+    del files["lora-02.png"]  # removed
+    files["lora-03.png"] = 33  # content changed
+    spec = world.tree.datasets[("lora", "lora-v1")]["spec"]
+    spec["captions"] = {"lora-04.png": "new one", "lora-03.png": "changed file"}  # 01 -> automatic
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "0 to clone" in plan.output and "1 to update" in plan.output
+    world.converge()
+    images = images_of(world, "lora-v1")
+    assert set(images) == {"lora-01", "lora-03", "lora-04"}
+    assert images["lora-04"] == ("new one", "manual")
+    assert images["lora-03"] == ("changed file", "manual")
+    assert images["lora-01"][1] == "automatic" and images["lora-01"][0].startswith(PREFIX)
+    state = world.state()["lora"]
+    assert list(state["datasets"]) == ["lora-v1"]
+    assert state["datasets"]["lora-v1"]["status"] == "draft"
+    assert state["models"] == {}  # models train only on completed datasets
+    # the draft's names carry the new digest: lora-03's name changed with its content
+    names = [n for n, _, _ in world.state()["lora"]["datasets"]["lora-v1"]["images"]]
+    assert len(names) == 3 and all(n.count(".") == 2 for n in names)
+
+
+def test_caption_prefix_change_on_a_draft_regenerates_then_reapplies_captions(
+    world: World,
+) -> None:
+    draft_tree(world)
+    world.converge()
+    new_prefix = "A drawing of Lora, the purple-haired girl,"
+    world.tree.datasets[("lora", "lora-v1")]["spec"]["caption_prefix"] = new_prefix
+    plan = world.plan()
+    assert "RegenerateCaptions" in world.plan("--format", "json").stdout
+    assert plan.exit_code == 0
+    world.converge()
+    dataset = world.state()["lora"]["datasets"]["lora-v1"]
+    assert dataset["caption_prefix"] == new_prefix
+    images = images_of(world, "lora-v1")
+    assert images["lora-01"] == ("standing on a beach at sunset", "manual")
+    for stem in ("lora-02", "lora-03"):
+        caption, source = images[stem]
+        assert source == "automatic" and caption.startswith(new_prefix), (stem, caption)
+
+
+def test_completed_dataset_change_clones_and_retrains_then_prune(world: World) -> None:
+    world.tree = standard_tree(world.root, images=3)
+    world.converge()
+    world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2
+    assert "1 to clone" in plan.output and "1 to replace (retrain)" in plan.output
+    assert "lora-v1~2" in plan.output and "lora-light~2" in plan.output
+    world.converge()
+    state = world.state()["lora"]
+    assert state["datasets"]["lora-v1"]["status"] == "completed"
+    assert len(state["datasets"]["lora-v1"]["images"]) == 3  # the old version is untouched
+    new = state["datasets"]["lora-v1~2"]
+    assert new["status"] == "completed" and new["caption_prefix"] == PREFIX
+    assert len(new["images"]) == 4
+    assert state["models"] == {
+        "lora-light": {"dataset": "lora-v1", "status": "InProgress", "training_version": "light"},
+        "lora-light~2": {
+            "dataset": "lora-v1~2",
+            "status": "InProgress",
+            "training_version": "light",
+        },
+    }
+    assert images_of(world, "lora-v1~2")["lora-01"] == ("standing on a beach at sunset", "manual")
+    # without --prune the old version is kept; with it, it goes (its model stopped first)
+    kept = world.plan()
+    assert "kept (use --prune to delete)" in kept.output
+    pruned = world.plan("--prune", "--detailed-exitcode")
+    assert pruned.exit_code == 2 and "to delete" in pruned.output
+    world.converge("--prune")
+    state = world.state()["lora"]
+    assert list(state["datasets"]) == ["lora-v1~2"]
+    assert list(state["models"]) == ["lora-light~2"]
+
+
+def test_training_version_change_replaces_the_model(world: World) -> None:
+    world.tree = standard_tree(world.root, images=2)
+    world.converge()
+    world.tree.models[("lora", "lora-light")]["spec"]["training_version"] = "max"
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2 and "1 to replace (retrain)" in plan.output
+    assert "light" in plan.output and "max" in plan.output
+    world.converge()
+    models = world.state()["lora"]["models"]
+    assert models["lora-light~2"] == {
+        "dataset": "lora-v1",
+        "status": "InProgress",
+        "training_version": "max",
+    }
+    assert models["lora-light"]["training_version"] == "light"  # kept until pruned
+
+
+def test_failed_model_is_replaced(world: World) -> None:
+    from e2e_support import set_knobs
+
+    set_knobs(world.server, training_seconds=0.2)
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.model("lora", "x-fail-training", "lora-v1")
+    world.apply()
+    import time
+
+    time.sleep(0.5)
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2
+    assert "Failed" in plan.output and "x-fail-training~2" in plan.output
+    world.apply()
+    models = world.state()["lora"]["models"]
+    assert set(models) == {"lora-light", "x-fail-training", "x-fail-training~2"}
+
+
+def test_console_drift_is_shown_and_repaired(world: World) -> None:
+    draft_tree(world)
+    world.tree.projects["lora"]["spec"]["description"] = "Spring campaign"
+    world.tree.models[("lora", "lora-light")]["spec"]["description"] = "fast"
+    world.tree.datasets[("lora", "lora-v1")]["spec"]["status"] = "draft"
+    world.converge()
+    with world.client() as client:
+        project = client.list_projects()[0]
+        client.update_project(project.id, project_description="edited in console")
+        dataset = client.list_project_datasets(project.id)[0]
+        first = sorted(client.list_images(dataset.id), key=lambda i: i.image_name)[0]
+        client.update_image_caption(dataset.id, first.id, caption="console caption")
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2
+    assert "edited in console" in plan.output and "Spring campaign" in plan.output
+    assert "drift" in plan.output.lower()
+    world.converge()
+    assert world.raw_state()["projects"][0]["project_description"] == "Spring campaign"
+    assert images_of(world, "lora-v1")["lora-01"] == ("standing on a beach at sunset", "manual")
+
+
+def test_console_rename_is_repaired(world: World) -> None:
+    world.tree = standard_tree(world.root, images=2)
+    world.tree.models.clear()
+    world.converge()
+    with world.client() as client:
+        dataset = client.list_datasets()[0]
+        client.update_dataset(dataset.id, name="renamed-in-console")
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2
+    assert "renamed-in-console" in plan.output
+    world.converge()
+    datasets = world.state()["lora"]["datasets"]
+    assert list(datasets) == ["lora-v1"] and len(datasets["lora-v1"]["images"]) == 2
+    assert len(world.raw_state()["datasets"]) == 1
+
+
+def test_prune_undeclared_dataset_and_training_model(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.converge()
+    with world.client() as client:
+        project = client.list_projects()[0]
+        client.create_dataset(project_id=project.id, name="scratch")
+        model = client.create_model(
+            name="stray", dataset_id=client.list_project_datasets(project.id)[0].id,
+            training_version="light",
+        )  # fmt: skip
+        client.start_training(model.id)
+    kept = world.plan("--detailed-exitcode")
+    assert kept.exit_code == 0, kept.output  # undeclared: kept, not a change
+    assert "not declared; kept (use --prune to delete)" in kept.output
+    pruned = world.plan("--prune")
+    assert "stray" in pruned.output and "scratch" in pruned.output
+    world.converge("--prune")
+    state = world.state()["lora"]
+    assert list(state["datasets"]) == ["lora-v1"]
+    assert list(state["models"]) == ["lora-light"]
+
+
+def test_project_marked_delete_goes_with_everything_under_it(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.project("other", ip_type="icons", ip_name=None, ip_description=None)
+    world.tree.dataset("other", "o-v1", image_files(1, prefix="o", first_seed=60))
+    world.converge()
+    world.tree.projects["lora"]["metadata"]["delete"] = True
+    world.tree.datasets.pop(("lora", "lora-v1"))
+    world.tree.models.pop(("lora", "lora-light"))
+    world.tree.images.pop(("lora", "lora-v1"))
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2 and "1 to delete" in plan.output
+    assert "lora-light" in plan.output  # the plan names the model that goes
+    world.converge()
+    assert list(world.state()) == ["other"]
+
+
+def test_ip_type_change_is_refused_unless_replacement_is_allowed(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.converge()
+    world.tree.projects["lora"]["spec"]["ip_type"] = "character_variants"
+    refused = world.plan()
+    assert refused.exit_code == 1
+    assert "ip_type cannot change from defined_character to character_variants" in (refused.output)
+    assert "allowReplace" in refused.output
+    refused_apply = world.cli("apply", "manifests", "--auto-approve")
+    assert refused_apply.exit_code == 1
+    assert world.raw_state()["projects"][0]["ip_type"] == "defined_character"
+    world.tree.projects["lora"]["metadata"]["allowReplace"] = True
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2 and "replace" in plan.output
+    world.converge()
+    raw = world.raw_state()
+    assert [p["ip_type"] for p in raw["projects"]] == ["character_variants"]
+    state = world.state()["lora"]
+    assert list(state["datasets"]) == ["lora-v1"] and list(state["models"]) == ["lora-light"]
