@@ -17,6 +17,7 @@ from reconciler.client import (
     TransportError,
     UnexpectedRedirect,
 )
+from reconciler.emulator.server import EmulatorServer
 
 TOKEN = "tok-TRANSPORT-7c1e9a"
 
@@ -244,7 +245,7 @@ def test_debug_log_has_one_line_per_attempt_and_no_headers() -> None:
     client.list_models()
     assert len(lines) == 3
     assert lines[0].startswith("GET /tailored-gen/models -> 503 Service Unavailable (")
-    assert lines[1].startswith("retrying in ")
+    assert lines[1].startswith("GET /tailored-gen/models: retrying in ")
     assert lines[2].startswith("GET /tailored-gen/models -> 200 OK (")
     assert lines[2].endswith(" ms) attempt 2")
     assert not any(TOKEN in line or "api_token" in line for line in lines)
@@ -256,3 +257,15 @@ def test_unusable_token_is_a_clear_error(token: str) -> None:
 
     with pytest.raises(ReconcilerError, match="cannot be sent in a header; check BRIA_API_TOKEN"):
         BriaClient("https://bria.test/v1", token)
+
+
+def test_shared_fixtures_give_a_working_client_on_a_real_socket(
+    client: BriaClient, emulator: EmulatorServer
+) -> None:
+    assert emulator.url.startswith("http://127.0.0.1:") and emulator.url.endswith("/v1")
+    created = client.create_project(project_name="p", ip_type="icons", ip_medium="illustration")
+    assert [p.id for p in client.list_projects()] == [created.id]
+    assert client.stats.snapshot()["by_route"] == {
+        "GET /tailored-gen/projects": 1,
+        "POST /tailored-gen/projects": 1,
+    }

@@ -277,7 +277,7 @@ class HttpSession:
             stop=stop_after_attempt(self.max_retries + 1),
             wait=self._wait,
             retry=retry_if_exception(lambda exc: self._should_retry(method, exc)),
-            before_sleep=self._before_sleep,
+            before_sleep=lambda state: self._before_sleep(method, path, state),
             reraise=True,
         )
         try:
@@ -335,11 +335,11 @@ class HttpSession:
             return exc.retry_after
         return float(self._jitter(retry_state))
 
-    def _before_sleep(self, retry_state: RetryCallState) -> None:
+    def _before_sleep(self, method: str, path: str, retry_state: RetryCallState) -> None:
         self.stats.record_retry()
         sleep = retry_state.next_action.sleep if retry_state.next_action else 0.0
         if self._debug_log is not None:
-            self._debug_log(f"retrying in {sleep:.2f}s")
+            self._debug_log(redact(f"{method} {path}: retrying in {sleep:.2f}s"))
 
     def _log(self, line: str, started: float, attempt: int) -> None:
         if self._debug_log is None:

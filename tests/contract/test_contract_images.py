@@ -10,6 +10,7 @@ from PIL import Image
 from reconciler.client import (
     BadRequest,
     Conflict,
+    Gone,
     NotFound,
     PreconditionFailed,
     UnsupportedMediaType,
@@ -114,6 +115,17 @@ def test_unknown_image_is_404(bria: Target) -> None:
     ):
         with pytest.raises(NotFound):
             call()
+
+
+def test_caption_update_in_a_deleted_dataset_is_410(bria: Target) -> None:
+    dataset_id = _draft(bria)
+    uploaded = bria.client.upload_image(dataset_id, file=make_png(14))
+    bria.client.delete_dataset(dataset_id)
+    with pytest.raises(Gone) as info:
+        bria.client.update_image_caption(dataset_id, uploaded.id, caption="too late")
+    assert str(info.value).startswith(
+        f"PUT /tailored-gen/datasets/{dataset_id}/images/{uploaded.id}: 410 Gone"
+    )
 
 
 def test_dataset_holds_at_most_200_images(bria: Target) -> None:
