@@ -8,7 +8,9 @@ and is never printed; without one, any non-empty `api_token` is accepted.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -93,7 +95,16 @@ def emulator(
     server = uvicorn_server(config, folder)
     click.echo(f"emulator listening on {url_of(sock)}")
     click.get_text_stream("stdout").flush()
+    # uvicorn handles SIGINT/SIGTERM while serving and re-raises them once stopped; these
+    # no-op handlers make that re-raise harmless, so a requested stop exits with status 0.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """The server has already shut down cleanly; nothing left to interrupt."""

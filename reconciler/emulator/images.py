@@ -2,8 +2,9 @@
 (never trust a name or a declared type), enforce the size and resolution limits, and store a
 normalised copy. Also draws the small PNG/SVG files the generation routes return.
 
-Bria re-encodes uploads (transparent backgrounds become black), so the emulator does too: the
-stored file is an RGB PNG, which also means remote bytes never equal local bytes.
+Bria converts transparent backgrounds to black, so the emulator stores every upload as an
+opaque PNG: JPEG, WEBP and PNGs with transparency are re-encoded (alpha flattened on black);
+opaque PNGs are stored as uploaded.
 """
 
 from __future__ import annotations
@@ -51,36 +52,48 @@ def decode_base64(value: str, field: str) -> bytes:
 
 
 def sniff(data: bytes, *, what: str = "Image") -> tuple[Image.Image, str]:
-    """Open the bytes as an image of an accepted format, or 413/415/400."""
+    """Open and verify the bytes as an image of an accepted format, or 413/415/400.
+
+    The returned image is only good for its header facts (size, mode, info): `verify()`
+    checks integrity without a full decode, and leaves the object unusable for pixels.
+    """
     if len(data) > MAX_FILE_BYTES:
         raise ApiError(413, f"{what} file is too large: maximum file size is 12MB")
+    unsupported = ApiError(415, "Invalid file type. Supported file types are jpeg, jpg, png, webp")
     if not data:
-        raise ApiError(415, "Invalid file type. Supported file types are jpeg, jpg, png, webp")
+        raise unsupported
     try:
         opened = Image.open(io.BytesIO(data))
-        opened.load()
+        if opened.format not in ACCEPTED_FORMATS:
+            raise unsupported
+        opened.verify()
     except Image.DecompressionBombError:
         raise ApiError(400, f"{what} has too many pixels to process") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ApiError(
-            415, "Invalid file type. Supported file types are jpeg, jpg, png, webp"
-        ) from None
-    if opened.format not in ACCEPTED_FORMATS:
-        raise ApiError(415, "Invalid file type. Supported file types are jpeg, jpg, png, webp")
+        raise unsupported from None
     return opened, str(opened.format)
 
 
 def check_upload(data: bytes) -> CheckedImage:
     """The dataset upload checks: 413 size, 415 type, 412 resolution; then normalise."""
-    opened, source_format = sniff(data)
-    width, height = opened.size
+    header, source_format = sniff(data)
+    width, height = header.size
     if width < MIN_SIDE or height < MIN_SIDE:
         raise ApiError(
             412,
             f"Image resolution is {width}x{height}; the minimum resolution is "
             f"{MIN_SIDE}x{MIN_SIDE} pixels",
         )
-    png = _normalised_png(opened)
+    if source_format == "PNG" and header.mode in ("RGB", "L") and "transparency" not in header.info:
+        png = data  # already an opaque PNG: nothing to convert
+    else:
+        try:
+            with Image.open(io.BytesIO(data)) as opened:
+                png = _normalised_png(opened)
+        except (OSError, SyntaxError, ValueError):
+            raise ApiError(
+                415, "Invalid file type. Supported file types are jpeg, jpg, png, webp"
+            ) from None
     return CheckedImage(png, hashlib.sha256(png).hexdigest(), width, height, source_format)
 
 
@@ -93,7 +106,7 @@ def _normalised_png(opened: Image.Image) -> bytes:
     else:
         flat = opened.convert("RGB")
     out = io.BytesIO()
-    flat.save(out, format="PNG", optimize=False, compress_level=1)
+    flat.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 

@@ -1,0 +1,136 @@
+"""`reconciler emulator` as a real process: the listening line, the token, clean shutdown."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+LINE = re.compile(r"^emulator listening on (http://127\.0\.0\.1:(\d+)/v1)$")
+TOKEN = "cli-secret-token"
+
+
+@contextmanager
+def emulator_process(
+    *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "emulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().rstrip("\n")
+        match = LINE.match(first)
+        if not match:
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            pytest.fail(f"unexpected first line {first!r}; stderr: {err}")
+        assert int(match.group(2)) > 0
+        yield process, match.group(1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serves_with_token_from_flag_and_stops_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    with emulator_process("--port", "0", "--data", str(tmp_path), "--token", TOKEN) as (proc, url):
+        ok = httpx.post(
+            f"{url}/tailored-gen/projects",
+            headers={"api_token": TOKEN},
+            json={"project_name": "p", "ip_medium": "illustration", "ip_type": "icons"},
+        )
+        assert ok.status_code == 201
+        assert (
+            httpx.get(f"{url}/tailored-gen/projects", headers={"api_token": "x"}).status_code == 401
+        )
+        proc.send_signal(stop_signal)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0
+        assert TOKEN not in out + err
+    assert (tmp_path / "emulator.sqlite3").is_file()
+
+
+def test_token_from_environment_and_state_kept_in_data_dir(tmp_path: Path) -> None:
+    env = {"BRIA_EMULATOR_TOKEN": TOKEN}
+    body = {"project_name": "kept", "ip_medium": "illustration", "ip_type": "icons"}
+    with emulator_process("--port", "0", "--data", str(tmp_path), env=env) as (proc, url):
+        assert httpx.post(f"{url}/tailored-gen/projects", headers={"api_token": TOKEN},
+                          json=body).status_code == 201  # fmt: skip
+        assert (
+            httpx.get(f"{url}/tailored-gen/projects", headers={"api_token": "no"}).status_code
+            == 401
+        )
+        proc.terminate()
+        proc.communicate(timeout=15)
+    with emulator_process("--port", "0", "--data", str(tmp_path), env=env) as (proc, url):
+        projects = httpx.get(f"{url}/tailored-gen/projects", headers={"api_token": TOKEN}).json()
+        assert [p["project_name"] for p in projects] == ["kept"]
+        proc.terminate()
+        proc.communicate(timeout=15)
+
+
+def test_fault_flags_reach_the_server(tmp_path: Path) -> None:
+    flags = (
+        "--port",
+        "0",
+        "--data",
+        str(tmp_path),
+        "--rate-limit-every",
+        "1",
+        "--retry-after",
+        "3",
+    )
+    with emulator_process(*flags) as (proc, url):
+        limited = httpx.get(f"{url}/tailored-gen/projects", headers={"api_token": "t"})
+        assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
+        proc.terminate()
+        proc.communicate(timeout=15)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def test_bad_knob_is_one_error_line(tmp_path: Path) -> None:
+    result = _run("--port", "0", "--data", str(tmp_path), "--failure-rate", "2", "--token", TOKEN)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: emulator: knob 'failure_rate' must be between 0 and 1, got 2.0"
+    ]
+    assert result.stdout == ""
+
+
+def test_port_in_use_is_one_error_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = _run("--port", str(port), "--data", str(tmp_path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: cannot listen on '127.0.0.1:{port}': ")
+    assert lines[0].endswith("choose another --port (0 = any)")
