@@ -148,7 +148,14 @@ def update_dataset(ctx: ApplyContext, step: UpdateDataset) -> str:
                 f"{Counter(names)[repeated[0]]} times (another apply writing at the same time?); "
                 "let it finish and run apply again"
             )
-    ctx.client.update_dataset(dataset_id, **fields)
+    try:
+        ctx.client.update_dataset(dataset_id, **fields)
+    except Conflict:
+        # a retried PUT whose first answer was lost: the dataset may be completed already
+        if fields != {"status": "completed"}:
+            raise
+        if ctx.client.get_dataset(dataset_id).status != "completed":
+            raise
     return ""
 
 

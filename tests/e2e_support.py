@@ -168,3 +168,69 @@ def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worl
     monkeypatch.chdir(tmp_path)
     with running_emulator(tmp_path / "emu", training_seconds=30) as server:
         yield World(tmp_path, server)
+
+
+def declared_shape(tree: Any) -> dict[str, Any]:
+    """What a converged account must hold for a `ManifestTree` (first versions, fresh account):
+    per project, datasets (status, prefix, image names, manifest captions) and models."""
+    import hashlib
+
+    from manifest_builders import png_bytes
+
+    from reconciler.naming import image_remote_name
+
+    shape: dict[str, Any] = {name: {"datasets": {}, "models": {}} for name in tree.projects}
+    for (project, name), doc in tree.datasets.items():
+        spec = doc["spec"]
+        files = tree.images[(project, name)]
+        names = {
+            file: image_remote_name(file, hashlib.sha256(png_bytes(seed)).hexdigest())
+            for file, seed in files.items()
+        }
+        shape[project]["datasets"][name] = {
+            "status": spec.get("status", "completed"),
+            "caption_prefix": spec.get("caption_prefix"),
+            "images": sorted(names.values()),
+            "manual": {names[f]: c for f, c in (spec.get("captions") or {}).items()},
+        }
+    for (project, name), doc in tree.models.items():
+        shape[project]["models"][name] = {
+            "dataset": doc["spec"]["dataset"],
+            "training_version": doc["spec"]["training_version"],
+        }
+    return shape
+
+
+def account_shape(state: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """The account in `declared_shape`'s form (prefix only where the manifest sets one)."""
+    compact = summary(state)
+    shape: dict[str, Any] = {}
+    for project, content in compact.items():
+        shape[project] = {"datasets": {}, "models": {}}
+        for name, dataset in content["datasets"].items():
+            declared = like.get(project, {}).get("datasets", {}).get(name, {})
+            shape[project]["datasets"][name] = {
+                "status": dataset["status"],
+                "caption_prefix": dataset["caption_prefix"]
+                if declared.get("caption_prefix") is not None
+                else None,
+                "images": sorted(n for n, _, _ in dataset["images"]),
+                "manual": {n: c for n, c, s in dataset["images"] if s == "manual"},
+            }
+        for name, model in content["models"].items():
+            shape[project]["models"][name] = {
+                "dataset": model["dataset"],
+                "training_version": model["training_version"],
+            }
+    return shape
+
+
+def assert_converged_exactly(world: World) -> None:
+    """A following plan is empty, and the account holds exactly the declared resources."""
+    replan = world.plan("--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output
+    state = world.raw_state()
+    assert duplicates(state) == []
+    expected = declared_shape(world.tree)
+    assert account_shape(state, expected) == expected
+    assert all(m["status"] != "Failed" for m in state["models"])

@@ -157,3 +157,24 @@ def standard_tree(root: Path, *, images: int = 3) -> ManifestTree:
     )
     tree.model("lora", "lora-light", "lora-v1")
     return tree
+
+
+def example_like_tree(root: Path, *, lora_images: int = 8, icon_images: int = 6) -> ManifestTree:
+    """Like examples/manifests, smaller: `lora` (defined_character) with a light and a max model
+    on one dataset with a caption prefix and manifest captions; `acme-icons` (icons) with one
+    light model and automatic captions."""
+    tree = ManifestTree(root)
+    tree.project("lora", description="Branded character")
+    tree.dataset(
+        "lora",
+        "lora-v1",
+        image_files(lora_images, prefix="lora"),
+        captions={"lora-01.png": "standing on a beach", "lora-03.png": "waving at the camera"},
+        caption_prefix="An illustration of a character named Lora,",
+    )
+    tree.model("lora", "lora-light", "lora-v1")
+    tree.model("lora", "lora-max", "lora-v1", training_version="max")
+    tree.project("acme-icons", ip_type="icons", ip_name=None, ip_description=None)
+    tree.dataset("acme-icons", "icons-v1", image_files(icon_images, prefix="icon", first_seed=100))
+    tree.model("acme-icons", "icons-light", "icons-v1", description="icon set")
+    return tree
