@@ -14,6 +14,7 @@ from types import FrameType
 
 import click
 
+from reconciler.emulator.app import create_app
 from reconciler.emulator.config import ConfigError, EmulatorConfig
 from reconciler.emulator.server import bind_socket, url_of, uvicorn_server
 from reconciler.errors import UsageError
@@ -92,7 +93,7 @@ def emulator(
         raise UsageError(
             f"cannot listen on '{host}:{port}': {err.strerror}; choose another --port (0 = any)"
         ) from None
-    server = uvicorn_server(config, folder)
+    server = uvicorn_server(create_app(config, folder))
     click.echo(f"emulator listening on {url_of(sock)}")
     click.get_text_stream("stdout").flush()
     # uvicorn handles SIGINT/SIGTERM while serving and re-raises them once stopped; these

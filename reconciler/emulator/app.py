@@ -23,7 +23,7 @@ from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from reconciler.emulator import admin
 from reconciler.emulator.behaviour import Account
@@ -236,7 +236,7 @@ def build_emulator(config: EmulatorConfig, data_dir: Path) -> Emulator:
 def create_app(config: EmulatorConfig, data_dir: Path) -> Starlette:
     """The emulator as an ASGI app over the state in `data_dir`."""
     emulator = build_emulator(config, Path(data_dir))
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/v1" + template, _v1_endpoint(emulator, method, template, handler),
               methods=[method], name=f"{method} /v1{template}")
         for method, template, handler in _projects() + _datasets() + _models()

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 import uvicorn
+from starlette.applications import Starlette
 
 from reconciler.emulator.app import create_app
 from reconciler.emulator.config import EmulatorConfig
@@ -37,8 +38,7 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/v1"
 
 
-def uvicorn_server(config: EmulatorConfig, data_dir: Path) -> uvicorn.Server:
-    app = create_app(config, data_dir)
+def uvicorn_server(app: Starlette) -> uvicorn.Server:
     settings = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
     )
@@ -79,6 +79,7 @@ class EmulatorServer:
             seed=seed,
         )
         self.url = ""
+        self.app: Starlette | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -93,7 +94,8 @@ class EmulatorServer:
             return self.url
         self._socket = bind_socket(self.host, self.port)
         self.url = url_of(self._socket)
-        self._server = uvicorn_server(self.config, self.data_dir)
+        self.app = create_app(self.config, self.data_dir)
+        self._server = uvicorn_server(self.app)
         sockets = [self._socket]
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": sockets}, name="bria-emulator", daemon=True
@@ -111,8 +113,8 @@ class EmulatorServer:
             return
         self._server.should_exit = True
         self._thread.join(timeout=10)
-        app = self._server.config.app
-        app.state.emulator.storage.close()
+        if self.app is not None:
+            self.app.state.emulator.storage.close()
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
