@@ -58,7 +58,13 @@ class Resource:
 
 
 def read_resource(document: YamlDocument, sink: DiagnosticSink) -> Resource | None:
-    """The resource a document declares, or None when it cannot even be recognised."""
+    """The resource a document declares, or None when it cannot even be recognised.
+
+    A document whose YAML already had errors is only recognised quietly (for its name): its
+    other problems would mostly be consequences of the YAML errors reported.
+    """
+    if not document.clean:
+        sink = DiagnosticSink()
     data = document.data
     file, start = document.file, document.start
     if not isinstance(data, dict):
@@ -82,11 +88,11 @@ def read_resource(document: YamlDocument, sink: DiagnosticSink) -> Resource | No
         value = _get(data, path)
         if isinstance(value, str) and not _check_name(document, path, value, sink):
             valid = False
-    if not isinstance(name, str):
-        return None
     project = name if kind == "Project" else metadata.get("project")
-    if not isinstance(project, str):
+    if not isinstance(name, str) or not isinstance(project, str):
         return None
+    if name_problem(name) or name_problem(project):
+        return None  # reported above; looking it up would only add "not declared" noise
     spec = data.get("spec")
     return Resource(
         kind=kind,

@@ -30,6 +30,7 @@ from reconciler.manifest.image_probe import (
     probe_image,
     size_problem,
 )
+from reconciler.manifest.rules import MAX_IMAGES
 from reconciler.state import DesiredImage
 
 MAX_SIDECAR_BYTES = 64 * 1024
@@ -73,6 +74,8 @@ def read_dataset_images(
     if listing is None:
         return None
     candidates, sidecars = listing
+    if len(candidates) > MAX_IMAGES:
+        return FolderImages((), len(candidates))  # the count is the error; reading is pointless
     facts = _facts(dataset, candidates, cache, counter, sink)
     captions = _captions(dataset, candidates, sidecars, sink)
     images = tuple(

@@ -58,7 +58,7 @@ def load_manifests(paths: Sequence[str], *, cache_dir: Path | None = None) -> Lo
     counter = ReadCounter()
     images: dict[tuple[str, str], tuple[DesiredImage, ...]] = {}
     for key, dataset in sorted(catalog.datasets.items()):
-        if dataset.delete or dataset.text("images") is None:
+        if dataset.delete or not dataset.text("images"):
             continue
         root = roots[dataset.document.path]
         folder = read_dataset_images(dataset, root, cache, counter, sink)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from reconciler.manifest.diagnostics import DiagnosticSink, did_you_mean, quote
-from reconciler.manifest.documents import Resource
+from reconciler.manifest.documents import Resource, name_problem
 from reconciler.manifest.rules import check_model_medium, check_project_rules
 
 
@@ -102,7 +102,7 @@ def _check_model_dataset(
 ) -> None:
     project = catalog.projects.get(model.project)
     dataset_name = model.text("dataset")
-    if project is None or dataset_name is None:
+    if project is None or dataset_name is None or name_problem(dataset_name):
         return
     check_model_medium(model, project, sink)
     dataset = catalog.datasets.get((model.project, dataset_name))

@@ -24,6 +24,8 @@ KINDS = ("Project", "Dataset", "Model")
 # Name fields are checked by `names.check_name`, which explains what is wrong with a name;
 # the schema's pattern (there for editors) would only repeat it less clearly.
 _NAME_FIELDS = {("metadata", "name"), ("metadata", "project"), ("spec", "dataset")}
+# apiVersion and kind are checked (with a suggestion) before the schema runs.
+_CHECKED_FIRST = {("apiVersion",), ("kind",)}
 _TYPE_WORDS = {
     "string": "a string",
     "object": "a mapping",
@@ -57,8 +59,8 @@ def check_schema(document: YamlDocument, kind: str, subject: str, sink: Diagnost
     clean = True
     for error in errors:
         path: PathKey = tuple(error.absolute_path)
-        if path in {("apiVersion",), ("kind",)}:
-            continue  # reported (with a suggestion) before the schema runs
+        if path in _CHECKED_FIRST:
+            continue
         if error.validator == "pattern" and path in _NAME_FIELDS:
             clean = False
             continue
@@ -87,7 +89,7 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
         return [
             (path, f"{subject} is missing the required field {quote(dotted((*path, field)))}")
             for field in error.validator_value
-            if field not in instance
+            if field not in instance and (*path, field) not in _CHECKED_FIRST
         ]
     if error.validator == "type":
         wanted = _TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))

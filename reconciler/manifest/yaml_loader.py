@@ -35,6 +35,7 @@ PathKey = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_SCALAR_TAGS = {f"{_TAG}{name}" for name in ("str", "null", "bool", "int", "float")}
 _TIMESTAMP = f"{_TAG}timestamp"
+_KEY_TAGS = _PLAIN_SCALAR_TAGS | {_TIMESTAMP}
 _ALIAS_MESSAGE = (
     "YAML aliases ('*name') are not allowed in manifests; write the value out in full "
     "(aliases can expand a small file into a huge document)"
@@ -116,10 +117,11 @@ def load_yaml_file(
     text = _read_text(path, display, sink)
     if text is None:
         return [], False
-    loader = _MarkedLoader(text)
     documents: list[YamlDocument] = []
     complete = False
+    loader: _MarkedLoader | None = None
     try:
+        loader = _MarkedLoader(text)  # checks every character up front (ReaderError)
         while loader.check_node():
             node = loader.get_node()
             if node is None or (isinstance(node, ScalarNode) and node.tag == f"{_TAG}null"):
@@ -149,7 +151,8 @@ def load_yaml_file(
     except yaml.YAMLError as err:  # any other parser complaint: still a located diagnostic
         sink.error(display, 1, 1, f"invalid YAML: {_clean(str(err))}")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents, complete
 
 
@@ -220,6 +223,9 @@ class _Converter:
             return None
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag not in _KEY_TAGS:
+                self._bad_tag(key_node)  # e.g. a merge key, `<<`
+                continue
             key = self._scalar(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 self._fail(
