@@ -192,21 +192,51 @@ def _truncated() -> bytes:
     return data[: len(data) // 2]
 
 
+def _gif(path: Path) -> None:
+    Image.new("RGB", (1024, 1024)).save(path, format="GIF")
+
+
+BAD_FILES = {
+    "zero-bytes": ("zero.png", lambda p: p.write_bytes(b""), "is empty (0 bytes)"),
+    "over-12mb": (
+        "big.png",
+        lambda p: _big_sparse(p, MAX_IMAGE_BYTES + 1),
+        "is 12.0 MB; Bria accepts at most 12 MB per image",
+    ),
+    "truncated": ("cut.png", lambda p: p.write_bytes(_truncated()), "could not be decoded ("),
+    "text": (
+        "text.png",
+        lambda p: p.write_text("hello, not an image\n"),
+        "is not a jpeg, png or webp image (its content looks like text)",
+    ),
+    "gif": ("anim.gif", _gif, "(its content looks like a GIF image)"),
+    "too-small": (
+        "small.png",
+        lambda p: p.write_bytes(image_bytes(size=(1024, 800))),
+        "is 1024x800 pixels; Bria needs at least 1024x1024",
+    ),
+    "decompression-bomb": (
+        "bomb.png",
+        lambda p: p.write_bytes(png_header_only(7000, 7000)),
+        f"has too many pixels (7000x7000 pixels); images over {MAX_IMAGE_PIXELS:,} pixels "
+        "are refused unread",
+    ),
+    "pillow-bomb-guard": (
+        "huge.png",
+        lambda p: p.write_bytes(png_header_only(30000, 30000)),
+        "has too many pixels; images over",
+    ),
+    "random-bytes": (
+        "noise.png",
+        lambda p: p.write_bytes(os.urandom(2048)),
+        "is not a jpeg, png or webp image",
+    ),
+}
+
+
 @pytest.mark.parametrize(
-    ("name", "make", "fragment"),
-    [
-        ("zero.png", lambda p: p.write_bytes(b""), "image 'zero.png' in 'images' is empty (0 bytes)"),
-        ("big.png", lambda p: _big_sparse(p, MAX_IMAGE_BYTES + 1), "is 12.0 MB; Bria accepts at most 12 MB per image"),
-        ("cut.png", lambda p: p.write_bytes(_truncated()), "could not be decoded ("),
-        ("text.png", lambda p: p.write_text("hello, not an image\n"), "is not a jpeg, png or webp image (its content looks like text)"),
-        ("anim.gif", lambda p: Image.new("RGB", (1024, 1024)).save(p, format="GIF"), "(its content looks like a GIF image)"),
-        ("small.png", lambda p: p.write_bytes(image_bytes(size=(1024, 800))), "is 1024x800 pixels; Bria needs at least 1024x1024"),
-        ("bomb.png", lambda p: p.write_bytes(png_header_only(7000, 7000)), f"has too many pixels (7000x7000 pixels); images over {MAX_IMAGE_PIXELS:,} pixels are refused unread"),
-        ("huge.png", lambda p: p.write_bytes(png_header_only(30000, 30000)), "has too many pixels; images over"),
-        ("noise.png", lambda p: p.write_bytes(os.urandom(2048)), "is not a jpeg, png or webp image"),
-    ],
-    ids=["zero-bytes", "over-12mb", "truncated", "text", "gif", "too-small", "decompression-bomb", "pillow-bomb-guard", "random-bytes"],
-)  # fmt: skip
+    ("name", "make", "fragment"), list(BAD_FILES.values()), ids=list(BAD_FILES)
+)
 def test_bad_image_files(repo: Path, name: str, make: object, fragment: str) -> None:
     add_images(repo / "images", 1)
     assert callable(make)
@@ -234,12 +264,15 @@ def test_warnings_extension_transparency_duplicates_orphan_sidecar(repo: Path) -
     result = load(repo)
 
     assert messages(result) == []
-    assert messages(result, "warning") == [
-        (IMAGES_LINE, "caption file 'lonely.txt' in 'images' matches no image"),
-        (IMAGES_LINE, "image 'clear.png' in 'images' has transparency, which Bria turns black; flatten it onto a background"),
-        (IMAGES_LINE, "image 'photo.png' in 'images' is really a jpeg file; rename it to 'photo.jpg'"),
-        (IMAGES_LINE, "images 'copy.png', 'img-001.png' have identical content; Bria would train on the same picture more than once"),
-    ]  # fmt: skip
+    assert [m for _, m in messages(result, "warning")] == [
+        "caption file 'lonely.txt' in 'images' matches no image",
+        "image 'clear.png' in 'images' has transparency, which Bria turns black; "
+        "flatten it onto a background",
+        "image 'photo.png' in 'images' is really a jpeg file; rename it to 'photo.jpg'",
+        "images 'copy.png', 'img-001.png' have identical content; "
+        "Bria would train on the same picture more than once",
+    ]
+    assert {line for line, _ in messages(result, "warning")} == {IMAGES_LINE}
 
 
 def test_caption_for_a_missing_file(repo: Path) -> None:
@@ -277,22 +310,28 @@ def test_special_files_and_bad_names_are_refused(repo: Path) -> None:
     result = load(repo)
 
     assert messages(result) == [
-        (IMAGES_LINE, "file 'bell\\x07.png' in 'images' has a control character or non-UTF-8 name; rename it"),
+        (
+            IMAGES_LINE,
+            "file 'bell\\x07.png' in 'images' has a control character or non-UTF-8 name; rename it",
+        ),
         (IMAGES_LINE, "file 'pipe.png' in 'images' is not a regular file"),
-    ]  # fmt: skip
+    ]
+
+
+LIGHT_FEW = "15-100 are recommended for light models (used by 'm-light')"
+MAX_FEW = "5-50 are recommended for max models (used by 'm-max')"
 
 
 @pytest.mark.parametrize(
     ("count", "models", "expected"),
     [
-        (3, "light", ["dataset 'lora-v1' has 3 images; 15-100 are recommended for light models (used by 'm-light')"]),
-        (3, "max", ["dataset 'lora-v1' has 3 images; 5-50 are recommended for max models (used by 'm-max')"]),
-        (10, "light max", ["dataset 'lora-v1' has 10 images; 15-100 are recommended for light models (used by 'm-light')"]),
-        (15, "light max", []),
-        (3, "", []),
+        pytest.param(3, "light", [f"dataset 'lora-v1' has 3 images; {LIGHT_FEW}"], id="light-few"),
+        pytest.param(3, "max", [f"dataset 'lora-v1' has 3 images; {MAX_FEW}"], id="max-few"),
+        pytest.param(10, "light max", [f"dataset 'lora-v1' has 10 images; {LIGHT_FEW}"], id="both"),
+        pytest.param(15, "light max", [], id="both-ok"),
+        pytest.param(3, "", [], id="no-models"),
     ],
-    ids=["light-few", "max-few", "both", "both-ok", "no-models"],
-)  # fmt: skip
+)
 def test_recommended_image_counts(repo: Path, count: int, models: str, expected: list[str]) -> None:
     add_images(repo / "images", count)
 
@@ -313,8 +352,12 @@ def test_more_than_200_images_is_an_error(repo: Path) -> None:
 
     errors = messages(result)
     assert errors == [
-        (IMAGES_LINE, "dataset 'lora-v1' has 201 images; Bria accepts at most 200 per dataset; split it or remove some")
-    ]  # fmt: skip
+        (
+            IMAGES_LINE,
+            "dataset 'lora-v1' has 201 images; Bria accepts at most 200 per dataset; "
+            "split it or remove some",
+        )
+    ]
 
 
 def test_deleted_dataset_folder_is_not_read(repo: Path) -> None:
