@@ -127,4 +127,6 @@ def _sniff(data: bytes) -> str:
         if err.start < len(head) - 3:  # not merely a character cut at the 512-byte edge
             return "unknown binary data"
         text = head[: err.start].decode("utf-8")
-    return "text" if all(ch.isprintable() or ch in "\r\n\t" for ch in text) else "unknown data"
+    return (
+        "text" if all(ch.isprintable() or ch in "\r\n\t" for ch in text) else "unknown binary data"
+    )
