@@ -41,7 +41,6 @@ class _RecordingTransport(httpx.HTTPTransport):
         ("http://10.0.0.1:8080/v1", "uses plain http to '10.0.0.1'"),
         ("http://localhost.evil.example/v1", "uses plain http to 'localhost.evil.example'"),
         ("ftp://engine.prod.bria-api.com/v1", "uses 'ftp'; use https"),
-        ("https://user:pw@engine.prod.bria-api.com/v1", "carries credentials"),
         ("engine.prod.bria-api.com/v1", "has no host"),
     ],
 )
@@ -52,6 +51,15 @@ def test_insecure_url_is_refused_before_sending(url: str, reason: str) -> None:
     assert str(info.value).startswith(f"API URL '{url}' {reason}")
     assert transport.sent == []
     assert TOKEN not in str(info.value)
+
+
+def test_credentials_in_the_url_are_refused_and_not_echoed() -> None:
+    with pytest.raises(InsecureTransportError) as info:
+        BriaClient("https://user:hunter2@engine.example/v1", TOKEN)
+    assert str(info.value) == (
+        "API URL 'https://engine.example/v1' carries credentials; remove them "
+        "(the token goes in BRIA_API_TOKEN)"
+    )
 
 
 def test_insecure_url_is_refused_with_the_default_transport() -> None:

@@ -42,6 +42,7 @@ from reconciler.client.errors import (
     UnexpectedRedirect,
     shorten,
 )
+from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT"})
@@ -107,8 +108,9 @@ def check_base_url(base_url: str, transport: httpx.BaseTransport | None) -> http
     if not url.host:
         raise InsecureTransportError(base_url, "has no host (expected https://HOST/v1)")
     if url.username or url.password:
+        shown = str(url.copy_with(userinfo=b""))  # never echo a password
         raise InsecureTransportError(
-            base_url, "carries credentials; remove them (the token goes in BRIA_API_TOKEN)"
+            shown, "carries credentials; remove them (the token goes in BRIA_API_TOKEN)"
         )
     if url.scheme == "https":
         return url
@@ -126,8 +128,6 @@ def check_base_url(base_url: str, transport: httpx.BaseTransport | None) -> http
 
 def check_token(token: str) -> None:
     if not _TOKEN_CHARS.match(token):
-        from reconciler.errors import ReconcilerError
-
         raise ReconcilerError(
             "the API token is empty or contains spaces or non-ASCII characters, so it cannot be "
             "sent in a header; check BRIA_API_TOKEN (or --token-file)"
