@@ -13,6 +13,7 @@ from reconciler.client import (
     Gone,
     NotFound,
     PreconditionFailed,
+    Unprocessable,
     UnsupportedMediaType,
 )
 
@@ -92,6 +93,27 @@ def test_images_under_1024_are_412(bria: Target, size: tuple[int, int]) -> None:
     dataset_id = _draft(bria)
     with pytest.raises(PreconditionFailed):
         bria.client.upload_image(dataset_id, file=make_png(5, size=size))
+    assert bria.client.list_images(dataset_id) == []
+
+
+def test_upload_by_url(bria: Target) -> None:
+    if bria.kind == "inprocess":
+        pytest.skip("the in-process emulator has no URL the emulator itself can fetch")
+    client = bria.client
+    source = client.upload_image(_draft(bria, "src"), file=make_png(15), image_name="src.png")
+    assert source.image_url
+    dataset_id = _draft(bria, "dst")
+    copied = client.upload_image(dataset_id, image_url=source.image_url, image_name="copy.png")
+    assert (copied.dataset_id, copied.image_name) == (dataset_id, "copy.png")
+
+
+def test_unreachable_image_url_is_422(bria: Target) -> None:
+    dataset_id = _draft(bria)
+    with pytest.raises(Unprocessable) as info:
+        bria.client.upload_image(dataset_id, image_url="http://127.0.0.1:9/missing.png")
+    assert str(info.value).startswith(
+        f"POST /tailored-gen/datasets/{dataset_id}/images: 422 Unprocessable Entity"
+    )
     assert bria.client.list_images(dataset_id) == []
 
 
