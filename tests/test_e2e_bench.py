@@ -1,0 +1,24 @@
+"""Smoke test of bench/run.py with tiny sizes: it runs, converges and writes its table."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_runs_with_tiny_sizes(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--images", "3", "--latency", "0.002",
+         "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| no-change plan, examples | 5 calls," in proc.stdout
+    assert "| no-change plan, 3 images | 3 calls," in proc.stdout
+    assert "apply 3 images, --parallelism 1" in proc.stdout
+    assert "with faults" in proc.stdout
+    written = sorted(p.suffix for p in tmp_path.iterdir())
+    assert written == [".json", ".md"]
