@@ -152,7 +152,15 @@ def _clone(
     change.reason = "; ".join(notes)
     change.after = _after(new_name, desired.status, desired, live, edits)
     scope.outcomes[desired.name] = DatasetOutcome(
-        desired.name, clone, None, True, complete_key, desired.status, previous=source.remote_name
+        desired.name,
+        clone,
+        None,
+        True,
+        complete_key,
+        desired.status,
+        previous=source.remote_name,
+        previous_id=source.id,
+        done_keys=tuple(change.sinks()),
     )
     _warn_unrecognised(scope, change, edits)
     return change
@@ -180,9 +188,13 @@ def _delete(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
 
 
 def delete_dataset_versions(
-    scope: ProjectScope, change: PlannedChange, versions: list[LiveDataset]
+    scope: ProjectScope,
+    change: PlannedChange,
+    versions: list[LiveDataset],
+    after: tuple[str, ...] = (),
 ) -> list[Any]:
-    """DeleteDataset for each version, after deleting the models on it; the models removed."""
+    """DeleteDataset for each version, after deleting the models on it (and after `after`);
+    the models removed."""
     removed = []
     for dataset in versions:
         scope.index.claimed_datasets.add(dataset.id)
@@ -192,7 +204,7 @@ def delete_dataset_versions(
         change.add(
             f"delete:{dataset.name}#{dataset.id}",
             DeleteDataset,
-            waits,
+            [*after, *waits],
             dataset=scope.index.dataset_ref(dataset),
         )
     return removed

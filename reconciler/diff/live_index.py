@@ -44,6 +44,8 @@ class ProjectIndex:
     #: live dataset ids some change of a declared dataset owns (current version, rename)
     claimed_datasets: set[int] = field(default_factory=set)
     claimed_models: set[int] = field(default_factory=set)
+    #: live model id -> (key of the step starting its replacement, the replacement's name)
+    replaced_models: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def build(

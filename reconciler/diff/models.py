@@ -72,7 +72,8 @@ def _create_and_train(
     desired: DesiredModel,
     outcome: DatasetOutcome,
     name: str,
-) -> None:
+) -> str:
+    """CreateModel then StartTraining; the key of the StartTraining step."""
     assert outcome.ref is not None
     model = Ref("model", scope.name, name)
     created = change.add(
@@ -84,7 +85,7 @@ def _create_and_train(
         training_version=desired.training_version,
         description=desired.description,
     )
-    change.add("start-training", StartTraining, [created], model=model)
+    return change.add("start-training", StartTraining, [created], model=model)
 
 
 def _why_not_good(
@@ -127,19 +128,24 @@ def _replace(
     old = current.model
     change = PlannedChange(address, "replace", "", before=_before(old, current))
     name = scope.index.next_model_name(desired.name)
-    _create_and_train(scope, change, desired, outcome, name)
+    started = _create_and_train(scope, change, desired, outcome, name)
     reason = (
         f"model '{old.name}' must be replaced: {'; '.join(problems)}: trains a new model "
         f"'{name}' ({TRAINING_TIME})"
     )
     if old.status != "Deleted":
-        if old.id in scope.index.deleted_models:
+        scope.index.replaced_models[old.id] = (started, name)
+        old_text = f"the old model '{old.name}' ({old.status})"
+        if old.id in scope.removal_starts:  # its dataset is pruned: create before destroy
+            scope.removal_starts[old.id].after.append(started)
             reason += (
-                f"; the old model '{old.name}' ({old.status}) is deleted with dataset "
-                f"'{current.dataset.name}' by this plan"
+                f"; {old_text} is deleted with dataset '{current.dataset.name}' (--prune) once "
+                f"'{name}' has started training"
             )
+        elif scope.prune:
+            reason += f"; {old_text} is deleted (--prune) once '{name}' has started training"
         else:
-            reason += f"; the old model '{old.name}' ({old.status}) stays until pruned"
+            reason += f"; {old_text} stays until pruned"
             if old.status == "Completed":
                 scope.result.warnings.append(
                     f"completed model '{scope.name}/{old.name}' is replaced by "

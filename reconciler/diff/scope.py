@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.diff.changes import DiffResult, PlannedChange, model_key, quoted
+from reconciler.diff.changes import DiffResult, PlannedChange, PlannedStep, model_key, quoted
 from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.state import DesiredDataset, DesiredModel, LiveModel
 from reconciler.steps import DeleteModel, Ref, StopTraining
@@ -28,6 +28,8 @@ class DatasetOutcome:
     ready_key: str | None  # the step models wait for (its completion), if any
     status_after: str
     previous: str | None = None  # remote name of the version a clone supersedes
+    previous_id: int | None = None
+    done_keys: tuple[str, ...] = ()  # the last steps of its change (a clone is done after them)
 
 
 @dataclass
@@ -41,6 +43,9 @@ class ProjectScope:
     datasets: list[DesiredDataset] = field(default_factory=list)
     models: list[DesiredModel] = field(default_factory=list)
     outcomes: dict[str, DatasetOutcome] = field(default_factory=dict)
+    #: live model id -> the first step removing it (StopTraining or DeleteModel), so that a
+    #: replacement decided later can make the removal wait for it (create before destroy)
+    removal_starts: dict[int, PlannedStep] = field(default_factory=dict)
 
     def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
         return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)
@@ -51,20 +56,25 @@ class ProjectScope:
     def models_training_on(self, dataset_name: str) -> list[str]:
         return sorted(m.name for m in self.models if m.dataset == dataset_name and not m.delete)
 
-    def remove_model(self, change: PlannedChange, model: LiveModel) -> str | None:
+    def remove_model(
+        self, change: PlannedChange, model: LiveModel, after: list[str | None] | None = None
+    ) -> str | None:
         """StopTraining when InProgress, then DeleteModel; the delete's key (None if gone).
 
         A model already Stopping is not stopped again: apply's DeleteModel waits for it.
+        `after`: keys the removal waits for (its replacement starting to train).
         """
         if model.status == "Deleted":
             return None
         if model.id in self.index.deleted_models:
             return model_key(model.id, "delete")
         ref = self.index.model_ref(model)
-        after: list[str | None] = []
+        waits = list(after or [])
         if model.status == "InProgress":
-            after.append(change.add_keyed(model_key(model.id, "stop"), StopTraining, model=ref))
-        key = change.add_keyed(model_key(model.id, "delete"), DeleteModel, after, model=ref)
+            waits = [change.add_keyed(model_key(model.id, "stop"), StopTraining, waits, model=ref)]
+            self.removal_starts[model.id] = change.steps[-1]
+        key = change.add_keyed(model_key(model.id, "delete"), DeleteModel, waits, model=ref)
+        self.removal_starts.setdefault(model.id, change.steps[-1])
         self.index.deleted_models[model.id] = change.address
         if model.status == "Completed":
             self.result.warnings.append(
