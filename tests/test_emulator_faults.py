@@ -22,14 +22,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]
         yield running
 
 
+@pytest.fixture(scope="module")
+def session(server: EmulatorServer) -> Iterator[EmulatorSession]:
+    opened = EmulatorSession(server, token="knob-token")
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
-def bria(server: EmulatorServer) -> Iterator[EmulatorSession]:
-    session = EmulatorSession(server, token="knob-token")
+def bria(session: EmulatorSession) -> EmulatorSession:
     session.configure(latency=0, failure_rate=0, lost_response_rate=0, rate_limit_every=0,
                       retry_after=1, seed=None)  # fmt: skip
     session.reset()
-    yield session
-    session.close()
+    return session
 
 
 def _expected_failures(seed: int, rate: float, count: int) -> list[int]:

@@ -22,13 +22,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]
         yield running
 
 
+@pytest.fixture(scope="module")
+def session(server: EmulatorServer) -> Iterator[EmulatorSession]:
+    opened = EmulatorSession(server)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
-def bria(server: EmulatorServer) -> Iterator[EmulatorSession]:
-    session = EmulatorSession(server)
+def bria(session: EmulatorSession) -> EmulatorSession:
     session.reset()
     session.configure(training_seconds=TRAINING, stopping_seconds=0.2)
-    yield session
-    session.close()
+    return session
 
 
 @pytest.fixture

@@ -21,12 +21,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]
         yield running
 
 
+@pytest.fixture(scope="module")
+def session(server: EmulatorServer) -> Iterator[EmulatorSession]:
+    opened = EmulatorSession(server, token=TOKEN)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
-def bria(server: EmulatorServer) -> Iterator[EmulatorSession]:
-    session = EmulatorSession(server, token=TOKEN)
+def bria(session: EmulatorSession) -> EmulatorSession:
     session.reset()
-    yield session
-    session.close()
+    return session
 
 
 def test_server_url_is_loopback_v1_with_real_port(server: EmulatorServer) -> None:
