@@ -60,13 +60,28 @@ class DuplicateImages(ReconcilerError):
     """A dataset about to be completed holds the same image name twice."""
 
 
-def _duplicate_check(kind: str, ref: Ref, ids: list[int]) -> None:
-    if len(ids) > 1:
+def _keep_first(
+    ctx: ApplyContext, ref: Ref, own_id: int, same_ids: list[int], delete: Callable[[], None]
+) -> None:
+    """After a create: if another apply created the same name too, the first (lowest id) wins.
+
+    The later creator always sees both (ids grow), so it removes its own, still empty, copy and
+    stops; the first continues. The account never keeps a duplicate.
+    """
+    if len(same_ids) <= 1 or own_id == min(same_ids):
+        return
+    ids = ", ".join(map(str, sorted(same_ids)))
+    try:
+        delete_once(f"delete duplicate {ref}", delete, policy=ctx.policy, cancel=ctx.cancel)
+    except ReconcilerError as err:
         raise ConcurrentApplyDetected(
-            f"{ref} now exists {len(ids)} times (ids {', '.join(map(str, sorted(ids)))}): another "
-            f"apply is probably writing the same account; let it finish, delete the extra {kind} "
-            "with the highest id, then run apply again"
-        )
+            f"{ref} was created by another apply at the same time (ids {ids}), and removing this "
+            f"apply's copy (id {own_id}) failed ({err}); delete it by hand, then run apply again"
+        ) from err
+    raise ConcurrentApplyDetected(
+        f"{ref} was created by another apply at the same time (ids {ids}): this apply removed "
+        f"its own copy (id {own_id}) and stops; let the other apply finish, then run apply again"
+    )
 
 
 # ---------------------------------------------------------------- projects
@@ -84,7 +99,7 @@ def create_project(ctx: ApplyContext, step: CreateProject) -> str:
     )
     ctx.register(step.project, record.id)
     same = [p.id for p in client.list_projects() if p.project_name == name]
-    _duplicate_check("project", step.project, same)
+    _keep_first(ctx, step.project, record.id, same, lambda: client.delete_project(record.id))
     return f"id {record.id}"
 
 
@@ -114,7 +129,7 @@ def create_dataset(ctx: ApplyContext, step: CreateDataset) -> str:
     )
     ctx.register(step.dataset, record.id)
     same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
-    _duplicate_check("dataset", step.dataset, same)
+    _keep_first(ctx, step.dataset, record.id, same, lambda: client.delete_dataset(record.id))
     return f"id {record.id}"
 
 
@@ -131,7 +146,7 @@ def clone_dataset(ctx: ApplyContext, step: CloneDataset) -> str:
     )
     ctx.register(step.dataset, record.id)
     same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
-    _duplicate_check("dataset", step.dataset, same)
+    _keep_first(ctx, step.dataset, record.id, same, lambda: client.delete_dataset(record.id))
     return f"id {record.id}"
 
 
@@ -268,7 +283,7 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
         for m in client.list_project_models(project_id)
         if m.name == name and m.status != "Deleted"
     ]
-    _duplicate_check("model", step.model, same)
+    _keep_first(ctx, step.model, record.id, same, lambda: client.delete_model(record.id))
     return f"id {record.id}"
 
 

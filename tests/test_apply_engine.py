@@ -172,17 +172,47 @@ def admin_stats(server: object) -> dict:  # type: ignore[type-arg]
     return admin(server, "GET", "stats")  # type: ignore[arg-type,no-any-return]
 
 
-def test_second_dataset_with_the_same_name_is_detected(tmp_path: Path) -> None:
+def test_a_dataset_created_meanwhile_by_another_apply_wins(tmp_path: Path) -> None:
     with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
         project = client.create_project(project_name="lora", ip_type="icons",
                                         ip_medium="illustration")  # fmt: skip
-        client.create_dataset(project_id=project.id, name="lora-v1")  # "another apply"
+        theirs = client.create_dataset(project_id=project.id, name="lora-v1")  # "another apply"
         existing = Ref("project", "lora", "lora", project.id)
         steps = [CreateDataset("s1", "dataset.lora/lora-v1", (), project=existing, dataset=DATASET)]
         result = apply_plan(plan_of(*steps), client, policy=FAST)
+        datasets = account(server)["datasets"]
     assert [s.id for s, _ in result.failed] == ["s1"]
-    assert "now exists 2 times" in result.failed[0][1]
-    assert "another apply" in result.failed[0][1]
+    message = result.failed[0][1]
+    assert "was created by another apply at the same time" in message
+    assert f"ids {theirs.id}, {theirs.id + 1}" in message
+    assert f"removed its own copy (id {theirs.id + 1}) and stops" in message
+    assert [d["id"] for d in datasets] == [theirs.id]  # no duplicate left behind
+
+
+def test_two_applies_at_once_leave_no_duplicate(tmp_path: Path) -> None:
+    with running_emulator(tmp_path / "emu", latency=0.05) as server:
+        results = []
+        start = threading.Barrier(2)
+
+        def one_apply() -> None:
+            with BriaClient(server.url, TOKEN) as client:
+                start.wait()
+                results.append(apply_plan(full_plan(tmp_path, images=3), client, policy=FAST))
+
+        threads = [threading.Thread(target=one_apply) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        state = account(server)
+    from e2e_support import duplicates
+
+    assert duplicates(state) == []
+    assert len(state["projects"]) == 1
+    assert sorted(r.ok for r in results) == [False, True]  # both created; the later one yields
+    for result in results:
+        for _step, message in result.failed:
+            assert "another apply" in message, message
 
 
 def test_clone_then_caption_by_name_then_regenerate_waits(tmp_path: Path) -> None:
