@@ -69,14 +69,15 @@ class LoadResult:
         return tuple(d for d in self.diagnostics if d.severity == "warning")
 
 
-def quote(value: object) -> str:
-    """`'value'` for messages: control characters escaped, long values cut short."""
+def quote(value: object, limit: int | None = _QUOTE_LIMIT) -> str:
+    """`'value'` for messages: control characters escaped, values over `limit` cut short
+    (None: never, for paths, which are only useful whole)."""
     text = value if isinstance(value, str) else repr(value)
     escaped = "".join(
         ch if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF else _escape(ch) for ch in text
     )
-    if len(escaped) > _QUOTE_LIMIT:
-        escaped = escaped[: _QUOTE_LIMIT - 3] + "..."
+    if limit is not None and len(escaped) > limit:
+        escaped = escaped[: limit - 3] + "..."
     return f"'{escaped}'"
 
 

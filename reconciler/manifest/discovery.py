@@ -33,12 +33,14 @@ def find_manifests(paths: list[str], sink: DiagnosticSink) -> list[ManifestFile]
     found: dict[str, ManifestFile] = {}
     for given in paths:
         if not os.path.lexists(given):
-            sink.error(given, 1, 1, f"path {quote(given)} does not exist")
+            sink.error(given, 1, 1, f"path {quote(given, None)} does not exist")
             continue
         if os.path.isdir(given):
             files = _walk(given)
             if not files:
-                sink.error(given, 1, 1, f"no manifests (*.yaml, *.yml) found under {quote(given)}")
+                sink.error(
+                    given, 1, 1, f"no manifests (*.yaml, *.yml) found under {quote(given, None)}"
+                )
             search_root = Path(given).resolve()
         else:
             files = [given]

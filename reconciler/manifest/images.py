@@ -119,7 +119,7 @@ def _resolve_folder(dataset: Resource, root: Path, sink: DiagnosticSink) -> Path
         dataset.error(
             sink,
             _WHERE,
-            f"image folder {quote(value)} is outside the repository {quote(str(root))} (it "
+            f"image folder {quote(value)} is outside the repository {quote(str(root), None)} (it "
             f"{how}); keep images inside the repository",
         )
         return None
@@ -142,7 +142,7 @@ def _list_folder(
         names = sorted(entry.name for entry in os.scandir(folder))
     except OSError as err:
         dataset.error(
-            sink, _WHERE, f"cannot list image folder {quote(str(folder))}: {err.strerror}"
+            sink, _WHERE, f"cannot list image folder {quote(str(folder), None)}: {err.strerror}"
         )
         return None
     images: list[_File] = []
@@ -160,7 +160,9 @@ def _list_folder(
         real = os.path.realpath(full)
         if not Path(real).is_relative_to(root):
             dataset.error(
-                sink, _WHERE, f"file {where} is a link to {quote(real)}, outside the repository"
+                sink,
+                _WHERE,
+                f"file {where} is a link to {quote(real, None)}, outside the repository",
             )
             continue
         try:

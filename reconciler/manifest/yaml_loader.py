@@ -160,7 +160,7 @@ def _read_text(path: Path, display: str, sink: DiagnosticSink) -> str | None:
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
-            sink.error(display, 1, 1, f"manifest {quote(display)} is not a regular file")
+            sink.error(display, 1, 1, f"manifest {quote(display, None)} is not a regular file")
             return None
         if info.st_size > MAX_MANIFEST_BYTES:
             sink.error(display, 1, 1, _too_big(display, info.st_size))
@@ -168,7 +168,7 @@ def _read_text(path: Path, display: str, sink: DiagnosticSink) -> str | None:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as err:
-        sink.error(display, 1, 1, f"cannot read manifest {quote(display)}: {err.strerror}")
+        sink.error(display, 1, 1, f"cannot read manifest {quote(display, None)}: {err.strerror}")
         return None
     if len(raw) > MAX_MANIFEST_BYTES:  # it grew while we looked
         sink.error(display, 1, 1, _too_big(display, len(raw)))
@@ -184,7 +184,7 @@ def _read_text(path: Path, display: str, sink: DiagnosticSink) -> str | None:
             display,
             line,
             col,
-            f"manifest {quote(display)} is not UTF-8 text (byte {raw[err.start]:#04x}); "
+            f"manifest {quote(display, None)} is not UTF-8 text (byte {raw[err.start]:#04x}); "
             "save it as UTF-8",
         )
         return None
@@ -192,7 +192,7 @@ def _read_text(path: Path, display: str, sink: DiagnosticSink) -> str | None:
 
 def _too_big(display: str, size: int) -> str:
     return (
-        f"manifest {quote(display)} is {size:,} bytes, over the limit of "
+        f"manifest {quote(display, None)} is {size:,} bytes, over the limit of "
         f"{MAX_MANIFEST_BYTES:,} bytes; split it into smaller files"
     )
 
