@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -171,3 +172,56 @@ def test_files_are_not_faulted(bria: EmulatorSession) -> None:
     image = bria.upload(dataset["id"]).json()
     bria.configure(failure_rate=1.0)
     assert httpx.get(image["image_url"]).status_code == 200
+
+
+def _seeds(default: list[int]) -> list[int]:
+    """`RECONCILER_SEEDS=1-40` or `=3,8` runs more seeds than the default few."""
+    raw = os.environ.get("RECONCILER_SEEDS", "").strip()
+    if not raw:
+        return default
+    if "-" in raw:
+        first, last = raw.split("-", 1)
+        return list(range(int(first), int(last) + 1))
+    return [int(part) for part in raw.split(",") if part.strip()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", _seeds([1, 2, 3]))
+def test_every_fault_kind_together_is_predictable_from_the_seed(
+    bria: EmulatorSession, seed: int
+) -> None:
+    """Replay the promised RNG: the statuses, and exactly which writes happened, follow."""
+    base = bria.project(project_name="base")  # before the knobs: not faulted
+    bria.configure(failure_rate=0.2, lost_response_rate=0.2, rate_limit_every=7, seed=seed)
+    rng = random.Random(seed)
+    expected_statuses, created, description = [], [], ""
+    actual_statuses = []
+    for number in range(1, 41):
+        fail_draw, lose_draw = rng.random(), rng.random()
+        limited = number % 7 == 0
+        failed = not limited and fail_draw < 0.2
+        lost = not (limited or failed) and lose_draw < 0.2
+        acted = not (limited or failed)
+        if number % 3:
+            ok, answer = (
+                201,
+                bria.post(PROJECTS, {**CHARACTER_PROJECT, "project_name": f"p{number}"}),
+            )
+            if acted:
+                created.append(f"p{number}")
+        else:
+            ok, answer = (
+                200,
+                bria.put(f"{PROJECTS}/{base['id']}", {"project_description": f"v{number}"}),
+            )
+            if acted:
+                description = f"v{number}"
+        expected_statuses.append(429 if limited else 500 if failed or lost else ok)
+        actual_statuses.append(answer.status_code)
+    assert actual_statuses == expected_statuses
+    projects = bria.state()["projects"]
+    assert [p["project_name"] for p in projects] == ["base", *created]
+    assert projects[0]["project_description"] == description
+    faults = bria.stats()["faults"]
+    assert faults["rate_limited"] == expected_statuses.count(429)
+    assert faults["failed_before_acting"] + faults["lost_responses"] == expected_statuses.count(500)
