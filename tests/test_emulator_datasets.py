@@ -98,6 +98,8 @@ def test_default_caption_prefix_templates(
         ({"project_id": 1}, 400, "Missing required field: name"),
         ({"project_id": "12", "name": "d"}, 400, "Invalid project_id: must be an integer"),
         ({"project_id": 987654, "name": "d"}, 404, "Project not found"),
+        ({"project_id": -3, "name": "d"}, 404, "Project not found"),
+        ({"project_id": 2**70, "name": "d"}, 400, "Invalid project_id: out of range"),
     ],
 )
 def test_create_dataset_errors(

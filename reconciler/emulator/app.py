@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from reconciler.emulator.images import MAX_FILE_BYTES
 from reconciler.emulator.rules import ApiError, parse_id
 from reconciler.emulator.storage import Storage
 from reconciler.emulator.training import Models
+
+_log = logging.getLogger("reconciler.emulator")
 
 RATE_LIMIT_MESSAGE = (
     "Request limit exceeded. Your account has reached its maximum allowed requests. "
@@ -220,6 +223,9 @@ def _v1_endpoint(emulator: Emulator, method: str, template: str, handler: Handle
             status, body = await run_in_threadpool(handler, emulator, call)
         except ApiError as err:
             return _message(err.status, err.message, err.headers)
+        except Exception:  # an emulator bug: answer like Bria would, keep the trace in the log
+            _log.exception("unexpected error in %s %s", method, route_name)
+            return _message(500, "Internal server error")
         if status == 204:
             return Response(status_code=204)
         return JSONResponse(body, status_code=status)

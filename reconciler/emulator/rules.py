@@ -66,6 +66,8 @@ def required_int(body: dict[str, Any], field: str) -> int:
         raise ApiError(400, f"Missing required field: {field}")
     if isinstance(value, bool) or not isinstance(value, int):
         raise ApiError(400, f"Invalid {field}: must be an integer")
+    if not -(2**63) <= value < 2**63:
+        raise ApiError(400, f"Invalid {field}: out of range")
     return value
 
 
