@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from reconciler.diff import DiffResult, PlannedStep, diff_states
 from reconciler.errors import ReconcilerError
@@ -337,9 +338,9 @@ def _validator() -> Draft202012Validator:
 
 
 def _first_schema_error(data: Any) -> str | None:
-    errors = sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if not errors:
+    error = best_match(_validator().iter_errors(data))
+    if error is None:
         return None
-    error = errors[0]
     where = "/".join(str(part) for part in error.absolute_path) or "the top level"
-    return f"at {where}: {error.message}"
+    message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+    return f"at {where}: {message}"

@@ -77,6 +77,15 @@ def image_lists(change: Change) -> list[tuple[str, list[str]]]:
     ]
 
 
+def operations_line(plan: Plan, change: Change) -> str:
+    """`operations (7): CloneDataset, UploadImage x2, SetCaption x3, UpdateDataset`."""
+    counts: dict[str, int] = {}
+    for step in plan.steps_of(change):
+        counts[step.op] = counts.get(step.op, 0) + 1
+    ops = [op if n == 1 else f"{op} x{n}" for op, n in counts.items()]
+    return f"operations ({len(change.step_ids)}): " + ", ".join(ops)
+
+
 def _keys(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     keys = list(before)
     keys += [key for key in after if key not in before]
@@ -129,6 +138,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
             out.append(f"      {title} ({len(items)}): {shorten(items)}")
         for warning in change.warnings:
             out.append("    " + paint(f"warning: {warning}", "33"))
+        out.append(f"      {operations_line(plan, change)}")
         out.append("")
     if noops:
         out.append("No changes:" if not active else "Unchanged:")
@@ -148,22 +158,28 @@ def render_text(plan: Plan, color: bool = False) -> str:
 
 
 def describe_step(step: Step) -> str:
-    """One line for an operation: `UploadImage a.png to dataset 'lora/lora-v1'`."""
+    """One line for an operation: `UploadImage `a.<digest>.png` to dataset 'lora/lora-v1' (new)`."""
     args = vars(step)
-    parts = [step.op]
+    refs = {key: value for key, value in args.items() if isinstance(value, Ref)}
     if "image_name" in args:
-        parts.append(f"`{args['image_name']}`")
-    for key in ("source", "dataset", "model", "project"):
-        value = args.get(key)
-        if isinstance(value, Ref):
-            parts.append(("from " if key == "source" else "") + _ref(value))
-    if args.get("fields"):
-        parts.append(", ".join(f"{k}={_value(v)}" for k, v in sorted(args["fields"].items())))
-    if "training_version" in args:
-        parts.append(f"training_version={args['training_version']}")
-    if "caption" in args:
-        parts.append(f"caption={_value(args['caption'])}")
-    return " ".join(parts)
+        text = f"{step.op} `{args['image_name']}` in {_ref(refs['dataset'])}"
+    elif "source" in refs:
+        text = f"{step.op} {_ref(refs['source'])} as {_ref(refs['dataset'])}"
+    elif "model" in refs:
+        text = f"{step.op} {_ref(refs['model'])}"
+        if "dataset" in refs:
+            text += f" on {_ref(refs['dataset'])}"
+    elif "dataset" in refs:
+        text = f"{step.op} {_ref(refs['dataset'])}"
+        if "project" in refs:
+            text += f" in {_ref(refs['project'])}"
+    else:
+        text = f"{step.op} {_ref(refs['project'])}"
+    details = [f"{k}={_value(v)}" for k, v in sorted((args.get("fields") or {}).items())]
+    for key in ("training_version", "description", "caption"):
+        if key in args and args[key] is not None:
+            details.append(f"{key}={_value(args[key])}")
+    return text + (": " + ", ".join(details) if details else "")
 
 
 def _ref(ref: Ref) -> str:
