@@ -17,8 +17,10 @@ from test_manifest_support import (
     PROJECT,
     add_images,
     image_bytes,
+    located,
     make_repo,
     png_header_only,
+    validate,
     write,
 )
 
@@ -250,6 +252,8 @@ def test_bad_image_files(repo: Path, name: str, make: object, fragment: str) -> 
     assert errors[0][1].startswith(f"image '{name}' in 'images' ")
     assert fragment in errors[0][1]
     assert [i.file_name for i in result.state.datasets[0].images] == ["img-001.png"]
+    code, report = validate("m.yaml")
+    assert (code, located(report)) == (1, [("m.yaml", IMAGES_LINE, errors[0][1])])
 
 
 def test_warnings_extension_transparency_duplicates_orphan_sidecar(repo: Path) -> None:
