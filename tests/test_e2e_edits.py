@@ -242,3 +242,45 @@ def test_ip_type_change_is_refused_unless_replacement_is_allowed(world: World) -
     assert [p["ip_type"] for p in raw["projects"]] == ["character_variants"]
     state = world.state()["lora"]
     assert list(state["datasets"]) == ["lora-v1"] and list(state["models"]) == ["lora-light"]
+
+
+@pytest.mark.parametrize("edit", ["caption", "prefix", "remove", "change"])
+def test_completed_dataset_edits_go_to_a_clone(world: World, edit: str) -> None:
+    world.tree = standard_tree(world.root, images=3)
+    world.converge()
+    spec = world.tree.datasets[("lora", "lora-v1")]["spec"]
+    files = world.tree.images[("lora", "lora-v1")]
+    if edit == "caption":
+        spec["captions"] = {"lora-01.png": "now in the snow", "lora-02.png": "a second caption"}
+    elif edit == "prefix":
+        spec["caption_prefix"] = "A drawing of Lora,"
+    elif edit == "remove":
+        del files["lora-03.png"]
+    else:
+        files["lora-02.png"] = 222
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2
+    assert "1 to clone" in plan.output and "lora-v1~2" in plan.output
+    assert "lora-light~2" in plan.output  # the model on it retrains
+    world.converge()
+    state = world.state()["lora"]
+    old, new = state["datasets"]["lora-v1"], state["datasets"]["lora-v1~2"]
+    assert old["status"] == new["status"] == "completed"
+    assert len(old["images"]) == 3
+    images = images_of(world, "lora-v1~2")
+    if edit == "caption":
+        assert images["lora-01"] == ("now in the snow", "manual")
+        assert images["lora-02"] == ("a second caption", "manual")
+        assert images["lora-03"][1] == "automatic"
+    elif edit == "prefix":
+        assert new["caption_prefix"] == "A drawing of Lora,"
+        assert images["lora-01"] == ("standing on a beach at sunset", "manual")
+        assert images["lora-02"][0].startswith("A drawing of Lora,")
+        assert images["lora-03"][1] == "automatic"
+    elif edit == "remove":
+        assert set(images) == {"lora-01", "lora-02"}
+    else:
+        old_names = {n for n, _, _ in old["images"]}
+        new_names = {n for n, _, _ in new["images"]}
+        assert len(new_names - old_names) == 1 and len(new_names) == 3
+    assert state["models"]["lora-light~2"]["dataset"] == "lora-v1~2"
