@@ -28,16 +28,17 @@ def diff_states(desired: DesiredState, live: LiveState, *, prune: bool = False) 
     result = DiffResult()
     addresses = AddressBook()
     live_by_name: dict[str, list[LiveProject]] = defaultdict(list)
-    for project in live.projects:
-        live_by_name[project.project_name].append(project)
+    for live_project in live.projects:
+        live_by_name[live_project.project_name].append(live_project)
     declared = {p.name for p in desired.projects}
-    for kind, items in (("dataset", desired.datasets), ("model", desired.models)):
-        for item in sorted(items, key=lambda i: (i.project, i.name)):
-            if item.project not in declared:
-                result.errors.append(
-                    f"{kind} '{item.name}' refers to project '{item.project}', which no manifest "
-                    "declares: declare the project or fix the reference"
-                )
+    children = [("dataset", d.project, d.name) for d in desired.datasets]
+    children += [("model", m.project, m.name) for m in desired.models]
+    for kind, project_name, name in sorted(children, key=lambda c: (c[1], c[0], c[2])):
+        if project_name not in declared:
+            result.errors.append(
+                f"{kind} '{name}' refers to project '{project_name}', which no manifest "
+                "declares: declare the project or fix the reference"
+            )
     for project in sorted(desired.projects, key=lambda p: p.name):
         matches = sorted(live_by_name.get(project.name, []), key=lambda p: p.id)
         if len(matches) > 1:

@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.diff.changes import DEAD_STATUSES, TRAINING_TIME, PlannedChange
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
+from reconciler.naming import parse_versioned_name
 from reconciler.state import DesiredModel, LiveModel
 from reconciler.steps import CreateModel, Ref, StartTraining, UpdateModel
 
@@ -102,12 +103,17 @@ def _why_not_good(
             f"'{outcome.ref.remote_name}', which is created in this plan"
         )
     elif model.dataset_id != outcome.live_id:
-        on = scope.index.dataset_by_id.get(model.dataset_id or -1)
-        on_name = on.name if on else current.dataset.name
-        problems.append(
-            f"it was trained on dataset '{on_name}', which is superseded by "
-            f"'{outcome.ref.remote_name}'"
-        )
+        on = scope.index.dataset_by_id.get(model.dataset_id or -1) or current.dataset
+        parsed = parse_versioned_name(on.name)
+        if parsed is not None and parsed.base == desired.dataset:
+            problems.append(
+                f"it was trained on dataset '{on.name}', which is superseded by "
+                f"'{outcome.ref.remote_name}'"
+            )
+        else:
+            problems.append(
+                f"it was trained on dataset '{on.name}', not on '{outcome.ref.remote_name}'"
+            )
     if model.training_version != desired.training_version:
         problems.append(f"training_version {model.training_version} -> {desired.training_version}")
     if model.status == "Deleted":
