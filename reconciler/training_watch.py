@@ -12,9 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.client import BriaClient
 from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 FINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped", "Deleted"})
 DEFAULT_WAIT_TIMEOUT = 4 * 3600.0
@@ -116,7 +120,7 @@ class _LiveTable:
         self._live = Live(self._table(), console=Console(stderr=False), refresh_per_second=4)
         self._live.start()
 
-    def _table(self) -> object:
+    def _table(self) -> Table:
         from rich.table import Table
 
         table = Table(title="Training")
@@ -131,7 +135,7 @@ class _LiveTable:
         return table
 
     def refresh(self) -> None:
-        self._live.update(self._table())  # type: ignore[arg-type]
+        self._live.update(self._table())
 
     def close(self) -> None:
         self._live.stop()

@@ -23,11 +23,11 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     yield from make_world(tmp_path, monkeypatch)
 
 
-def apply_on_a_terminal(world: World, answer: str) -> tuple[int, str]:
+def apply_on_a_terminal(world: World, answer: str, *extra: str) -> tuple[int, str]:
     """Run `apply` with stdin/stdout on a pseudo-terminal and answer its question."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", "manifests"],
+        [sys.executable, "-m", "reconciler", "apply", "manifests", *extra],
         cwd=world.root,
         env={**os.environ, **cli_env(world.server)},
         stdin=follower,
@@ -76,6 +76,19 @@ def test_confirmation_yes_applies(world: World) -> None:
     assert code == 0, output
     assert "Apply complete:" in output
     assert list(world.state()) == ["lora"]
+
+
+def test_wait_on_a_terminal_shows_a_live_table(world: World) -> None:
+    from e2e_support import set_knobs
+
+    set_knobs(world.server, training_seconds=0.5)
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.write()
+    code, output = apply_on_a_terminal(world, "y", "--wait")
+    assert code == 0, output
+    assert "Training" in output and "lora/lora-light" in output  # the table's title and row
+    assert "Completed" in output
+    assert "All 1 model(s) completed training" in output
 
 
 def test_a_second_apply_in_the_same_directory_is_refused(world: World) -> None:
