@@ -195,3 +195,45 @@ def test_wait_times_out(world: World) -> None:
     assert result.exit_code == 1
     assert "stopped waiting after" in result.output
     assert "'lora/lora-light' still training in Bria" in result.output
+
+
+@pytest.mark.parametrize("prune", [False, True])
+def test_saved_plan_with_superseded_and_undeclared_datasets_is_not_stale(
+    world: World, prune: bool
+) -> None:
+    world.tree = standard_tree(world.root, images=2)
+    world.converge()
+    world.tree.images[("lora", "lora-v1")]["lora-03.png"] = 33  # a clone: lora-v1~2
+    world.converge()
+    with world.client() as client:
+        project = client.list_projects()[0]
+        scratch = client.create_dataset(project_id=project.id, name="scratch")
+        client.upload_image(scratch.id, file=png_bytes(5), image_name="s.png")
+    world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44  # another clone: lora-v1~3
+    if not prune:  # a declared dataset with no version yet: rename candidates are read too
+        world.tree.dataset("lora", "lora-v2", image_files(1, prefix="v", first_seed=70))
+    flags = ["--prune"] if prune else []
+    assert world.plan("--out", "plan.json", *flags).exit_code == 0
+    result = world.cli("apply", "--plan", "plan.json", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    datasets = world.state()["lora"]["datasets"]
+    if prune:
+        assert list(datasets) == ["lora-v1~3"]
+    else:
+        assert set(datasets) == {"lora-v1", "lora-v1~2", "lora-v1~3", "scratch", "lora-v2"}
+
+
+def test_a_no_change_plan_makes_the_fewest_calls(world: World) -> None:
+    from e2e_support import admin
+    from manifest_builders import example_like_tree
+
+    world.tree = example_like_tree(world.root)
+    world.converge()
+    before = admin(world.server, "GET", "stats")["by_route"]
+    assert world.plan("--detailed-exitcode").exit_code == 0
+    after = admin(world.server, "GET", "stats")["by_route"]
+    calls = {route: n - before.get(route, 0) for route, n in after.items()}
+    calls = {route: n for route, n in calls.items() if n}
+    # one list of projects, one list of datasets per project, one list of images per dataset
+    assert sum(calls.values()) == 5, calls
+    assert all(route.startswith("GET ") for route in calls)
