@@ -124,3 +124,11 @@ def test_plan_errors_exit_1_even_with_detailed_exitcode(world: World) -> None:
     assert result.exit_code == 1
     assert "ip_medium cannot change from illustration to photography" in result.output
     assert "the plan has 1 error" in result.output
+
+
+def test_bad_flags_exit_1_not_2(world: World) -> None:
+    plan = world.cli("plan", "--format", "xml", "--detailed-exitcode")
+    assert plan.exit_code == 1
+    assert "'xml' is not one of 'text', 'json', 'markdown'" in plan.output
+    apply = world.cli("apply", "--parallelism", "0")
+    assert apply.exit_code == 1

@@ -25,6 +25,7 @@ import click
 
 from reconciler.apply import DEFAULT_PARALLELISM, ApplyEvent, ApplyResult, describe_step
 from reconciler.commands.plan_cmd import (
+    ExitOneOnUsageError,
     connection_options,
     connection_settings,
     load_desired,
@@ -172,7 +173,7 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     return saved, live
 
 
-@click.command(name="apply")
+@click.command(name="apply", cls=ExitOneOnUsageError)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--prune", is_flag=True, help="Also delete undeclared datasets and models.")

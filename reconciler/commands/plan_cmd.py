@@ -31,6 +31,23 @@ class PlanHasErrors(ReconcilerError):
     """The plan refuses some changes (e.g. an ip_type change without allowReplace)."""
 
 
+class ExitOneOnUsageError(click.Command):
+    """Bad flags exit 1, not click's 2: with --detailed-exitcode, 2 means "changes"."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            err.exit_code = 1
+            raise
+
+
 def connection_options(command: F) -> F:
     """--api-url, --token-file, --emulator: shared by plan and apply."""
     command = click.option(
@@ -100,7 +117,7 @@ def report_plan_errors(plan: Plan) -> None:
     )
 
 
-@click.command(name="plan")
+@click.command(name="plan", cls=ExitOneOnUsageError)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan here.")
 @click.option(
