@@ -226,14 +226,11 @@ def apply(
         else:
             assert desired is not None
             the_plan, live = make_plan(client, desired, prune=prune)
+        click.echo(redact(render_text(the_plan, use_color())))
         if the_plan.errors:
-            click.echo(redact(render_text(the_plan, use_color())))
             report_plan_errors(the_plan)
         started: list[tuple[str, int]] = []
-        if not the_plan.has_changes:
-            click.echo(redact(render_text(the_plan, use_color())))
-        else:
-            click.echo(redact(render_text(the_plan, use_color())))
+        if the_plan.has_changes:
             if not auto_approve:
                 if not sys.stdin.isatty():
                     raise ReconcilerError(NOT_A_TERMINAL)
