@@ -40,6 +40,7 @@ from reconciler.steps import (
 PROJECT = Ref("project", "lora", "lora")
 DATASET = Ref("dataset", "lora", "lora-v1")
 MODEL = Ref("model", "lora", "lora-light")
+LIST_IMAGES = "GET /tailored-gen/datasets/{dataset_id}/images"
 FAST = RetryPolicy(attempts=8, base_seconds=0.01, max_seconds=0.05)
 
 
@@ -234,8 +235,11 @@ def test_clone_then_caption_by_name_then_regenerate_waits(tmp_path: Path) -> Non
             SetCaption("k4", "dataset.lora/lora-v1", ("k3",), dataset=clone, image_name=name,
                        caption="in the rain"),
         ]  # fmt: skip
+        lists_before = client.stats.snapshot()["by_route"].get(LIST_IMAGES, 0)
         second = apply_plan(plan_of(*steps), client, policy=FAST)
         assert second.ok, second.failed
+        # the clone's image ids were found by name with one listing
+        assert client.stats.snapshot()["by_route"][LIST_IMAGES] - lists_before == 1
         state = summary(account(server))
     cloned = state["lora"]["datasets"]["lora-v1~2"]
     assert cloned["status"] == "draft"
@@ -284,3 +288,30 @@ def test_parallelism_must_be_positive(tmp_path: Path, parallelism: int) -> None:
 
     with pytest.raises(ReconcilerError, match="at least 1"):
         apply_plan(plan_of(), None, parallelism=parallelism)  # type: ignore[arg-type]
+
+
+def test_waits_are_bounded(tmp_path: Path) -> None:
+    from reconciler.apply_context import PollSettings
+
+    with (
+        running_emulator(tmp_path / "emu", captions_seconds=30) as server,
+        BriaClient(server.url, TOKEN) as client,
+    ):
+        assert apply_plan(full_plan(tmp_path, images=1), client, policy=FAST).ok
+        dataset = client.list_datasets()[0]
+        clone = Ref("dataset", "lora", "lora-v1~2")
+        steps: list[Step] = [
+            CloneDataset("k1", "dataset.lora/lora-v1", (),
+                         source=Ref("dataset", "lora", "lora-v1", dataset.id), dataset=clone),
+            RegenerateCaptions("k2", "dataset.lora/lora-v1", ("k1",), dataset=clone),
+        ]  # fmt: skip
+        began = time.monotonic()
+        result = apply_plan(
+            plan_of(*steps), client, policy=FAST, poll=PollSettings(0.05, 0.1, timeout_seconds=0.5)
+        )
+        assert time.monotonic() - began < 5
+    assert [s.id for s, _ in result.failed] == ["k2"]
+    assert (
+        "caption regeneration of dataset 'lora/lora-v1~2' did not finish within 0.5 s"
+        in (result.failed[0][1])
+    )
