@@ -7,6 +7,10 @@ dataset by name in its project, a model by name in its project, an image by `ima
 dataset (the name carries the content digest), a training by the model's status. Found means
 done; not found means the write never happened and is safe to send again. Attempts are bounded,
 with exponential backoff and full jitter.
+
+A success answer that cannot be read (the reference's own samples answer `{}` to an upload; a
+proxy may answer with a page) most likely means the write happened: the account is re-read at
+once, found means done, and not found stops the step with a clear message instead of guessing.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from reconciler.client import (
     BriaClient,
     DatasetRecord,
     ImageRecord,
+    MalformedResponse,
     ModelRecord,
     NotFound,
     ProjectRecord,
@@ -36,6 +41,10 @@ T = TypeVar("T")
 
 class WriteGaveUp(ReconcilerError):
     """A write kept failing after every bounded attempt."""
+
+
+class WriteUnconfirmed(ReconcilerError):
+    """A write answered with something unreadable, and the re-read does not show its result."""
 
 
 class StepInterrupted(ReconcilerError):
@@ -81,11 +90,21 @@ def write_once(
     policy: RetryPolicy,
     cancel: threading.Event | None = None,
 ) -> T:
-    """Run `write`; after a failure that may have acted, `recognise` before writing again."""
+    """Run `write`; after a failure that may have acted, `recognise` before writing again.
+
+    An unreadable success answer is recognised at once: found means done, not found stops."""
     last: Exception | None = None
     for attempt in range(1, policy.attempts + 1):
         try:
             return write()
+        except MalformedResponse as err:
+            found = recognise()
+            if found is not None:
+                return found
+            raise WriteUnconfirmed(
+                f"{what}: {err}; not found when the account was re-read, so it was not sent "
+                "again: check that --api-url reaches Bria itself, then run apply again"
+            ) from err
         except (ServerError, TransportError, RateLimited) as err:
             last = err
             if attempt == policy.attempts:

@@ -276,14 +276,16 @@ class BriaClient:
         caption: str | None = None,
         regenerate_caption: bool | None = None,
     ) -> ImageRecord:
-        return self._call(
+        """The reference's sample answer is `{}`: an empty answer is re-read with get_image."""
+        record = self._call(
             "PUT",
             "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
-            lambda a: parse_image(a, "image", dataset_id=dataset_id),
+            lambda a: None if a in (None, {}) else parse_image(a, "image", dataset_id=dataset_id),
             json_body=_without_none(caption=caption, regenerate_caption=regenerate_caption),
             dataset_id=dataset_id,
             image_id=image_id,
         )
+        return record if record is not None else self.get_image(dataset_id, image_id)
 
     def regenerate_captions(self, dataset_id: int) -> DatasetRecord:
         """Starts regenerating every caption; poll get_dataset until captions_update_status is

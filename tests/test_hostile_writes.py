@@ -1,0 +1,175 @@
+"""Issue 5, hostile answers to writes: a create or upload whose answer cannot be read.
+
+The reference's own response samples are `{}` for an upload and for a caption update, and a proxy
+can answer a write with a login page or cut the answer off. The write may well have happened, so
+apply must neither repeat it blindly (a duplicate) nor carry on with a guessed id: it re-reads the
+account at once and recognises its own work (found = done), and otherwise stops with a clear
+message and sends nothing that depends on the unconfirmed write. The real CLI (in-process) runs
+against `HostileServer` forwarding to a fresh emulator; `forward=True` rules let the write really
+happen and then break its answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+from hostile_server import HTML_LOGIN, Answer, HostileServer, Rule, html
+from manifest_builders import standard_tree
+
+from reconciler.cli import cli
+from reconciler.emulator.server import EmulatorServer
+
+TOKEN = "tok-WRITES-0c9d4e21ff"
+PROJECTS = "/v1/tailored-gen/projects"
+DATASETS = "/v1/tailored-gen/datasets"
+UPLOAD = r"/v1/tailored-gen/datasets/\d+/images"
+CAPTION = r"/v1/tailored-gen/datasets/\d+/images/\d+"
+MODELS = "/v1/tailored-gen/models"
+START = r"/v1/tailored-gen/models/\d+/start_training"
+
+
+class Bench:
+    """A fresh emulator, the hostile server in front of it, and the `lora` manifests."""
+
+    def __init__(self, root: Path, emulator: EmulatorServer, hostile: HostileServer) -> None:
+        self.root = root
+        self.emulator = emulator
+        self.hostile = hostile
+        self.tree = standard_tree(root, images=2)
+        self.tree.write()
+
+    def cli(self, *args: str, direct: bool = False) -> Result:
+        url = self.emulator.url if direct else self.hostile.url
+        env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1"}
+        return CliRunner().invoke(cli, list(args), env=env)
+
+    def apply(self) -> Result:
+        return self.cli("apply", "manifests", "--auto-approve")
+
+    def state(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.emulator.root_url}/_emulator/state", timeout=10)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def count(self, route: str) -> int:
+        import re
+
+        method, _, path = route.partition(" ")
+        return sum(
+            1 for r in self.hostile.requests if r.method == method and re.fullmatch(path, r.path)
+        )
+
+    def assert_converged_without_duplicates(self) -> None:
+        replan = self.cli("plan", "manifests", "--detailed-exitcode", direct=True)
+        assert replan.exit_code == 0, replan.output
+        state = self.state()
+        assert [p["project_name"] for p in state["projects"]] == ["lora"]
+        assert [d["name"] for d in state["datasets"]] == ["lora-v1"]
+        assert len(state["images"]) == 2
+        assert len({i["image_name"] for i in state["images"]}) == 2
+        assert [m["name"] for m in state["models"]] == ["lora-light"]
+        assert state["datasets"][0]["status"] == "completed"
+
+
+@pytest.fixture
+def bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bench]:
+    monkeypatch.chdir(tmp_path)
+    with EmulatorServer(tmp_path / "emu", token=TOKEN, training_seconds=600) as emulator:
+        with HostileServer(emulator.url) as hostile:
+            yield Bench(tmp_path, emulator, hostile)
+
+
+def assert_clean_exit(result: Result, code: int) -> None:
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit) or result.exception is None
+    assert "Traceback" not in result.output
+    assert "internal error" not in result.output
+    assert TOKEN not in result.output
+
+
+@pytest.mark.parametrize(
+    ("route", "answer"),
+    [
+        (f"POST {UPLOAD}", Answer(201, {})),
+        (f"POST {PROJECTS}", Answer(201, b'{"id": 1, "project_na')),
+        (f"POST {DATASETS}", Answer(201, [{"id": 1}])),
+        (f"POST {DATASETS}", html(200, HTML_LOGIN)),
+        (f"POST {MODELS}", Answer(201, {"id": "1", "name": "lora-light"})),
+        (f"POST {START}", Answer(200, {})),
+        (f"POST {DATASETS}", Answer(hang_up=True)),
+        (f"POST {UPLOAD}", Answer(201, b"x" * 400, cut_after=10)),
+    ],
+    ids=[
+        "upload answered {}",
+        "create project answered with cut JSON",
+        "create dataset answered with an array",
+        "create dataset answered with a login page",
+        "create model answered with a string id",
+        "start training answered {}",
+        "create dataset answered by a hang-up",
+        "upload answered with a truncated body",
+    ],
+)
+def test_a_write_that_happened_but_whose_answer_is_unreadable_is_recognised(
+    bench: Bench, route: str, answer: Answer
+) -> None:
+    method, _, path = route.partition(" ")
+    bench.hostile.script(Rule(method, path, answer, times=1, forward=True))
+    result = bench.apply()
+    assert_clean_exit(result, 0)
+    assert bench.hostile.hostile_answers, "the broken answer was never given"
+    assert bench.count(route) == (2 if path == UPLOAD else 1)  # never sent twice
+    assert bench.count(f"POST {START}") == 1
+    bench.assert_converged_without_duplicates()
+
+
+def test_a_write_that_never_happened_but_was_answered_with_a_page_stops_clearly(
+    bench: Bench,
+) -> None:
+    """A proxy answers the create itself: nothing reached Bria. The re-read finds nothing, so
+    apply stops, says which call and why, and trains nothing on a model it cannot name."""
+    bench.hostile.script(Rule("POST", MODELS, html(200, HTML_LOGIN)))
+    result = bench.apply()
+    assert_clean_exit(result, 1)
+    failed = [line for line in result.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1, result.stderr
+    assert "create model 'lora/lora-light'" in failed[0]
+    assert (
+        "POST /tailored-gen/models: malformed response: an HTML page instead of JSON (200)"
+        in failed[0]
+    )
+    assert "not found when the account was re-read" in failed[0]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: apply stopped after a failure: 7 of 9 steps done, 2 not done (listed above); "
+        "run apply again to finish the job (it re-plans from the account)"
+    ]
+    assert bench.count(f"POST {MODELS}") == 1
+    assert bench.count(f"POST {START}") == 0
+    assert bench.state()["models"] == []
+    bench.hostile.script()  # the proxy is gone: the next apply finishes the job
+    assert_clean_exit(bench.apply(), 0)
+    bench.assert_converged_without_duplicates()
+
+
+def test_a_write_that_never_happened_and_got_no_answer_is_sent_again_once(bench: Bench) -> None:
+    bench.hostile.script(Rule("POST", DATASETS, Answer(hang_up=True), times=1))
+    assert_clean_exit(bench.apply(), 0)
+    assert bench.count(f"POST {DATASETS}") == 2
+    bench.assert_converged_without_duplicates()
+
+
+def test_a_caption_update_answered_with_an_empty_object_is_done(bench: Bench) -> None:
+    """The reference's sample answer to a caption update is `{}`."""
+    bench.hostile.script(Rule("PUT", CAPTION, Answer(200, {}), forward=True))
+    result = bench.apply()
+    assert_clean_exit(result, 0)
+    assert bench.count(f"PUT {CAPTION}") == 1
+    bench.assert_converged_without_duplicates()
+    captions = {i["caption"] for i in bench.state()["images"] if i["caption_source"] == "manual"}
+    assert captions == {"standing on a beach at sunset"}
