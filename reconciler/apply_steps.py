@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply_context import ApplyContext, ConcurrentApplyDetected
-from reconciler.client import Conflict, ModelRecord
+from reconciler.client import Conflict, DatasetRecord, ModelRecord
 from reconciler.errors import ReconcilerError
 from reconciler.recognise import (
     delete_once,
@@ -145,6 +145,8 @@ def clone_dataset(ctx: ApplyContext, step: CloneDataset) -> str:
         cancel=ctx.cancel,
     )
     ctx.register(step.dataset, record.id)
+    if record.name != name:  # an API that ignored the requested name ("Copy of ...")
+        client.update_dataset(record.id, name=name)
     same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
     _keep_first(ctx, step.dataset, record.id, same, lambda: client.delete_dataset(record.id))
     return f"id {record.id}"
@@ -178,10 +180,20 @@ def regenerate_captions(ctx: ApplyContext, step: RegenerateCaptions) -> str:
     dataset_id = ctx.resolve(step.dataset)
     ctx.settle_captions(dataset_id, step.dataset)
     ctx.client.regenerate_captions(dataset_id)
+    idle_reads = 0
+
+    def finished(record: DatasetRecord) -> bool:
+        # "completed" is the documented end; a status that stays neither in_progress nor
+        # completed for a few reads means nothing is running (an API that skips the states)
+        nonlocal idle_reads
+        status = record.captions_update_status
+        idle_reads = idle_reads + 1 if status not in ("in_progress", "completed") else 0
+        return status == "completed" or idle_reads >= 3
+
     ctx.poll_until(
         f"caption regeneration of {step.dataset}",
         lambda: ctx.client.get_dataset(dataset_id),
-        lambda record: record.captions_update_status == "completed",
+        finished,
     )
     return "captions regenerated"
 
