@@ -106,7 +106,9 @@ class HostileServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         port = self._httpd.server_address[1]
         self.url = f"http://{host}:{port}/v1"
 
