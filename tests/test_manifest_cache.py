@@ -186,3 +186,25 @@ def test_an_unwritable_cache_dir_is_not_fatal(repo: Path) -> None:
     result = run(repo / "blocker" / "cache")
 
     assert result.ok
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [{"format": "GIF"}, {"sha256": "z" * 64}, {"width": "1024"}, {"has_alpha": "no"}],
+    ids=["format", "digest", "width", "alpha"],
+)
+def test_a_poisoned_entry_for_a_real_image_is_read_again(
+    repo: Path, poison: dict[str, object]
+) -> None:
+    (path,) = add_images(repo / "images", 1)
+    age([path])
+    cache = repo / ".reconciler" / "cache"
+    run(cache)
+    stored = json.loads((cache / CACHE_FILE).read_text())
+    stored["images"][str(path.resolve())].update(poison)
+    (cache / CACHE_FILE).write_text(json.dumps(stored))
+
+    result = run(cache)
+
+    assert result.image_stats.files_read == 1
+    assert digests(result) == [hashlib.sha256(path.read_bytes()).hexdigest()]

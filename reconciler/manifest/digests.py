@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_FILE = "images.json"
+FORMATS = ("JPEG", "PNG", "WEBP")  # Pillow's names of the formats Bria accepts
 CACHE_VERSION = 1
 RACY_SECONDS = 2.0
 
@@ -118,7 +119,9 @@ def _entry(item: Any) -> tuple[_Key, ImageFacts] | None:
     if not all(type(item.get(k)) is int for k in ints):
         return None
     sha256, fmt, alpha = item.get("sha256"), item.get("format"), item.get("has_alpha")
-    if not (isinstance(sha256, str) and len(sha256) == 64 and isinstance(fmt, str)):
+    if not (isinstance(sha256, str) and len(sha256) == 64 and fmt in FORMATS):
+        return None
+    if not all(ch in "0123456789abcdef" for ch in sha256):
         return None
     if not isinstance(alpha, bool):
         return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from reconciler.manifest.diagnostics import DiagnosticSink, quote
@@ -30,6 +29,7 @@ class ManifestFile:
 
 def find_manifests(paths: list[str], sink: DiagnosticSink) -> list[ManifestFile]:
     cwd = Path.cwd().resolve()
+    git_roots: dict[Path, Path | None] = {}
     found: dict[str, ManifestFile] = {}
     for given in paths:
         if not os.path.lexists(given):
@@ -53,7 +53,7 @@ def find_manifests(paths: list[str], sink: DiagnosticSink) -> list[ManifestFile]
                 ManifestFile(
                     display=_display(file, absolute, cwd),
                     path=absolute,
-                    root=_root(Path(real).parent, cwd, search_root),
+                    root=_root(Path(real).parent, cwd, search_root, git_roots),
                 ),
             )
     return sorted(found.values(), key=lambda f: f.display)
@@ -77,14 +77,15 @@ def _display(given: str, absolute: Path, cwd: Path) -> str:
     return os.path.normpath(given)
 
 
-def _root(folder: Path, cwd: Path, search_root: Path) -> Path:
-    git_root = _git_work_tree(folder)
+def _root(folder: Path, cwd: Path, search_root: Path, git_roots: dict[Path, Path | None]) -> Path:
+    if folder not in git_roots:
+        git_roots[folder] = _git_work_tree(folder)
+    git_root = git_roots[folder]
     if git_root is not None:
         return git_root
     return cwd if folder.is_relative_to(cwd) else search_root
 
 
-@cache
 def _git_work_tree(folder: Path) -> Path | None:
     """The nearest folder at or above `folder` holding `.git` (a folder, or a worktree file)."""
     for candidate in (folder, *folder.parents):

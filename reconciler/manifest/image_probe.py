@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from reconciler.manifest.digests import ImageFacts
+from reconciler.manifest.digests import FORMATS, ImageFacts
 
 MAX_IMAGE_BYTES = 12 * 1024 * 1024  # "Maximum file size 12MB"
 MIN_SIDE = 1024  # "Minimum resolution: 1024x1024 pixels"
 MAX_IMAGE_PIXELS = 40_000_000  # ~6300x6300: far above any training image, far below a bomb
-FORMAT_NAMES = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
+FORMAT_NAMES = {name: name.lower() for name in FORMATS}  # JPEG -> jpeg, for messages
 EXTENSION_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 PREFERRED_EXTENSION = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 

@@ -123,14 +123,18 @@ def _resolve_folder(dataset: Resource, root: Path, sink: DiagnosticSink) -> Path
             f"{how}); keep images inside the repository",
         )
         return None
-    if not resolved.exists():
-        parent = lexical.parent
-        siblings = [p.name for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
-        hint = did_you_mean(lexical.name, siblings)
-        dataset.error(sink, _WHERE, f"image folder {quote(value)} does not exist{hint}")
-        return None
-    if not resolved.is_dir():
-        dataset.error(sink, _WHERE, f"image folder {quote(value)} is not a folder")
+    try:
+        if not resolved.exists():
+            parent = lexical.parent
+            siblings = [p.name for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
+            hint = did_you_mean(lexical.name, siblings)
+            dataset.error(sink, _WHERE, f"image folder {quote(value)} does not exist{hint}")
+            return None
+        if not resolved.is_dir():
+            dataset.error(sink, _WHERE, f"image folder {quote(value)} is not a folder")
+            return None
+    except OSError as err:
+        dataset.error(sink, _WHERE, f"image folder {quote(value)} cannot be read: {err.strerror}")
         return None
     return resolved
 
