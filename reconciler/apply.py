@@ -105,6 +105,7 @@ def apply_plan(
     """
     if parallelism < 1:
         raise ReconcilerError(f"parallelism '{parallelism}' must be at least 1")
+    _check_dependencies(plan.steps)
     emit = on_event or (lambda _event: None)
     ctx = ApplyContext.from_live(
         client,
@@ -173,6 +174,20 @@ def apply_plan(
         ),
         seconds=time.monotonic() - began,
     )
+
+
+def _check_dependencies(steps: tuple[Step, ...]) -> None:
+    seen: set[str] = set()
+    for step in steps:
+        missing = [d for d in step.depends_on if d not in seen]
+        if missing or step.id in seen:
+            raise ReconcilerError(
+                f"the plan is inconsistent: step '{step.id}' depends on '{missing[0]}', which "
+                "does not come before it; make the plan again"
+                if missing
+                else f"the plan is inconsistent: step '{step.id}' appears twice; make it again"
+            )
+        seen.add(step.id)
 
 
 def _carry_out(ctx: ApplyContext, step: Step) -> str:

@@ -315,3 +315,11 @@ def test_waits_are_bounded(tmp_path: Path) -> None:
         "caption regeneration of dataset 'lora/lora-v1~2' did not finish within 0.5 s"
         in (result.failed[0][1])
     )
+
+
+def test_an_inconsistent_plan_is_refused_before_any_call(tmp_path: Path) -> None:
+    from reconciler.errors import ReconcilerError
+
+    steps = [UpdateDataset("s2", "dataset.lora/lora-v1", ("s9",), dataset=DATASET, fields={})]
+    with pytest.raises(ReconcilerError, match="step 's2' depends on 's9', which does not come"):
+        apply_plan(plan_of(*steps), None)  # type: ignore[arg-type]
