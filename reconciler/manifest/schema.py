@@ -56,19 +56,14 @@ def check_schema(document: YamlDocument, kind: str, subject: str, sink: Diagnost
         _validator(kind).iter_errors(document.data),
         key=lambda e: (document.key_mark(tuple(e.absolute_path)).line, str(e.absolute_path)),
     )
-    clean = True
     for error in errors:
         path: PathKey = tuple(error.absolute_path)
-        if path in _CHECKED_FIRST:
-            continue
-        if error.validator == "pattern" and path in _NAME_FIELDS:
-            clean = False
-            continue
+        if path in _CHECKED_FIRST or (error.validator == "pattern" and path in _NAME_FIELDS):
+            continue  # reported by a clearer check of its own
         for mark_path, message in _describe(error, path, subject):
             mark = document.key_mark(mark_path)
             sink.error(document.file, mark.line, mark.col, message)
-            clean = False
-    return clean
+    return not errors
 
 
 def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple[PathKey, str]]:

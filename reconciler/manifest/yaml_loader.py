@@ -56,7 +56,6 @@ class YamlDocument:
 
     file: str  # path as displayed in diagnostics
     path: Path  # absolute path of the file
-    index: int  # 0-based position of the document in its file
     data: Any
     start: Mark
     value_marks: dict[PathKey, Mark] = field(default_factory=dict)
@@ -126,9 +125,7 @@ def load_yaml_file(
             node = loader.get_node()
             if node is None or (isinstance(node, ScalarNode) and node.tag == f"{_TAG}null"):
                 continue  # an empty document, e.g. after a trailing `---`
-            document = YamlDocument(
-                file=display, path=path, index=len(documents), data=None, start=_mark(node)
-            )
+            document = YamlDocument(file=display, path=path, data=None, start=_mark(node))
             document.data = _Converter(document, sink).convert(node, ())
             documents.append(document)
         complete = True
