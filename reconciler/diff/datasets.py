@@ -36,6 +36,9 @@ def diff_dataset(
             f"dataset '{scope.name}/{live.name}': its images were not read from Bria, so it "
             "cannot be compared (this is a bug in reading the live state; please report it)"
         )
+        scope.outcomes[desired.name] = DatasetOutcome(
+            desired.name, scope.index.dataset_ref(live), live.id, False, None, live.status
+        )
         return PlannedChange(address, "noop", "not compared: its images were not read")
     edits = compare_images(desired, live.images, live.caption_prefix)
     change = PlannedChange(address, "noop", "", before=_before(live))
