@@ -56,19 +56,19 @@ class Step:
 
 @dataclass(frozen=True)
 class CreateProject(Step):
-    project: Ref = field(default_factory=lambda: Ref("project", ""))
+    project: Ref = field(default_factory=lambda: Ref("project", "", ""))
     fields: dict[str, Any] = field(default_factory=dict)  # project_name, ip_type, ...
 
 
 @dataclass(frozen=True)
 class UpdateProject(Step):
-    project: Ref = field(default_factory=lambda: Ref("project", ""))
+    project: Ref = field(default_factory=lambda: Ref("project", "", ""))
     fields: dict[str, Any] = field(default_factory=dict)  # only what changes
 
 
 @dataclass(frozen=True)
 class DeleteProject(Step):
-    project: Ref = field(default_factory=lambda: Ref("project", ""))
+    project: Ref = field(default_factory=lambda: Ref("project", "", ""))
 
 
 # ---------------------------------------------------------------- datasets
@@ -76,21 +76,21 @@ class DeleteProject(Step):
 
 @dataclass(frozen=True)
 class CreateDataset(Step):
-    project: Ref = field(default_factory=lambda: Ref("project", ""))
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))  # id None; name to create
+    project: Ref = field(default_factory=lambda: Ref("project", "", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))  # id None; name to create
 
 
 @dataclass(frozen=True)
 class CloneDataset(Step):
-    source: Ref = field(default_factory=lambda: Ref("dataset", ""))
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))  # the new draft version
+    source: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))  # the new draft version
 
 
 @dataclass(frozen=True)
 class UpdateDataset(Step):
     """PUT /datasets/{id}: rename, set caption_prefix, or set status=completed."""
 
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
     fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -98,12 +98,12 @@ class UpdateDataset(Step):
 class RegenerateCaptions(Step):
     """PUT /datasets/{id}/images, then wait until captions_update_status is completed."""
 
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
 
 
 @dataclass(frozen=True)
 class DeleteDataset(Step):
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
 
 
 # ---------------------------------------------------------------- images
@@ -111,7 +111,7 @@ class DeleteDataset(Step):
 
 @dataclass(frozen=True)
 class UploadImage(Step):
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
     image_name: str = ""  # remote name, carries the digest (reconciler.naming)
     path: str = ""  # local file to read at apply time
     digest: str = ""  # full sha256; apply re-checks the file still matches
@@ -120,7 +120,7 @@ class UploadImage(Step):
 
 @dataclass(frozen=True)
 class SetCaption(Step):
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
     image_name: str = ""
     caption: str = ""
 
@@ -129,13 +129,13 @@ class SetCaption(Step):
 class RegenerateCaption(Step):
     """PUT .../images/{image_id} with regenerate_caption=true (back to the automatic caption)."""
 
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
     image_name: str = ""
 
 
 @dataclass(frozen=True)
 class DeleteImage(Step):
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
     image_name: str = ""
 
 
@@ -144,33 +144,33 @@ class DeleteImage(Step):
 
 @dataclass(frozen=True)
 class CreateModel(Step):
-    dataset: Ref = field(default_factory=lambda: Ref("dataset", ""))
-    model: Ref = field(default_factory=lambda: Ref("model", ""))  # id None; name to create
+    dataset: Ref = field(default_factory=lambda: Ref("dataset", "", ""))
+    model: Ref = field(default_factory=lambda: Ref("model", "", ""))  # id None; name to create
     training_version: str = "light"
     description: str | None = None
 
 
 @dataclass(frozen=True)
 class UpdateModel(Step):
-    model: Ref = field(default_factory=lambda: Ref("model", ""))
+    model: Ref = field(default_factory=lambda: Ref("model", "", ""))
     fields: dict[str, Any] = field(default_factory=dict)  # name, description
 
 
 @dataclass(frozen=True)
 class StartTraining(Step):
-    model: Ref = field(default_factory=lambda: Ref("model", ""))
+    model: Ref = field(default_factory=lambda: Ref("model", "", ""))
 
 
 @dataclass(frozen=True)
 class StopTraining(Step):
     """POST stop_training, then wait until the model is no longer InProgress/Stopping."""
 
-    model: Ref = field(default_factory=lambda: Ref("model", ""))
+    model: Ref = field(default_factory=lambda: Ref("model", "", ""))
 
 
 @dataclass(frozen=True)
 class DeleteModel(Step):
-    model: Ref = field(default_factory=lambda: Ref("model", ""))
+    model: Ref = field(default_factory=lambda: Ref("model", "", ""))
 
 
 STEP_TYPES: dict[str, type[Step]] = {
