@@ -21,8 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from reconciler.diff import DiffResult, PlannedStep, diff_states
 from reconciler.errors import ReconcilerError

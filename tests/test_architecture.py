@@ -24,3 +24,14 @@ def test_import_contracts_hold() -> None:
 def test_no_module_named_utils_or_helpers() -> None:
     names = {p.stem for p in (ROOT / "reconciler").rglob("*.py")}
     assert not names & {"utils", "helpers", "misc", "common"}
+
+
+def test_package_type_checks_strictly() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "reconciler"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

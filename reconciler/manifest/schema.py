@@ -70,8 +70,10 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
     """(where, message) pairs for one jsonschema error."""
     instance = error.instance
     where = dotted(path)
+    schema: Any = error.schema
+    expected: Any = error.validator_value
     if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = error.schema.get("properties", {})
+        known = schema.get("properties", {})
         section = f"{where} of " if where else ""
         return [
             (
@@ -83,7 +85,7 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
     if error.validator == "required" and isinstance(instance, dict):
         return [
             (path, f"{subject} is missing the required field {quote(dotted((*path, field)))}")
-            for field in error.validator_value
+            for field in expected
             if field not in instance and (*path, field) not in _CHECKED_FIRST
         ]
     if error.validator == "type":
@@ -93,8 +95,8 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
             hint = "; put it in quotes (YAML reads yes/no/on/off, true/false and numbers as such)"
         return [(path, f"{quote(where)} must be {wanted}, not {_describe_value(instance)}{hint}")]
     if error.validator == "enum":
-        choices = ", ".join(quote(c) for c in error.validator_value)
-        suggestion = did_you_mean(str(instance), error.validator_value)
+        choices = ", ".join(quote(c) for c in expected)
+        suggestion = did_you_mean(str(instance), expected)
         return [
             (path, f"{quote(where)} must be one of {choices}, not {quote(instance)}{suggestion}")
         ]

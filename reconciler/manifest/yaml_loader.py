@@ -83,19 +83,22 @@ class _Refused(Exception):
         self.message = message
 
 
-class _MarkedLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
+class _MarkedLoader(yaml.SafeLoader):
     """SafeLoader's composer with aliases refused and nesting bounded."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.depth = 0
 
+    def _next_mark(self) -> Any:
+        return self.peek_event().start_mark  # type: ignore[no-untyped-call]
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
-            raise _Refused(self.peek_event().start_mark, _ALIAS_MESSAGE)
+            raise _Refused(self._next_mark(), _ALIAS_MESSAGE)
         if self.depth >= MAX_DEPTH:
             raise _Refused(
-                self.peek_event().start_mark,
+                self._next_mark(),
                 f"YAML nested deeper than {MAX_DEPTH} levels is not allowed in manifests",
             )
         self.depth += 1
