@@ -11,7 +11,6 @@ command lists what was done and what was not (exit 1, or 130 for Ctrl-C).
 from __future__ import annotations
 
 import fcntl
-import os
 import signal
 import sys
 import threading
@@ -180,9 +179,10 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
 @click.option("--wait", "wait_training", is_flag=True, help="Wait for training to finish.")
 @click.option(
     "--wait-timeout",
-    type=float,
-    default=lambda: float(os.environ.get("RECONCILER_WAIT_TIMEOUT", DEFAULT_WAIT_TIMEOUT)),
-    show_default="4 h, or RECONCILER_WAIT_TIMEOUT",
+    type=click.FloatRange(min=0),
+    envvar="RECONCILER_WAIT_TIMEOUT",
+    default=DEFAULT_WAIT_TIMEOUT,
+    show_default="4 h; env RECONCILER_WAIT_TIMEOUT",
     help="Seconds to wait for training with --wait.",
 )
 @click.option(
