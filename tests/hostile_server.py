@@ -102,6 +102,7 @@ class HostileServer:
         self.upstream = upstream.removesuffix("/v1") if upstream else None
         self.rules: list[Rule] = []
         self.requests: list[Recorded] = []
+        self.history: list[Recorded] = []  # every request since start; `script` keeps it
         self.hostile_answers: list[int] = []  # indexes into `requests` answered by a rule
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
@@ -151,6 +152,7 @@ class HostileServer:
     def _decide(self, request: Recorded) -> tuple[Rule | None, int]:
         with self._lock:
             self.requests.append(request)
+            self.history.append(request)
             index = len(self.requests) - 1
             for rule in self.rules:
                 if rule.takes(request):
