@@ -59,3 +59,42 @@ def test_apply_under_faults_converges_exactly(world: World, seed: int) -> None:
     set_knobs(world.server, failure_rate=0.0, lost_response_rate=0.0, rate_limit_every=0)
     assert faults["lost_responses"] > 0, faults
     assert_converged_exactly(world)
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "manifests"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", seeds([5]))
+def test_the_examples_under_faults_end_exactly_like_a_clean_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    import shutil
+
+    from e2e_support import duplicates, run, running_emulator, summary
+
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    with running_emulator(tmp_path / "clean", training_seconds=60) as clean:
+        assert run(clean, "apply", "examples", "--auto-approve").exit_code == 0
+        expected = summary(admin(clean, "GET", "state"))
+    with running_emulator(
+        tmp_path / "faulty",
+        training_seconds=60,
+        failure_rate=0.06,
+        lost_response_rate=0.1,
+        rate_limit_every=13,
+        retry_after=0.02,
+        seed=seed,
+    ) as faulty:
+        codes = []
+        for _attempt in range(8):
+            codes.append(run(faulty, "apply", "examples", "--auto-approve").exit_code)
+            if codes[-1] == 0:
+                break
+        assert codes[-1] == 0, codes
+        set_knobs(faulty, failure_rate=0.0, lost_response_rate=0.0, rate_limit_every=0)
+        assert run(faulty, "plan", "examples", "--detailed-exitcode").exit_code == 0
+        state = admin(faulty, "GET", "state")
+    assert duplicates(state) == []
+    assert summary(state) == expected
