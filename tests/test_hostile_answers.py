@@ -282,6 +282,30 @@ SCENARIOS = [
         "GET /tailored-gen/datasets/{dataset}/images",
         ("image #0 belongs to dataset",),
     ),
+    Scenario(
+        "JSON nested too deeply to decode",
+        "GET",
+        PROJECTS,
+        lambda a: Answer(200, b"[" * 100_000 + b"]" * 100_000),
+        "GET /tailored-gen/projects",
+        ("malformed response: not JSON (RecursionError: '[[[[",),
+    ),
+    Scenario(
+        "an integer of 5000 digits",
+        "GET",
+        DATASETS,
+        lambda a: Answer(200, b'[{"id": ' + b"7" * 5000 + b"}]"),
+        "GET /tailored-gen/projects/{project}/datasets",
+        ('malformed response: not JSON (ValueError: \'[{"id": 7777',),
+    ),
+    Scenario(
+        "an error answer nested too deeply to decode",
+        "GET",
+        PROJECTS,
+        lambda a: Answer(400, b'{"message": ' * 50_000),
+        "GET /tailored-gen/projects",
+        ('400 Bad Request: {"message": {"message":',),
+    ),
 ]
 
 

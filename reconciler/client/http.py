@@ -49,6 +49,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT"})
 NO_RESPONSE = "no response"
 _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# What decoding a hostile body raises: JSONDecodeError and UnicodeDecodeError are ValueErrors, as
+# is an integer over Python's digit limit; nesting deeper than the stack gives RecursionError.
+_UNREADABLE_JSON = (ValueError, RecursionError)
 # Raised before a connection exists: the request surely never reached Bria.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError,
                httpx.UnsupportedProtocol)  # fmt: skip
@@ -168,7 +171,7 @@ def api_message(response: httpx.Response) -> str | None:
         return f"HTML page '{shorten(title.group(1), 100)}'" if title else "HTML page"
     try:
         body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except _UNREADABLE_JSON:
         return shorten(response.text)
     return _message_from_json(body)
 
@@ -208,7 +211,7 @@ def decode_json(method: str, path: str, response: httpx.Response) -> Any:
         raise MalformedResponse(method, path, status, f"an HTML page instead of JSON ({status})")
     try:
         return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except _UNREADABLE_JSON as exc:
         raise MalformedResponse(
             method, path, status, f"not JSON ({exc.__class__.__name__}: {response.text[:80]!r})"
         ) from exc
