@@ -12,6 +12,7 @@ killed at any point is finished by the next one.
 
 from __future__ import annotations
 
+import heapq
 import os
 import threading
 import time
@@ -71,6 +72,9 @@ class ApplyResult:
 
 @dataclass
 class _Run:
+    """Which steps are done, and which are ready: kept incrementally (plans of thousands of
+    steps), ready steps taken in plan order."""
+
     steps: tuple[Step, ...]
     done_ids: set[str] = field(default_factory=set)
     submitted: set[str] = field(default_factory=set)
@@ -78,13 +82,34 @@ class _Run:
     failed: list[tuple[Step, str]] = field(default_factory=list)
     stopping: bool = False
     interrupted: bool = False
+    _waiting: dict[str, int] = field(default_factory=dict)
+    _dependents: dict[str, list[int]] = field(default_factory=dict)
+    _ready: list[int] = field(default_factory=list)  # a heap of plan positions
 
-    def ready(self) -> list[Step]:
-        return [
-            s
-            for s in self.steps
-            if s.id not in self.submitted and all(d in self.done_ids for d in s.depends_on)
-        ]
+    def __post_init__(self) -> None:
+        for position, step in enumerate(self.steps):
+            self._waiting[step.id] = len(set(step.depends_on))
+            for dep in set(step.depends_on):
+                self._dependents.setdefault(dep, []).append(position)
+            if not step.depends_on:
+                self._ready.append(position)
+        heapq.heapify(self._ready)
+
+    def take_ready(self) -> Step | None:
+        if not self._ready:
+            return None
+        step = self.steps[heapq.heappop(self._ready)]
+        self.submitted.add(step.id)
+        return step
+
+    def mark_done(self, step: Step) -> None:
+        self.done_ids.add(step.id)
+        self.done.append(step)
+        for position in self._dependents.get(step.id, ()):
+            dependent = self.steps[position].id
+            self._waiting[dependent] -= 1
+            if self._waiting[dependent] == 0:
+                heapq.heappush(self._ready, position)
 
 
 def apply_plan(
@@ -123,14 +148,13 @@ def apply_plan(
             try:
                 if ctx.cancel.is_set():
                     run.stopping = run.interrupted = True
-                if not run.stopping:
-                    for step in run.ready():
-                        if len(running) >= parallelism:
-                            break
-                        run.submitted.add(step.id)
-                        emit(ApplyEvent("started", step))
-                        future = pool.submit(_carry_out, ctx, step)
-                        running[future] = (step, time.monotonic())
+                while not run.stopping and len(running) < parallelism:
+                    step = run.take_ready()
+                    if step is None:
+                        break
+                    emit(ApplyEvent("started", step))
+                    future = pool.submit(_carry_out, ctx, step)
+                    running[future] = (step, time.monotonic())
                 if not running:
                     break
                 finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
@@ -157,8 +181,7 @@ def apply_plan(
                     run.failed.append((step, message))
                     emit(ApplyEvent("failed", step, message, elapsed))
                     continue
-                run.done_ids.add(step.id)
-                run.done.append(step)
+                run.mark_done(step)
                 emit(ApplyEvent("done", step, note, elapsed))
                 if crash_after is not None and len(run.done) >= crash_after:
                     os._exit(137)
