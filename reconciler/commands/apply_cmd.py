@@ -249,6 +249,11 @@ def apply(
                 )
             _report(result, len(the_plan.steps), client.stats.requests)
             started = list(result.started_models)
+            if started and not wait_training:
+                click.echo(
+                    f"{len(started)} model(s) started training (1-3 hours); 'reconciler plan' "
+                    "shows them as training until they finish, or use 'apply --wait'."
+                )
         if wait_training:
             cancel = threading.Event()
             with sigint_sets(cancel):
