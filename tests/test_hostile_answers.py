@@ -393,3 +393,30 @@ def test_a_redirect_to_the_same_host_is_not_followed_either(
         )
     assert "GET /v1/tailored-gen/projects/" not in hostile.routes()
     assert hostile.writes() == []
+
+
+def test_a_dataset_listed_under_the_wrong_project_is_refused_not_pruned(
+    account: Account, hostile: HostileServer
+) -> None:
+    """A project's datasets list that carries another project's dataset: with --prune, a
+    misread would delete a dataset in a project no manifest declares."""
+    other = {**account.projects[0], "id": 99, "project_name": "not-ours"}
+    stray = {"id": 500, "project_id": 99, "name": "theirs-v1", "status": "draft", "models": []}
+    hostile.script(
+        Rule("GET", PROJECTS, Answer(200, [*account.projects, other])),
+        Rule("GET", DATASETS, Answer(200, [*account.datasets, stray])),
+    )
+    outcomes = []
+    for args in (
+        ["plan", "manifests", "--prune"],
+        ["apply", "manifests", "--auto-approve", "--prune"],
+    ):
+        result = CliRunner().invoke(cli, args, env=cli_env(hostile.url))
+        outcomes.append(Outcome(args[0], result.exit_code, result.stdout, result.stderr))
+    for outcome in outcomes:
+        assert_refused_cleanly(
+            outcome,
+            f"GET /tailored-gen/projects/{account.project_id}/datasets",
+            f"dataset #1 belongs to project 99, not to project {account.project_id}",
+        )
+    assert hostile.writes() == []

@@ -179,7 +179,9 @@ class BriaClient:
         return self._call(
             "GET",
             "/tailored-gen/projects/{project_id}/datasets",
-            lambda a: parse_list(a, parse_dataset, "dataset"),
+            lambda a: parse_list(
+                a, lambda item, what: parse_dataset(item, what, project_id=project_id), "dataset"
+            ),
             params=params,
             project_id=project_id,
         )
@@ -315,7 +317,9 @@ class BriaClient:
         return self._call(
             "GET",
             "/tailored-gen/projects/{project_id}/models",
-            lambda a: parse_list(a, parse_model, "model"),
+            lambda a: parse_list(
+                a, lambda item, what: parse_model(item, what, project_id=project_id), "model"
+            ),
             project_id=project_id,
         )
 

@@ -248,9 +248,26 @@ def parse_image(data: Any, what: str = "image", *, dataset_id: int | None = None
     )
 
 
-def parse_model(data: Any, what: str = "model", *, partial: bool = False) -> ModelRecord:
-    """`partial`: the answer to start/stop training, where only id and status are promised."""
+def belongs(answered: int | None, expected: int | None, parent: str, what: str) -> None:
+    """A record listed under a parent (`dataset` 12) must not name another one: acting on it
+    as the parent's would misattribute it (and e.g. prune it from the wrong project)."""
+    if answered is not None and expected is not None and answered != expected:
+        raise RecordError(f"{what} belongs to {parent} {answered}, not to {parent} {expected}")
+
+
+def parse_model(
+    data: Any,
+    what: str = "model",
+    *,
+    partial: bool = False,
+    project_id: int | None = None,
+    dataset_id: int | None = None,
+) -> ModelRecord:
+    """`partial`: the answer to start/stop training, where only id and status are promised.
+    `project_id`/`dataset_id`: where the model was listed (checked against the answer)."""
     obj = _object(data, what)
+    belongs(opt_int(obj, "project_id", what), project_id, "project", what)
+    belongs(opt_int(obj, "dataset_id", what), dataset_id, "dataset", what)
     if partial and obj.get("name") is None:
         name = ""
     else:
@@ -272,9 +289,13 @@ def parse_model(data: Any, what: str = "model", *, partial: bool = False) -> Mod
     )
 
 
-def parse_dataset(data: Any, what: str = "dataset") -> DatasetRecord:
+def parse_dataset(
+    data: Any, what: str = "dataset", *, project_id: int | None = None
+) -> DatasetRecord:
+    """`project_id`: the project the dataset was listed under (checked against the answer)."""
     obj = _object(data, what)
     dataset_id = req_int(obj, "id", what)
+    belongs(opt_int(obj, "project_id", what), project_id, "project", what)
     images = models = model_ids = None
     if obj.get("images") is not None:
         images = tuple(
@@ -285,7 +306,13 @@ def parse_dataset(data: Any, what: str = "dataset") -> DatasetRecord:
             )
         )
     if obj.get("models") is not None:
-        models = tuple(parse_list(obj["models"], parse_model, f"{what} model"))
+        models = tuple(
+            parse_list(
+                obj["models"],
+                lambda item, label: parse_model(item, label, dataset_id=dataset_id),
+                f"{what} model",
+            )
+        )
     if obj.get("model_ids") is not None:
         model_ids = _model_ids(obj["model_ids"], what)
     return DatasetRecord(
