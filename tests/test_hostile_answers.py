@@ -420,3 +420,27 @@ def test_a_dataset_listed_under_the_wrong_project_is_refused_not_pruned(
             f"dataset #1 belongs to project 99, not to project {account.project_id}",
         )
     assert hostile.writes() == []
+
+
+def test_apply_of_a_saved_plan_stops_on_a_misread_answer(
+    account: Account, hostile: HostileServer
+) -> None:
+    """`apply --plan FILE` re-reads the account to check the plan is not stale: a bad answer
+    there stops it too, before any of the saved steps runs."""
+    hostile.script()
+    saved = CliRunner().invoke(
+        cli, ["plan", "manifests", "--out", "saved.plan.json"], env=cli_env(hostile.url)
+    )
+    assert saved.exit_code == 0, saved.output
+    hostile.script(Rule("GET", IMAGES, Answer(200, {"images": []})))
+    result = CliRunner().invoke(
+        cli, ["apply", "--plan", "saved.plan.json", "--auto-approve"], env=cli_env(hostile.url)
+    )
+    outcome = Outcome("apply --plan", result.exit_code, result.stdout, result.stderr)
+    assert_refused_cleanly(
+        outcome,
+        f"GET /tailored-gen/datasets/{account.dataset_id}/images",
+        "expected a JSON array of images, got object",
+    )
+    assert hostile.hostile_answers
+    assert hostile.writes() == []
