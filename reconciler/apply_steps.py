@@ -4,7 +4,8 @@ Each function takes the shared `ApplyContext` and its step, performs exactly the
 operation (plus the reads needed to resolve ids, to recognise its own work after a lost answer,
 and to wait where the step says so) and returns a short note for the log. Creates check afterwards
 that they did not produce a duplicate name, which only another apply running at the same time can
-cause; completing a dataset first checks that no image name repeats in it.
+cause; completing a dataset first checks that no image name repeats in it. The delete steps live
+in `apply_deletes.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply_context import ApplyContext, ConcurrentApplyDetected
+from reconciler.apply_deletes import delete_dataset, delete_image, delete_model, delete_project
 from reconciler.client import Conflict, DatasetRecord, ModelRecord
 from reconciler.errors import ReconcilerError
 from reconciler.recognise import (
@@ -109,11 +111,6 @@ def update_project(ctx: ApplyContext, step: UpdateProject) -> str:
     return ""
 
 
-def delete_project(ctx: ApplyContext, step: DeleteProject) -> str:
-    project_id = ctx.resolve(step.project)
-    return _delete_when_free(ctx, str(step.project), lambda: ctx.client.delete_project(project_id))
-
-
 # ---------------------------------------------------------------- datasets
 
 
@@ -198,11 +195,6 @@ def regenerate_captions(ctx: ApplyContext, step: RegenerateCaptions) -> str:
     return "captions regenerated"
 
 
-def delete_dataset(ctx: ApplyContext, step: DeleteDataset) -> str:
-    dataset_id = ctx.resolve(step.dataset)
-    return _delete_when_free(ctx, str(step.dataset), lambda: ctx.client.delete_dataset(dataset_id))
-
-
 # ---------------------------------------------------------------- images
 
 
@@ -254,20 +246,6 @@ def regenerate_caption(ctx: ApplyContext, step: RegenerateCaption) -> str:
     image_id = ctx.image_id(dataset_id, step.image_name, step.dataset)
     ctx.client.update_image_caption(dataset_id, image_id, regenerate_caption=True)
     return "automatic caption restored"
-
-
-def delete_image(ctx: ApplyContext, step: DeleteImage) -> str:
-    dataset_id = ctx.resolve(step.dataset)
-    ctx.settle_captions(dataset_id, step.dataset)
-    image_id = ctx.image_id(dataset_id, step.image_name, step.dataset)
-    note = delete_once(
-        f"delete image '{step.image_name}' from {step.dataset}",
-        lambda: ctx.client.delete_image(dataset_id, image_id),
-        policy=ctx.policy,
-        cancel=ctx.cancel,
-    )
-    ctx.forget_image(dataset_id, step.image_name)
-    return note
 
 
 # ---------------------------------------------------------------- models
@@ -357,24 +335,6 @@ def stop_training(ctx: ApplyContext, step: StopTraining) -> str:
         lambda model: model.status in SETTLED_MODEL_STATUSES,
     )
     return f"status {final.status}"
-
-
-def delete_model(ctx: ApplyContext, step: DeleteModel) -> str:
-    model_id = ctx.resolve(step.model)
-    return _delete_when_free(ctx, str(step.model), lambda: ctx.client.delete_model(model_id))
-
-
-def _delete_when_free(ctx: ApplyContext, what: str, delete: Callable[[], None]) -> str:
-    """Delete; a 409 (a model still stopping) is waited out, bounded by the poll timeout."""
-
-    def attempt() -> str | None:
-        try:
-            return delete_once(f"delete {what}", delete, policy=ctx.policy, cancel=ctx.cancel)
-        except Conflict:
-            return None
-
-    note = ctx.poll_until(f"deleting {what} (waiting for training to stop)", attempt, bool)
-    return note or "deleted"
 
 
 STEP_HANDLERS: dict[type[Step], Callable[[ApplyContext, Any], str]] = {

@@ -323,3 +323,20 @@ def test_an_inconsistent_plan_is_refused_before_any_call(tmp_path: Path) -> None
     steps = [UpdateDataset("s2", "dataset.lora/lora-v1", ("s9",), dataset=DATASET, fields={})]
     with pytest.raises(ReconcilerError, match="step 's2' depends on 's9', which does not come"):
         apply_plan(plan_of(*steps), None)  # type: ignore[arg-type]
+
+
+def test_deleting_a_stopping_model_waits_until_it_stopped(tmp_path: Path) -> None:
+    with (
+        running_emulator(tmp_path / "emu", training_seconds=60) as server,
+        BriaClient(server.url, TOKEN) as client,
+    ):
+        assert apply_plan(full_plan(tmp_path, images=1), client, policy=FAST).ok
+        set_knobs(server, stopping_seconds=0.6)
+        model = client.list_models()[0]
+        client.stop_training(model.id)
+        assert client.get_model(model.id).status == "Stopping"
+        ref = Ref("model", "lora", "lora-light", model.id)
+        result = apply_plan(plan_of(DeleteModel("d1", "model.lora/lora-light", (), model=ref)),
+                            client, policy=FAST)  # fmt: skip
+        assert result.ok, result.failed
+        assert [m["status"] for m in account(server)["models"]] == ["Deleted"]
