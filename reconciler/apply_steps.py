@@ -154,7 +154,7 @@ def update_dataset(ctx: ApplyContext, step: UpdateDataset) -> str:
     ctx.settle_captions(dataset_id, step.dataset)
     fields: dict[str, Any] = dict(step.fields)
     if fields.get("status") == "completed":
-        names = [i.image_name or "" for i in ctx.client.list_images(dataset_id)]
+        names = [i.image_name for i in ctx.client.list_images(dataset_id) if i.image_name]
         repeated = sorted(name for name, count in Counter(names).items() if count > 1)
         if repeated:
             raise DuplicateImages(
