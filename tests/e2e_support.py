@@ -208,7 +208,8 @@ def account_shape(state: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]
     for project, content in compact.items():
         shape[project] = {"datasets": {}, "models": {}}
         for name, dataset in content["datasets"].items():
-            declared = like.get(project, {}).get("datasets", {}).get(name, {})
+            base = name.split("~")[0]
+            declared = like.get(project, {}).get("datasets", {}).get(base, {})
             shape[project]["datasets"][name] = {
                 "status": dataset["status"],
                 "caption_prefix": dataset["caption_prefix"]
@@ -234,3 +235,28 @@ def assert_converged_exactly(world: World) -> None:
     expected = declared_shape(world.tree)
     assert account_shape(state, expected) == expected
     assert all(m["status"] != "Failed" for m in state["models"])
+
+
+def current_shape(state: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    """`account_shape`, keeping only the highest version of each dataset and model, under its
+    base name (what a converged account must show after any number of edits)."""
+    from reconciler.naming import parse_versioned_name
+
+    shape = account_shape(state, like)
+    current: dict[str, Any] = {}
+    for project, content in shape.items():
+        out: dict[str, Any] = {"datasets": {}, "models": {}}
+        for kind in ("datasets", "models"):
+            best: dict[str, tuple[int, Any]] = {}
+            for name, value in content[kind].items():
+                parsed = parse_versioned_name(name)
+                if parsed is None:
+                    continue
+                if parsed.base not in best or parsed.version > best[parsed.base][0]:
+                    best[parsed.base] = (parsed.version, value)
+            out[kind] = {base: value for base, (_, value) in best.items()}
+        for model in out["models"].values():
+            parsed = parse_versioned_name(model["dataset"])
+            model["dataset"] = parsed.base if parsed else model["dataset"]
+        current[project] = out
+    return current
