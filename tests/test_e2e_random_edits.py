@@ -1,6 +1,7 @@
 """Seeded chains of random manifest edits, each applied with --prune and followed by an empty
 plan; after every round the account holds exactly the declared resources (current versions under
-their base names, old versions pruned). Default seeds are few; RECONCILER_SEEDS adds more."""
+their base names, old versions pruned). Default seeds are few; RECONCILER_SEEDS adds more, and
+also runs the same chains against an emulator injecting faults (about 8 s a seed)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     yield from make_world(tmp_path, monkeypatch)
 
 
-def seeds() -> list[int]:
+def seeds(default: tuple[int, ...] = (1, 2)) -> list[int]:
     raw = os.environ.get("RECONCILER_SEEDS", "").strip()
     if not raw:
-        return [1, 2]
+        return list(default)
     if "-" in raw:
         first, last = raw.split("-", 1)
         return list(range(int(first), int(last) + 1))
@@ -138,3 +139,31 @@ def test_random_edit_chains_converge_exactly(world: World, seed: int) -> None:
         assert current_shape(state, want) == want, history
         # pruned: exactly one version of everything
         assert len(state["datasets"]) == sum(len(p["datasets"]) for p in want.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", seeds(default=()))
+def test_random_edit_chains_under_faults_converge_exactly(world: World, seed: int) -> None:
+    from e2e_support import set_knobs
+
+    rng = random.Random(seed)
+    world.tree = example_like_tree(world.root, lora_images=4, icon_images=3)
+    history: list[str] = []
+    for round_number in range(3):
+        if round_number:
+            history += [rng.choice(EDITS)(world.tree, rng) for _ in range(rng.randint(1, 3))]
+        world.tree.write()
+        set_knobs(world.server, failure_rate=0.1, lost_response_rate=0.15, rate_limit_every=9,
+                  retry_after=0.01, seed=seed * 7 + round_number)  # fmt: skip
+        for _attempt in range(10):
+            result = world.cli("apply", "manifests", "--auto-approve", "--prune")
+            assert "internal error" not in result.output, result.output
+            if result.exit_code == 0:
+                break
+        assert result.exit_code == 0, (history, result.output[-3000:])
+        set_knobs(world.server, failure_rate=0.0, lost_response_rate=0.0, rate_limit_every=0)
+        assert world.plan("--prune", "--detailed-exitcode").exit_code == 0, history
+        state = world.raw_state()
+        assert duplicates(state) == [], history
+        want = expected(world.tree)
+        assert current_shape(state, want) == want, history
