@@ -69,6 +69,17 @@ class ApplyResult:
     def ok(self) -> bool:
         return not self.failed and not self.not_done and not self.interrupted
 
+    @property
+    def completed(self) -> tuple[Step, ...]:
+        """The steps done (an alias of `done`)."""
+        return self.done
+
+    @property
+    def remaining(self) -> tuple[Step, ...]:
+        """Every step not done, failed ones included, in plan order."""
+        steps = (*(step for step, _ in self.failed), *self.not_done)
+        return tuple(sorted(steps, key=lambda step: _id_order(step.id)))
+
 
 @dataclass
 class _Run:
@@ -197,6 +208,11 @@ def apply_plan(
         ),
         seconds=time.monotonic() - began,
     )
+
+
+def _id_order(step_id: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in step_id if ch.isdigit())
+    return (int(digits) if digits else 0, step_id)
 
 
 def _check_dependencies(steps: tuple[Step, ...]) -> None:

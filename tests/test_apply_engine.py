@@ -146,6 +146,8 @@ def test_first_failure_stops_scheduling_and_reports_done_and_not_done(tmp_path: 
     assert bad.path in result.failed[0][1]
     assert {s.id for s in result.done} == {"s1", "s2", "u1"}
     assert [s.id for s in result.not_done] == ["s3"]
+    assert [s.id for s in result.remaining] == ["u2", "s3"]
+    assert result.completed == result.done
     assert state["lora"]["datasets"]["lora-v1"]["status"] == "draft"  # never completed
 
 
