@@ -107,11 +107,9 @@ def write_once(
             ) from err
         except (ServerError, TransportError, RateLimited) as err:
             last = err
-            if attempt == policy.attempts:
-                break
             sleep_or_cancel(policy.delay(attempt, err), cancel)
             if _may_have_acted(err):
-                found = recognise()
+                found = recognise()  # also after the last attempt: it may have acted
                 if found is not None:
                     return found
     raise WriteGaveUp(f"{what}: gave up after {policy.attempts} attempts: {last}") from last
