@@ -173,3 +173,41 @@ def test_a_caption_update_answered_with_an_empty_object_is_done(bench: Bench) ->
     bench.assert_converged_without_duplicates()
     captions = {i["caption"] for i in bench.state()["images"] if i["caption_source"] == "manual"}
     assert captions == {"standing on a beach at sunset"}
+
+
+@pytest.mark.parametrize("happened", [False, True], ids=["never happened", "happened"])
+def test_a_create_answered_with_another_resource_never_writes_into_that_resource(
+    bench: Bench, happened: bool
+) -> None:
+    """The answer to "create dataset 'lora-v1' in project lora" describes another project's
+    dataset: taking its id would upload lora's images into it, complete it and train on it."""
+    from reconciler.client import BriaClient
+
+    with BriaClient(bench.emulator.url, TOKEN) as direct:
+        other = direct.create_project(
+            project_name="other", ip_type="icons", ip_medium="illustration"
+        )
+        theirs = direct.create_dataset(project_id=other.id, name="other-v1")
+    bench.hostile.script(
+        Rule("POST", DATASETS, Answer(201, dict(theirs.raw)), times=1, forward=happened)
+    )
+    result = bench.apply()
+    touched = [r.route for r in bench.hostile.writes() if f"/datasets/{theirs.id}" in r.path]
+    assert touched == []
+    state = bench.state()
+    assert [i for i in state["images"] if i["dataset_id"] == theirs.id] == []
+    assert [d["status"] for d in state["datasets"] if d["id"] == theirs.id] == ["draft"]
+    if happened:  # recognised by name in its project: carries on
+        assert_clean_exit(result, 0)
+        assert bench.count(f"POST {DATASETS}") == 1
+        return
+    assert_clean_exit(result, 1)
+    failed = [line for line in result.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1, result.stderr
+    assert (
+        "create dataset 'lora/lora-v1': POST /tailored-gen/datasets: malformed response: "
+        in (failed[0])
+    )
+    assert f"belongs to project {other.id}, not to project " in failed[0]
+    assert "not found when the account was re-read" in failed[0]
+    assert bench.count(f"POST {DATASETS}") == 1

@@ -46,6 +46,21 @@ def _without_none(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+R = TypeVar("R", ProjectRecord, DatasetRecord, ModelRecord, ImageRecord)
+
+
+def _as_sent(record: R, what: str, **sent: Any) -> R:
+    """The answer to a create must describe what was sent: an answer naming another resource
+    would make the next steps write into it (upload into another project's dataset)."""
+    for field, value in sent.items():
+        answered = getattr(record, field)
+        if value is not None and answered not in (None, "") and answered != value:
+            raise RecordError(
+                f"the answer describes {what} with {field} {answered!r}, not the {value!r} sent"
+            )
+    return record
+
+
 class BriaClient:
     """A synchronous, thread-safe client for Bria's Tailored Generation API."""
 
@@ -144,7 +159,12 @@ class BriaClient:
             ip_name=ip_name,
             ip_description=ip_description,
         )
-        return self._call("POST", "/tailored-gen/projects", parse_project, json_body=body)
+        return self._call(
+            "POST",
+            "/tailored-gen/projects",
+            lambda a: _as_sent(parse_project(a), "a project", project_name=project_name),
+            json_body=body,
+        )
 
     def update_project(self, project_id: int, **fields: str) -> ProjectRecord:
         unknown = set(fields) - PROJECT_FIELDS
@@ -193,7 +213,12 @@ class BriaClient:
 
     def create_dataset(self, *, project_id: int, name: str) -> DatasetRecord:
         body = {"project_id": _id(project_id, "project_id"), "name": name}
-        return self._call("POST", "/tailored-gen/datasets", parse_dataset, json_body=body)
+        return self._call(
+            "POST",
+            "/tailored-gen/datasets",
+            lambda a: _as_sent(parse_dataset(a, project_id=project_id), "a dataset", name=name),
+            json_body=body,
+        )
 
     def update_dataset(
         self,
@@ -220,7 +245,7 @@ class BriaClient:
         return self._call(
             "POST",
             "/tailored-gen/datasets/{dataset_id}/clone",
-            parse_dataset,
+            lambda a: _as_sent(parse_dataset(a), "a dataset", name=name),
             json_body=_without_none(name=name, description=description),
             dataset_id=dataset_id,
         )
@@ -246,7 +271,9 @@ class BriaClient:
         return self._call(
             "POST",
             "/tailored-gen/datasets/{dataset_id}/images",
-            lambda a: parse_image(a, "image", dataset_id=dataset_id),
+            lambda a: _as_sent(
+                parse_image(a, "image", dataset_id=dataset_id), "an image", image_name=image_name
+            ),
             json_body=body,
             dataset_id=dataset_id,
         )
@@ -335,7 +362,12 @@ class BriaClient:
             training_version=training_version,
             description=description,
         )
-        return self._call("POST", "/tailored-gen/models", parse_model, json_body=body)
+        return self._call(
+            "POST",
+            "/tailored-gen/models",
+            lambda a: _as_sent(parse_model(a, dataset_id=dataset_id), "a model", name=name),
+            json_body=body,
+        )
 
     def update_model(
         self, model_id: int, *, name: str | None = None, description: str | None = None
