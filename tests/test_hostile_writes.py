@@ -211,3 +211,21 @@ def test_a_create_answered_with_another_resource_never_writes_into_that_resource
     assert f"belongs to project {other.id}, not to project " in failed[0]
     assert "not found when the account was re-read" in failed[0]
     assert bench.count(f"POST {DATASETS}") == 1
+
+
+def test_start_training_answered_for_another_model_is_not_taken_as_started(
+    bench: Bench,
+) -> None:
+    """The answer names model 999 as InProgress, and nothing reached Bria: the model is re-read,
+    is still Created, and apply stops instead of reporting a training that never started."""
+    bench.hostile.script(Rule("POST", START, Answer(200, {"id": 999, "status": "InProgress"})))
+    result = bench.apply()
+    assert_clean_exit(result, 1)
+    failed = [line for line in result.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1, result.stderr
+    assert "start training model 'lora/lora-light': POST /tailored-gen/models/" in failed[0]
+    assert "the answer describes a model with id 999, not the " in failed[0]
+    assert [m["status"] for m in bench.state()["models"]] == ["Created"]
+    bench.hostile.script()
+    assert_clean_exit(bench.apply(), 0)
+    assert [m["status"] for m in bench.state()["models"]] == ["InProgress"]

@@ -50,8 +50,8 @@ R = TypeVar("R", ProjectRecord, DatasetRecord, ModelRecord, ImageRecord)
 
 
 def _as_sent(record: R, what: str, **sent: Any) -> R:
-    """The answer to a create must describe what was sent: an answer naming another resource
-    would make the next steps write into it (upload into another project's dataset)."""
+    """The answer to a call must describe what was sent or asked for: an answer naming another
+    resource would make the next steps act on it (upload into another project's dataset)."""
     for field, value in sent.items():
         answered = getattr(record, field)
         if value is not None and answered not in (None, "") and answered != value:
@@ -138,7 +138,10 @@ class BriaClient:
 
     def get_project(self, project_id: int) -> ProjectRecord:
         return self._call(
-            "GET", "/tailored-gen/projects/{project_id}", parse_project, project_id=project_id
+            "GET",
+            "/tailored-gen/projects/{project_id}",
+            lambda a: _as_sent(parse_project(a), "a project", id=project_id),
+            project_id=project_id,
         )
 
     def create_project(
@@ -208,7 +211,10 @@ class BriaClient:
 
     def get_dataset(self, dataset_id: int) -> DatasetRecord:
         return self._call(
-            "GET", "/tailored-gen/datasets/{dataset_id}", parse_dataset, dataset_id=dataset_id
+            "GET",
+            "/tailored-gen/datasets/{dataset_id}",
+            lambda a: _as_sent(parse_dataset(a), "a dataset", id=dataset_id),
+            dataset_id=dataset_id,
         )
 
     def create_dataset(self, *, project_id: int, name: str) -> DatasetRecord:
@@ -292,7 +298,9 @@ class BriaClient:
         return self._call(
             "GET",
             "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
-            lambda a: parse_image(a, "image", dataset_id=dataset_id),
+            lambda a: _as_sent(
+                parse_image(a, "image", dataset_id=dataset_id), "an image", id=image_id
+            ),
             dataset_id=dataset_id,
             image_id=image_id,
         )
@@ -351,7 +359,12 @@ class BriaClient:
         )
 
     def get_model(self, model_id: int) -> ModelRecord:
-        return self._call("GET", "/tailored-gen/models/{model_id}", parse_model, model_id=model_id)
+        return self._call(
+            "GET",
+            "/tailored-gen/models/{model_id}",
+            lambda a: _as_sent(parse_model(a), "a model", id=model_id),
+            model_id=model_id,
+        )
 
     def create_model(
         self, *, name: str, dataset_id: int, training_version: str, description: str | None = None
@@ -388,7 +401,7 @@ class BriaClient:
         return self._call(
             "POST",
             "/tailored-gen/models/{model_id}/start_training",
-            lambda a: parse_model(a, partial=True),
+            lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id),
             model_id=model_id,
         )
 
@@ -396,7 +409,7 @@ class BriaClient:
         return self._call(
             "POST",
             "/tailored-gen/models/{model_id}/stop_training",
-            lambda a: parse_model(a, partial=True),
+            lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id),
             model_id=model_id,
         )
 
