@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hostile_server import Answer, HostileServer, Rule
 from manifest_builders import png_bytes, standard_tree
 
+from reconciler.cli import cli
 from reconciler.emulator.server import EmulatorServer
 
 TOKEN = "tok-SECRET-4d2c9f0a1b"
@@ -195,3 +197,36 @@ def test_the_encoded_forms_find_the_token_inside_a_larger_base64_blob() -> None:
         blob = base64.b64encode(prefix + TOKEN.encode() + b"-tail")
         assert any(form in blob for form in encoded_forms(TOKEN)), prefix
     assert not any(form in base64.b64encode(b"tok-OTHER-000") for form in encoded_forms(TOKEN))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "http://bria.example.com/v1",
+            "error: API URL 'http://bria.example.com/v1' uses plain http to 'bria.example.com', "
+            "which would send the API token in clear; use https (plain http is allowed only to "
+            "127.0.0.1, ::1 and localhost)",
+        ),
+        (
+            "https://me:hunter2-pw@bria.example.com/v1",
+            "error: API URL 'https://bria.example.com/v1' carries credentials; remove them (the "
+            "token goes in BRIA_API_TOKEN)",
+        ),
+        (
+            "ftp://bria.example.com/v1",
+            "error: API URL 'ftp://bria.example.com/v1' uses 'ftp'; use https",
+        ),
+    ],
+)
+def test_an_api_url_that_would_expose_the_token_is_refused_before_sending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    standard_tree(tmp_path, images=1).write()
+    env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1"}
+    result = CliRunner().invoke(cli, ["plan", "manifests"], env=env)
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [message]
+    assert TOKEN not in result.output and "hunter2" not in result.output
