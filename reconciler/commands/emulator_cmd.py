@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 
@@ -95,7 +96,7 @@ def emulator(
         ) from None
     server = uvicorn_server(create_app(config, folder))
     click.echo(f"emulator listening on {url_of(sock)}")
-    click.get_text_stream("stdout").flush()
+    sys.stdout.flush()
     # uvicorn handles SIGINT/SIGTERM while serving and re-raises them once stopped; these
     # no-op handlers make that re-raise harmless, so a requested stop exits with status 0.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}

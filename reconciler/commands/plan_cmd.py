@@ -44,7 +44,7 @@ class ExitOneOnUsageError(click.Command):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as err:
-            err.exit_code = 1
+            setattr(err, "exit_code", 1)  # noqa: B010  (a ClassVar in click's stubs)
             raise
 
 
