@@ -19,7 +19,9 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 from hostile_server import HTML_LOGIN, Answer, HostileServer, Rule, html
-from manifest_builders import standard_tree
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from manifest_builders import ManifestTree, standard_tree
 
 from reconciler.cli import cli
 from reconciler.emulator.server import EmulatorServer
@@ -40,6 +42,7 @@ class Bench:
         self.root = root
         self.emulator = emulator
         self.hostile = hostile
+        self.examples = 0  # for the hypothesis test: one new project per example
         self.tree = standard_tree(root, images=2)
         self.tree.write()
 
@@ -229,3 +232,58 @@ def test_start_training_answered_for_another_model_is_not_taken_as_started(
     bench.hostile.script()
     assert_clean_exit(bench.apply(), 0)
     assert [m["status"] for m in bench.state()["models"]] == ["InProgress"]
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 2**40) | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_image_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.integers(1, 50) | _json,
+        "dataset_id": st.integers(1, 50) | _json,
+        "image_name": st.sampled_from(["x.png", ""]) | _json,
+        "caption": _json,
+        "caption_source": st.sampled_from(["automatic", "manual", "odd"]) | _json,
+    },
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(answer=_json | _image_like)
+def test_any_answer_to_an_upload_that_happened_never_duplicates_an_image(
+    bench: Bench, answer: Any
+) -> None:
+    """Each example declares a new project with one image; the upload reaches Bria and its
+    answer is replaced by the drawn JSON. Apply converges with exactly one image, or stops with
+    one clear line and the next apply converges; never a second upload of the same image."""
+    bench.examples += 1
+    name = f"p{bench.examples}"
+    tree = ManifestTree(bench.root)
+    tree.project(name)
+    tree.dataset(name, f"{name}-v1", {"a.png": 1000 + bench.examples}, status="draft")
+    tree.write()
+    bench.hostile.script(Rule("POST", UPLOAD, Answer(201, answer), forward=True))
+    result = bench.apply()
+    event(f"exit {result.exit_code}")
+    assert result.exit_code in (0, 1), result.output
+    assert_clean_exit(result, result.exit_code)
+    assert bench.count(f"POST {UPLOAD}") == 1
+    if result.exit_code == 1:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and errors[0].startswith("error: apply stopped"), result.stderr
+        bench.hostile.script()
+        assert_clean_exit(bench.apply(), 0)
+    replan = bench.cli("plan", "manifests", "--detailed-exitcode", direct=True)
+    assert replan.exit_code == 0, replan.output
+    state = bench.state()
+    (dataset,) = [d for d in state["datasets"] if d["name"] == f"{name}-v1"]
+    assert len([i for i in state["images"] if i["dataset_id"] == dataset["id"]]) == 1
