@@ -6,7 +6,7 @@ apply must neither repeat it blindly (a duplicate) nor carry on with a guessed i
 account at once and recognises its own work (found = done), and otherwise stops with a clear
 message and sends nothing that depends on the unconfirmed write. The real CLI (in-process) runs
 against `HostileServer` forwarding to a fresh emulator; `forward=True` rules let the write really
-happen and then break its answer.
+happen and then break its answer. A hypothesis test draws that answer for an upload.
 """
 
 from __future__ import annotations
