@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
 from reconciler.naming import parse_versioned_name
+from reconciler.plan import Plan, ReadScopeData, declared_scope, fingerprint
 from reconciler.state import (
     DesiredState,
     LiveDataset,
@@ -28,9 +29,6 @@ from reconciler.state import (
     LiveProject,
     LiveState,
 )
-
-if TYPE_CHECKING:
-    from reconciler.plan import Plan
 
 READ_PARALLELISM = 8
 _Record = TypeVar("_Record", ImageRecord, ModelRecord)
@@ -46,16 +44,13 @@ class ReadScope:
 
 
 def scope_from_desired(desired: DesiredState) -> ReadScope:
-    project_names = {p.name for p in desired.projects}
-    project_names |= {d.project for d in desired.datasets} | {m.project for m in desired.models}
-    deleted_projects = {p.name for p in desired.projects if p.delete}
-    bases: dict[str, set[str]] = {name: set() for name in project_names}
-    for dataset in desired.datasets:
-        if not dataset.delete and dataset.project not in deleted_projects:
-            bases[dataset.project].add(dataset.name)
+    return _scope_of(declared_scope(desired))
+
+
+def _scope_of(data: ReadScopeData) -> ReadScope:
     return ReadScope(
-        projects=frozenset(project_names),
-        dataset_bases={name: frozenset(names) for name, names in bases.items()},
+        projects=frozenset(project for project, _ in data),
+        dataset_bases={project: frozenset(bases) for project, bases in data},
     )
 
 
@@ -64,8 +59,8 @@ def read_live_state(client: BriaClient, desired: DesiredState) -> LiveState:
     return read_live_scope(client, scope_from_desired(desired))
 
 
-def read_live_scope(client: BriaClient, scope: ReadScope, *, all_images: bool = False) -> LiveState:
-    """Read `scope`; `all_images` lists the images of every dataset of the scope's projects."""
+def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
+    """Read the projects of `scope`, and images of the datasets it needs (module docstring)."""
     projects = sorted(client.list_projects(), key=lambda p: p.id)
     declared = [p for p in projects if p.project_name in scope.projects]
     with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
@@ -80,10 +75,7 @@ def read_live_scope(client: BriaClient, scope: ReadScope, *, all_images: bool = 
         for project in declared:
             bases = scope.dataset_bases.get(project.project_name, frozenset())
             listed = datasets_by_project[project.id]
-            if all_images:
-                wanted.extend(record for record, _models in listed)
-            else:
-                wanted.extend(_datasets_needing_images(listed, bases))
+            wanted.extend(_datasets_needing_images(listed, bases))
         images_by_dataset = dict(
             zip(
                 [d.id for d in wanted],
@@ -200,87 +192,7 @@ def _by_id(records: Iterable[_Record]) -> list[_Record]:
 
 
 def read_for_saved_plan(client: BriaClient, plan: Plan) -> LiveState | None:
-    """The live state read exactly as when `plan` was made, or None when none matches.
-
-    A saved plan holds steps and changes but not the manifests, so the reads it was made from
-    are rebuilt: every dataset of the projects the plan names is read with its images (only in
-    this `apply --plan` path), then each scope the plan could have been read with is tried until
-    one gives the plan's fingerprint. None means the account changed since: the plan is stale.
-    """
-    from reconciler.plan import fingerprint
-
-    projects, upper_bases = _plan_names(plan)
-    full = read_live_scope(client, ReadScope(projects=projects), all_images=True)
-    for scope in _candidate_scopes(full, projects, upper_bases, plan):
-        state = restrict_to_scope(full, scope)
-        if fingerprint(state) == plan.fingerprint:
-            return state
-    return None
-
-
-def restrict_to_scope(full: LiveState, scope: ReadScope) -> LiveState:
-    """`full` (all images read) as `read_live_scope(scope)` would have read it."""
-    projects: list[LiveProject] = []
-    for project in full.projects:
-        if project.project_name not in scope.projects or project.datasets is None:
-            projects.append(replace(project, datasets=None))
-            continue
-        bases = scope.dataset_bases.get(project.project_name, frozenset())
-        wanted = _wanted_ids([(d.id, d.name) for d in project.datasets], bases)
-        datasets = tuple(d if d.id in wanted else replace(d, images=None) for d in project.datasets)
-        projects.append(replace(project, datasets=datasets))
-    return LiveState(projects=tuple(projects))
-
-
-_MAX_CANDIDATE_BASES = 10
-
-
-def _plan_names(plan: Plan) -> tuple[frozenset[str], dict[str, set[str]]]:
-    """Projects the plan names, and per project every dataset base it names."""
-    projects: set[str] = set()
-    bases: dict[str, set[str]] = {}
-    for change in plan.changes:
-        kind, _, rest = change.address.partition(".")
-        project, _, name = rest.partition("/")
-        projects.add(project)
-        bases.setdefault(project, set())
-        if kind == "dataset":
-            parsed = parse_versioned_name(name.partition("#")[0])
-            if parsed is not None:
-                bases[project].add(parsed.base)
-    return frozenset(projects), bases
-
-
-def _candidate_scopes(
-    full: LiveState, projects: frozenset[str], upper: dict[str, set[str]], plan: Plan
-) -> Iterable[ReadScope]:
-    """The likely scope first (declared datasets: changes that are neither about an undeclared
-    or superseded dataset nor a deletion), then every subset of the named bases (bounded)."""
-    likely: dict[str, frozenset[str]] = {}
-    for project in projects:
-        likely[project] = frozenset(
-            base for base in upper.get(project, set()) if _declared_in(plan, project, base)
-        )
-    yield ReadScope(projects=projects, dataset_bases=likely)
-    names = sorted((p, b) for p, bases in upper.items() for b in bases)
-    if len(names) > _MAX_CANDIDATE_BASES:
-        return
-    for mask in range(2 ** len(names)):
-        chosen: dict[str, set[str]] = {p: set() for p in projects}
-        for bit, (project, base) in enumerate(names):
-            if mask >> bit & 1:
-                chosen[project].add(base)
-        yield ReadScope(
-            projects=projects, dataset_bases={p: frozenset(b) for p, b in chosen.items()}
-        )
-
-
-def _declared_in(plan: Plan, project: str, base: str) -> bool:
-    for change in plan.changes:
-        if change.address.partition("#")[0] != f"dataset.{project}/{base}":
-            continue
-        reason = change.reason.lower()
-        if change.action == "delete" or "absent" in reason or "not declared" in reason:
-            return False
-        return True
-    return False
+    """The live state read exactly as when `plan` was made (same scope, recorded in the plan),
+    or None when its fingerprint differs: the account changed since and the plan is stale."""
+    state = read_live_scope(client, _scope_of(plan.read_scope))
+    return state if fingerprint(state) == plan.fingerprint else None

@@ -65,6 +65,9 @@ class Plan:
     errors: tuple[str, ...] = field(default=())  # changes refused (e.g. ip_type change)
     #: plan-wide notes the summary repeats loudly: training to start, completed models lost
     warnings: tuple[str, ...] = field(default=())
+    #: what the live state was read for: (project, (declared dataset bases...)) pairs, sorted;
+    #: `apply --plan` re-reads exactly this to check the fingerprint
+    read_scope: ReadScopeData = field(default=())
 
     @property
     def has_changes(self) -> bool:
@@ -83,10 +86,27 @@ class Plan:
         return tuple(step for step in self.steps if step.id in wanted)
 
 
+ReadScopeData = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def declared_scope(desired: DesiredState) -> ReadScopeData:
+    """The projects the manifests name, each with the dataset base names it declares (not
+    marked delete): what the live state must be read for."""
+    projects = {p.name for p in desired.projects}
+    projects |= {d.project for d in desired.datasets} | {m.project for m in desired.models}
+    deleted = {p.name for p in desired.projects if p.delete}
+    bases: dict[str, set[str]] = {name: set() for name in projects}
+    for dataset in desired.datasets:
+        if not dataset.delete and dataset.project not in deleted:
+            bases[dataset.project].add(dataset.name)
+    return tuple((name, tuple(sorted(bases[name]))) for name in sorted(projects))
+
+
 def build_plan(desired: DesiredState, live: LiveState, *, prune: bool = False) -> Plan:
     """The whole plan, ordered and numbered; refused changes are in `Plan.errors`."""
     result = diff_states(desired, live, prune=prune)
-    return assemble_plan(result, fingerprint(live), prune=prune)
+    plan = assemble_plan(result, fingerprint(live), prune=prune)
+    return dataclasses.replace(plan, read_scope=declared_scope(desired))
 
 
 def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = False) -> Plan:
@@ -199,6 +219,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "summary": plan.summary(),
         "errors": list(plan.errors),
         "warnings": list(plan.warnings),
+        "read_scope": {project: list(bases) for project, bases in plan.read_scope},
         "changes": [
             {
                 "address": change.address,
@@ -265,6 +286,9 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
         format_version=data["format_version"],
         errors=tuple(data["errors"]),
         warnings=tuple(data.get("warnings", ())),
+        read_scope=tuple(
+            (project, tuple(bases)) for project, bases in sorted(data["read_scope"].items())
+        ),
     )
 
 

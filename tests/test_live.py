@@ -104,20 +104,3 @@ def test_empty_account(bria: BriaClient) -> None:
     live = read_live_state(bria, desired("lora-v1"))
     assert live.projects == ()
     assert bria.stats.requests == 1
-
-
-@pytest.mark.parametrize(
-    "bases",
-    [(), ("lora-v1",), ("lora-v1", "renamed-one"), ("old-stuff",), ("lora-v1", "old-stuff")],
-)
-def test_a_full_read_restricted_to_a_scope_equals_reading_that_scope(
-    bria: BriaClient, bases: tuple[str, ...]
-) -> None:
-    """What `apply --plan` relies on to rebuild the reads a saved plan was made from."""
-    from reconciler.live import ReadScope, read_live_scope, restrict_to_scope
-
-    seed_account(bria)
-    scope = ReadScope(projects=frozenset({"lora"}), dataset_bases={"lora": frozenset(bases)})
-    full = read_live_scope(bria, ReadScope(projects=frozenset({"lora"})), all_images=True)
-    assert all(d.images is not None for d in full.projects[0].datasets or ())
-    assert restrict_to_scope(full, scope) == read_live_scope(bria, scope)
