@@ -287,3 +287,15 @@ def test_any_answer_to_an_upload_that_happened_never_duplicates_an_image(
     state = bench.state()
     (dataset,) = [d for d in state["datasets"] if d["name"] == f"{name}-v1"]
     assert len([i for i in state["images"] if i["dataset_id"] == dataset["id"]]) == 1
+
+
+def test_updates_answered_with_an_empty_object_are_confirmed_by_a_read(bench: Bench) -> None:
+    """The reference's samples answer some updates with `{}`: not malformed, just terse. The
+    client re-reads the resource instead of failing, and apply converges."""
+    dataset = r"/v1/tailored-gen/datasets/\d+"
+    bench.hostile.script(Rule("PUT", dataset, Answer(200, {}), forward=True))
+    result = bench.apply()
+    assert_clean_exit(result, 0)
+    assert bench.hostile.hostile_answers, "the empty answer was never given"
+    assert bench.count(f"PUT {dataset}") >= 1
+    bench.assert_converged_without_duplicates()
