@@ -53,7 +53,7 @@ def _as_sent(record: R, what: str, **sent: Any) -> R:
     """The answer to a call must describe what was sent or asked for: an answer naming another
     resource would make the next steps act on it (upload into another project's dataset)."""
     for field, value in sent.items():
-        answered = getattr(record, field)
+        answered = record.raw.get(field)  # as answered: absent stays None
         if value is not None and answered not in (None, "") and answered != value:
             raise RecordError(
                 f"the answer describes {what} with {field} {answered!r}, not the {value!r} sent"
@@ -62,8 +62,8 @@ def _as_sent(record: R, what: str, **sent: Any) -> R:
 
 
 def _unless_empty(parse: Callable[[Any], R]) -> Callable[[Any], R | None]:
-    """For updates whose answer we only confirm: the reference's own samples answer some of them
-    with `{}`, so an empty answer is re-read with a GET instead of being called malformed."""
+    """For answers the reference shows as `{}` (or not at all): an empty answer is re-read with a
+    GET instead of being called malformed."""
     return lambda answer: None if answer in (None, {}, "") else parse(answer)
 
 
@@ -284,15 +284,38 @@ class BriaClient:
             image_url=image_url,
             image_name=image_name,
         )
-        return self._call(
+        record = self._call(
             "POST",
             "/tailored-gen/datasets/{dataset_id}/images",
-            lambda a: _as_sent(
-                parse_image(a, "image", dataset_id=dataset_id), "an image", image_name=image_name
+            _unless_empty(
+                lambda a: _as_sent(
+                    parse_image(a, "image", dataset_id=dataset_id),
+                    "an image",
+                    image_name=image_name,
+                )
             ),
             json_body=body,
             dataset_id=dataset_id,
         )
+        return record if record is not None else self._uploaded(dataset_id, image_name)
+
+    def _uploaded(self, dataset_id: int, image_name: str | None) -> ImageRecord:
+        """The reference's sample answer to Upload Image is `{}`: the image just uploaded is the
+        newest (highest id) of that name in the dataset."""
+        path = f"/tailored-gen/datasets/{dataset_id}/images"
+        if image_name is None:
+            raise MalformedResponse(
+                "POST", path, None, "the answer is empty and the upload had no image_name"
+            )
+        named = [i for i in self.list_images(dataset_id) if i.image_name == image_name]
+        if not named:
+            raise MalformedResponse(
+                "POST",
+                path,
+                None,
+                f"the answer is empty and the dataset has no image named {image_name!r}",
+            )
+        return max(named, key=lambda image: image.id)
 
     def list_images(self, dataset_id: int) -> list[ImageRecord]:
         return self._call(
@@ -305,14 +328,28 @@ class BriaClient:
         )
 
     def get_image(self, dataset_id: int, image_id: int) -> ImageRecord:
-        return self._call(
+        """The reference's sample answer is `{}`: then the image is read from the dataset's list."""
+        record = self._call(
             "GET",
             "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
-            lambda a: _as_sent(
-                parse_image(a, "image", dataset_id=dataset_id), "an image", id=image_id
+            _unless_empty(
+                lambda a: _as_sent(
+                    parse_image(a, "image", dataset_id=dataset_id), "an image", id=image_id
+                )
             ),
             dataset_id=dataset_id,
             image_id=image_id,
+        )
+        if record is not None:
+            return record
+        for image in self.list_images(dataset_id):
+            if image.id == image_id:
+                return image
+        raise MalformedResponse(
+            "GET",
+            f"/tailored-gen/datasets/{dataset_id}/images/{image_id}",
+            None,
+            f"the answer is empty and image {image_id} is not in the dataset's list",
         )
 
     def update_image_caption(
@@ -409,21 +446,21 @@ class BriaClient:
         self._delete("/tailored-gen/models/{model_id}", model_id=model_id)
 
     def start_training(self, model_id: int) -> ModelRecord:
-        """The answer may be only {id, status}; see ModelRecord."""
-        return self._call(
-            "POST",
-            "/tailored-gen/models/{model_id}/start_training",
-            lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id),
-            model_id=model_id,
-        )
+        """The answer may be only {id, status}; see ModelRecord. An empty answer is re-read."""
+        return self._training("start", model_id)
 
     def stop_training(self, model_id: int) -> ModelRecord:
-        return self._call(
+        """The reference shows no answer: an empty one is re-read with get_model."""
+        return self._training("stop", model_id)
+
+    def _training(self, action: str, model_id: int) -> ModelRecord:
+        record = self._call(
             "POST",
-            "/tailored-gen/models/{model_id}/stop_training",
-            lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id),
+            "/tailored-gen/models/{model_id}/" + action + "_training",
+            _unless_empty(lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id)),
             model_id=model_id,
         )
+        return record if record is not None else self.get_model(model_id)
 
     # ------------------------------------------------------------ generation
 

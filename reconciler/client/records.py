@@ -3,7 +3,8 @@
 The planner acts on these values, so a misread must stop the run instead of guessing: a missing
 id, name or status, a wrong type or an unknown enum value raises `RecordError` (the client turns
 it into a `MalformedResponse` naming the call). Optional fields may be missing or null, and unknown
-extra fields are ignored; the whole answer stays in `raw`.
+extra fields are ignored; the whole answer stays in `raw`. An image without `image_name` (optional
+on upload) is named `unnamed_image(id)`.
 
 Normalisation: model status to Created/InProgress/Completed/Failed/Stopping/Stopped/Deleted
 whatever the case (Bria answers "created" on create and "Completed" on get), training_version and
@@ -225,6 +226,12 @@ def parse_project(data: Any, what: str = "project") -> ProjectRecord:
     )
 
 
+def unnamed_image(image_id: int) -> str:
+    """The name an image uploaded without `image_name` (optional in Upload Image) is known by:
+    stable across reads, and never the name of a file the reconciler uploads."""
+    return f"(unnamed image {image_id})"
+
+
 def parse_image(data: Any, what: str = "image", *, dataset_id: int | None = None) -> ImageRecord:
     """`dataset_id` is the dataset the image was read from: used when the answer omits it, and a
     different value in the answer is an error (the image would be misattributed)."""
@@ -236,10 +243,11 @@ def parse_image(data: Any, what: str = "image", *, dataset_id: int | None = None
         raise RecordError(f"{what} belongs to dataset {answered}, not to dataset {dataset_id}")
     resolved = answered if answered is not None else dataset_id
     assert resolved is not None
+    image_id = req_int(obj, "id", what)
     return ImageRecord(
-        id=req_int(obj, "id", what),
+        id=image_id,
         dataset_id=resolved,
-        image_name=req_str(obj, "image_name", what),
+        image_name=opt_str(obj, "image_name", what) or unnamed_image(image_id),
         caption=opt_str(obj, "caption", what),
         caption_source=opt_enum(obj, "caption_source", CAPTION_SOURCES, what),
         image_url=opt_str(obj, "image_url", what),

@@ -1,0 +1,158 @@
+"""The client against a faithful Bria that answers like the reference's own samples.
+
+The reference's sample answers to Upload Image, Get Image by ID and Update Image Caption are `{}`;
+Stop Training has no sample at all; Upload Image's `image_name` is optional. A server answering
+that way is still Bria, so each case here runs a real emulator behind a scripted HTTP server that
+performs the call upstream (the write really happens) and then answers like the sample, and checks
+the record the client returns against the emulator's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from conftest import EMULATOR_TOKEN
+from hostile_server import Answer, HostileServer, Rule
+
+from reconciler.client import BriaClient, MalformedResponse
+from reconciler.emulator.server import EmulatorServer
+from reconciler.emulator.testing import png
+
+IMAGES = r"/v1/tailored-gen/datasets/\d+/images"
+IMAGE = r"/v1/tailored-gen/datasets/\d+/images/\d+"
+
+
+@dataclass
+class Account:
+    """A client that talks to the emulator through the scripted server."""
+
+    server: HostileServer
+    client: BriaClient
+    emulator: EmulatorServer
+
+    def state(self) -> dict[str, Any]:
+        return dict(httpx.get(self.emulator.root_url + "/_emulator/state", timeout=10).json())
+
+    def draft_dataset(self) -> int:
+        project = self.client.create_project(
+            project_name="sample-answers", ip_type="other", ip_medium="illustration"
+        )
+        return self.client.create_dataset(project_id=project.id, name="d").id
+
+    def trained_model(self) -> int:
+        dataset_id = self.draft_dataset()
+        self.client.upload_image(dataset_id, file=png(), image_name="a.png")
+        self.client.update_dataset(dataset_id, status="completed")
+        return self.client.create_model(
+            name="m", dataset_id=dataset_id, training_version="light"
+        ).id
+
+
+@pytest.fixture
+def account(emulator: EmulatorServer) -> Iterator[Account]:
+    with HostileServer(emulator.url) as server:
+        with BriaClient(server.url, EMULATOR_TOKEN, backoff_base=0.01, max_retries=0) as client:
+            yield Account(server, client, emulator)
+
+
+def test_upload_answered_with_an_empty_object_returns_the_uploaded_image(account: Account) -> None:
+    dataset_id = account.draft_dataset()
+    first = account.client.upload_image(
+        dataset_id, file=png(color=(1, 2, 3)), image_name="same.png"
+    )
+    account.server.script(Rule("POST", IMAGES, Answer(201, {}), forward=True))
+
+    second = account.client.upload_image(
+        dataset_id, file=png(color=(4, 5, 6)), image_name="same.png"
+    )
+
+    stored = [i for i in account.state()["images"] if i["dataset_id"] == dataset_id]
+    assert sorted(i["id"] for i in stored) == [first.id, second.id]
+    assert second.id > first.id  # the newest image of that name, not the older one
+    assert (second.dataset_id, second.image_name) == (dataset_id, "same.png")
+    assert account.server.routes()[-1] == f"GET /v1/tailored-gen/datasets/{dataset_id}/images"
+
+
+def test_upload_answered_empty_with_nothing_uploaded_is_malformed(account: Account) -> None:
+    dataset_id = account.draft_dataset()
+    account.server.script(Rule("POST", IMAGES, Answer(201, {})))  # not forwarded: no upload
+
+    with pytest.raises(MalformedResponse) as caught:
+        account.client.upload_image(dataset_id, file=png(), image_name="lost.png")
+
+    assert str(caught.value) == (
+        f"POST /tailored-gen/datasets/{dataset_id}/images: malformed response: the answer is "
+        "empty and the dataset has no image named 'lost.png'"
+    )
+
+
+def test_get_image_answered_with_an_empty_object_is_read_from_the_list(account: Account) -> None:
+    dataset_id = account.draft_dataset()
+    uploaded = account.client.upload_image(dataset_id, file=png(), image_name="a.png")
+    account.server.script(Rule("GET", IMAGE, Answer(200, {})))
+
+    image = account.client.get_image(dataset_id, uploaded.id)
+
+    assert (image.id, image.image_name, image.caption) == (
+        uploaded.id,
+        "a.png",
+        uploaded.caption,
+    )
+
+
+def test_caption_update_and_get_image_both_answered_empty(account: Account) -> None:
+    """Both samples are `{}`: the caption is confirmed from the dataset's image list."""
+    dataset_id = account.draft_dataset()
+    uploaded = account.client.upload_image(dataset_id, file=png(), image_name="a.png")
+    account.server.script(
+        Rule("PUT", IMAGE, Answer(200, {}), forward=True), Rule("GET", IMAGE, Answer(200, {}))
+    )
+
+    image = account.client.update_image_caption(dataset_id, uploaded.id, caption="on a beach")
+
+    assert (image.id, image.caption, image.caption_source) == (uploaded.id, "on a beach", "manual")
+
+
+def test_get_image_answered_empty_for_an_image_not_listed_is_malformed(account: Account) -> None:
+    dataset_id = account.draft_dataset()
+    account.server.script(Rule("GET", IMAGE, Answer(200, {})))
+
+    with pytest.raises(MalformedResponse, match=r"the answer is empty and image 999999 is not in"):
+        account.client.get_image(dataset_id, 999999)
+
+
+@pytest.mark.parametrize("answer", [{}, b""], ids=["empty object", "no body"])
+def test_start_and_stop_training_answered_without_a_model(account: Account, answer: Any) -> None:
+    model_id = account.trained_model()
+    account.server.script(
+        Rule("POST", r"/v1/tailored-gen/models/\d+/(start|stop)_training", Answer(200, answer),
+             forward=True)
+    )  # fmt: skip
+
+    started = account.client.start_training(model_id)
+    assert (started.id, started.status, started.name) == (model_id, "InProgress", "m")
+
+    stopped = account.client.stop_training(model_id)
+    assert (stopped.id, stopped.name) == (model_id, "m")
+    assert stopped.status in ("Stopping", "Stopped")
+
+
+def test_images_without_image_name_are_read(account: Account) -> None:
+    """`image_name` is optional on upload, so a listed image may have none."""
+    dataset_id = account.draft_dataset()
+    uploaded = account.client.upload_image(dataset_id, file=png(), image_name="a.png")
+    listed = account.client.list_images(dataset_id)[0].raw
+    unnamed = [{k: v for k, v in listed.items() if k != "image_name"}, {**listed, "id": 7}]
+    unnamed[1]["image_name"] = None
+    account.server.script(Rule("GET", IMAGES, Answer(200, unnamed)))
+
+    images = account.client.list_images(dataset_id)
+
+    assert [(i.id, i.image_name) for i in images] == [
+        (uploaded.id, f"(unnamed image {uploaded.id})"),
+        (7, "(unnamed image 7)"),
+    ]
