@@ -54,7 +54,7 @@ def test_json_of_a_clone_plan() -> None:
     assert not list(Draft202012Validator(SCHEMA).iter_errors(data))
     assert data["format_version"] == 1
     assert data["prune"] is True
-    assert data["summary"] == {"create": 0, "update": 0, "clone": 1, "replace": 1, "delete": 1}
+    assert data["summary"] == {"create": 0, "update": 0, "clone": 1, "replace": 1, "delete": 3}
     assert data["errors"] == []
     clone = data["changes"][1]
     assert (clone["address"], clone["action"], clone["drift"]) == (

@@ -79,7 +79,7 @@ def test_text_counts_actions_and_warns_loudly_about_training_and_lost_models() -
     text = render_text(case_plan("d19_clone_with_prune"))
     tail = text.splitlines()[-3:]
     assert tail == [
-        "Plan: 0 to create, 0 to update, 1 to clone, 1 to replace (retrain), 1 to delete.",
+        "Plan: 0 to create, 0 to update, 1 to clone, 1 to replace (retrain), 3 to delete.",
         "WARNING: 1 model will train (1-3 hours each)",
         "WARNING: completed model 'lora/lora-light' will be deleted (its training is lost)",
     ]
@@ -87,6 +87,9 @@ def test_text_counts_actions_and_warns_loudly_about_training_and_lost_models() -
     assert "+/- model.lora/lora-light (replace)\n" in text
     assert "- dataset.lora/lora-v1~1 (delete)\n" in text
     assert "      models: [lora-light (Completed), stray (InProgress)]\n" in text
+    # each model that goes with the dataset is a deletion of its own, counted in the summary
+    assert "- model.lora/lora-light~1 (delete)\n" in text
+    assert "- model.lora/stray (delete)\n" in text
 
 
 def test_text_of_a_fresh_create_counts_and_warns() -> None:

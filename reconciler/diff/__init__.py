@@ -92,6 +92,7 @@ def _diff_project_tree(
     changes += deletions
     changes += [diff_model(scope, m, model_renames.get(m.name)) for m in models if not m.delete]
     changes += prune_models(scope)
+    changes += scope.side_changes
     result.changes += sorted(changes, key=_change_order)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.diff.changes import TRAINING_TIME, PlannedChange, plural, quoted
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
-from reconciler.naming import DIGEST_LEN, parse_image_remote_name
+from reconciler.naming import DIGEST_LEN, parse_image_remote_name, versioned_name
 from reconciler.state import DesiredDataset, LiveDataset
 from reconciler.steps import CloneDataset, CreateDataset, DeleteDataset, Ref, UpdateDataset
 
@@ -31,6 +31,9 @@ def diff_dataset(
         return _create(scope, desired)
     scope.index.claimed_datasets.add(live.id)
     address = scope.address("dataset", desired.name)
+    twins = scope.index.twin_datasets(desired.name)
+    if len(twins) > 1:
+        return _ambiguous(scope, desired, address, twins)
     if live.images is None:
         scope.result.errors.append(
             f"dataset '{scope.name}/{live.name}': its images were not read from Bria, so it "
@@ -88,6 +91,30 @@ def diff_dataset(
     return change
 
 
+def _ambiguous(
+    scope: ProjectScope, desired: DesiredDataset, address: str, twins: list[LiveDataset]
+) -> PlannedChange:
+    """Two live datasets carry the current version's name: refuse rather than guess."""
+    live = twins[-1]
+    scope.index.claimed_datasets.update(d.id for d in twins)
+    ids = ", ".join(str(d.id) for d in twins)
+    scope.result.errors.append(
+        f"dataset '{live.name}' exists {len(twins)} times in project '{scope.name}' in Bria "
+        f"(ids {ids}), so the plan cannot tell which one the manifest means: rename or delete "
+        "the extra ones in Bria's console, then plan again"
+    )
+    scope.outcomes[desired.name] = DatasetOutcome(
+        desired.name,
+        scope.index.dataset_ref(live),
+        live.id,
+        False,
+        None,
+        live.status,
+        ambiguous=True,
+    )
+    return PlannedChange(address, "noop", "not compared: its name is ambiguous in Bria")
+
+
 def _create(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
     address = scope.address("dataset", desired.name)
     ref = Ref("dataset", scope.name, desired.name)
@@ -129,6 +156,8 @@ def _clone(
     notes: list[str],
 ) -> PlannedChange:
     new_name = scope.index.next_dataset_name(desired.name)
+    if new_name == source.remote_name:  # renamed back to version 1 in this plan: clone as 2
+        new_name = versioned_name(desired.name, 2)
     clone = Ref("dataset", scope.name, new_name)
     change.action = "clone"
     cloned = change.add("clone", CloneDataset, [start], source=source, dataset=clone)
@@ -175,7 +204,7 @@ def _delete(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
     if not versions:
         return PlannedChange(address, "noop", f"dataset '{desired.name}' is already absent")
     change = PlannedChange(address, "delete", "")
-    models = delete_dataset_versions(scope, change, versions)
+    models = delete_dataset_versions(scope, change, versions, "marked for deletion")
     names = [d.name for d in versions]
     reason = f"dataset '{desired.name}' is marked for deletion: delete {quoted(names)}"
     if models:
@@ -194,15 +223,16 @@ def delete_dataset_versions(
     scope: ProjectScope,
     change: PlannedChange,
     versions: list[LiveDataset],
+    why: str,
     after: tuple[str, ...] = (),
 ) -> list[Any]:
     """DeleteDataset for each version, after deleting the models on it (and after `after`);
-    the models removed."""
+    the models removed. Each model's deletion is a change of its own (`scope.side_changes`)."""
     removed = []
     for dataset in versions:
         scope.index.claimed_datasets.add(dataset.id)
         models = scope.index.models_on(dataset)
-        waits = [scope.remove_model(change, model) for model in models]
+        waits = [scope.delete_model_with_dataset(m, dataset.name, why, []) for m in models]
         removed += models
         change.add(
             f"delete:{dataset.name}#{dataset.id}",

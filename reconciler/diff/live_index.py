@@ -105,6 +105,22 @@ class ProjectIndex:
         versions = self.model_versions.get(base)
         return versions[-1] if versions else None
 
+    def twin_datasets(self, base: str) -> list[LiveDataset]:
+        """Every live dataset named like the current version of `base` (normally just it)."""
+        versions = self.dataset_versions.get(base, [])
+        if not versions:
+            return []
+        name = versions[-1].dataset.name
+        return [v.dataset for v in versions if v.dataset.name == name]
+
+    def twin_models(self, base: str) -> list[ModelVersion]:
+        """Every live model named like the current version of `base` (normally just it)."""
+        versions = self.model_versions.get(base, [])
+        if not versions:
+            return []
+        name = versions[-1].model.name
+        return [v for v in versions if v.model.name == name]
+
     def next_dataset_name(self, base: str) -> str:
         versions = self.dataset_versions.get(base, [])
         return versioned_name(base, max((v.version for v in versions), default=0) + 1)

@@ -25,6 +25,9 @@ def diff_model(
     address = scope.address("model", desired.name)
     if desired.delete:
         return _delete(scope, desired, address)
+    twins = scope.index.twin_models(desired.name)
+    if len(twins) > 1:
+        return _ambiguous(scope, address, twins)
     outcome = scope.outcomes.get(desired.dataset)
     if outcome is None or outcome.ref is None:
         scope.result.errors.append(
@@ -33,6 +36,13 @@ def diff_model(
             "delete the model"
         )
         return PlannedChange(address, "noop", "not planned: its dataset is not declared")
+    if outcome.ambiguous:
+        current = scope.index.current_model(desired.name)
+        if current is not None:
+            scope.index.claimed_models.add(current.model.id)
+        return PlannedChange(
+            address, "noop", f"not compared: the name of dataset '{desired.dataset}' is ambiguous"
+        )
     desired_dataset = next((d for d in scope.datasets if d.name == desired.dataset), None)
     if desired_dataset is not None and desired_dataset.status == "draft":
         return PlannedChange(
@@ -49,6 +59,23 @@ def diff_model(
     if problems:
         return _replace(scope, desired, outcome, address, current, problems)
     return _keep(scope, desired, outcome, address, current, renamed=renamed_from is not None)
+
+
+def _ambiguous(scope: ProjectScope, address: str, twins: list[ModelVersion]) -> PlannedChange:
+    """Two live models carry the current version's name: refuse rather than guess which one to
+    keep (deleting the other could stop hours of training)."""
+    scope.index.claimed_models.update(entry.model.id for entry in twins)
+    listed = ", ".join(
+        f"id {entry.model.id} {entry.model.status} on dataset '{entry.dataset.name}'"
+        for entry in twins
+    )
+    name = twins[-1].model.name
+    scope.result.errors.append(
+        f"model '{name}' exists {len(twins)} times in project '{scope.name}' in Bria "
+        f"({listed}), so the plan cannot tell which one the manifest means: rename or "
+        "delete the extra ones in Bria's console (stop training first), then plan again"
+    )
+    return PlannedChange(address, "noop", "not compared: its name is ambiguous in Bria")
 
 
 def _create(

@@ -65,7 +65,7 @@ def _prune_dataset(
     if not scope.prune:
         return PlannedChange(address, "noop", f"dataset '{dataset.name}' is {why}; {KEEP_HINT}")
     change = PlannedChange(address, "delete", "")
-    models = delete_dataset_versions(scope, change, [dataset], after)
+    models = delete_dataset_versions(scope, change, [dataset], f"{why}, --prune", after)
     reason = f"dataset '{dataset.name}' is {why}: delete it (--prune){when}"
     if models:
         reason += (

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from reconciler.diff.changes import DiffResult, PlannedChange, PlannedStep, model_key, quoted
 from reconciler.diff.live_index import AddressBook, ProjectIndex
+from reconciler.naming import parse_versioned_name
 from reconciler.state import DesiredDataset, DesiredModel, LiveModel
 from reconciler.steps import DeleteModel, Ref, StopTraining
 
@@ -30,6 +31,7 @@ class DatasetOutcome:
     previous: str | None = None  # remote name of the version a clone supersedes
     previous_id: int | None = None
     done_keys: tuple[str, ...] = ()  # the last steps of its change (a clone is done after them)
+    ambiguous: bool = False  # several live datasets carry its name: nothing is planned on it
 
 
 @dataclass
@@ -46,6 +48,8 @@ class ProjectScope:
     #: live model id -> the first step removing it (StopTraining or DeleteModel), so that a
     #: replacement decided later can make the removal wait for it (create before destroy)
     removal_starts: dict[int, PlannedStep] = field(default_factory=dict)
+    #: changes made on the side of another one: the deletion of each model on a deleted dataset
+    side_changes: list[PlannedChange] = field(default_factory=list)
 
     def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
         return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)
@@ -80,6 +84,37 @@ class ProjectScope:
             self.result.warnings.append(
                 f"completed model '{self.name}/{model.name}' will be deleted (its training is lost)"
             )
+        return key
+
+    def model_address(self, model: LiveModel) -> str:
+        """`model.<project>/<name>`; a version of a declared model is `<base>~<version>` (so
+        version 1 never takes the declared model's own address), made unique by id."""
+        parsed = parse_versioned_name(model.name)
+        name = model.name
+        if parsed is not None and parsed.base in self.index.model_versions:
+            name = f"{parsed.base}~{parsed.version}"
+        return self.address("model", name, model.id)
+
+    def delete_model_with_dataset(
+        self, model: LiveModel, dataset_name: str, why: str, after: list[str | None]
+    ) -> str | None:
+        """Delete a model because its dataset goes: its own change (so the summary counts it),
+        whose delete step the dataset's deletion waits for; the delete's key (None if gone)."""
+        if model.status == "Deleted" or model.id in self.index.deleted_models:
+            return self.remove_model(PlannedChange("", "noop", ""), model)
+        change = PlannedChange(self.model_address(model), "delete", "")
+        key = self.remove_model(change, model, after)
+        change.reason = (
+            f"model '{model.name}' on dataset '{dataset_name}' goes with its dataset ({why}): "
+            f"delete it first: {describe_models([model])}"
+        )
+        change.before = {
+            "version": model.name,
+            "dataset": dataset_name,
+            "training_version": model.training_version,
+            "status": model.status,
+        }
+        self.side_changes.append(change)
         return key
 
 
