@@ -34,6 +34,10 @@ class ConnectionSettingsError(ReconcilerError):
     """No usable token, or an unreadable token file."""
 
 
+class TokenRejected(ReconcilerError):
+    """Bria answered 401 to the token read from --token-file."""
+
+
 @dataclass(frozen=True)
 class ConnectionSettings:
     """What the command line and the environment said; resolved by `open_client`."""
@@ -109,7 +113,7 @@ def debug_printer(enabled: bool) -> Callable[[str], None] | None:
 @contextmanager
 def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
     """A connected `BriaClient`; with `use_emulator`, the embedded emulator runs meanwhile."""
-    from reconciler.client import BriaClient
+    from reconciler.client import BriaClient, Unauthorized
 
     log = debug_printer(settings.debug)
     if settings.use_emulator:
@@ -130,5 +134,14 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
         return
     url = resolve_api_url(settings.api_url)
     token = resolve_token(settings.token_file)
-    with BriaClient(url, token, debug_log=log) as client:
-        yield client
+    try:
+        with BriaClient(url, token, debug_log=log) as client:
+            yield client
+    except Unauthorized as err:
+        if not settings.token_file:
+            raise
+        # The client's own hint names BRIA_API_TOKEN; here the token came from a file.
+        message = super(Unauthorized, err)._render()
+        raise TokenRejected(
+            f"{message} (check the token in --token-file '{settings.token_file}')"
+        ) from err
