@@ -26,6 +26,7 @@ from jsonschema.exceptions import best_match
 
 from reconciler.diff import DiffResult, PlannedStep, diff_states
 from reconciler.errors import ReconcilerError
+from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
 from reconciler.steps import STEP_TYPES, Ref, StartTraining, Step
 
@@ -320,7 +321,14 @@ def _check_order(steps: list[Step], source: str) -> None:
 def save_plan(plan: Plan, path: str | Path) -> None:
     """Write the plan as JSON (atomically: a reader never sees half a file)."""
     target = Path(path)
-    text = json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
+    data = plan_to_json(plan)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if redact(text) != text:
+        raise PlanFileError(
+            f"plan file '{target}' was not written: the plan holds the API token (in "
+            f"{_where_secret(data)}), which would then sit in the file in clear: remove the "
+            "token from the manifests"
+        )
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -330,6 +338,16 @@ def save_plan(plan: Plan, path: str | Path) -> None:
             f"plan file '{target}' cannot be written: {err.strerror or err}: check the path "
             "and its permissions"
         ) from err
+
+
+def _where_secret(data: dict[str, Any]) -> str:
+    """The addresses of the changes whose JSON holds a registered secret (the API token)."""
+    found = [
+        change["address"]
+        for change in data["changes"]
+        if redact(json.dumps(change, ensure_ascii=False)) != json.dumps(change, ensure_ascii=False)
+    ]
+    return ", ".join(found) or "its header"
 
 
 def load_plan(path: str | Path) -> Plan:

@@ -146,18 +146,24 @@ def test_the_token_is_sent_only_in_its_header_and_appears_in_no_output_and_no_fi
     scan.proxy.script()
 
     # wrong tokens, from the environment and from a file, with and without --debug
-    for args, token in (
-        (("plan", "manifests"), WRONG_TOKEN),
-        (("--debug", "apply", "manifests", "--auto-approve"), WRONG_TOKEN),
-        (("plan", "manifests", "--token-file", str(wrong_file)), None),
+    # (the hint names where the token came from)
+    from_file = f"(check the token in --token-file '{wrong_file}')"
+    for args, token, hint in (
+        (("plan", "manifests"), WRONG_TOKEN, "(check BRIA_API_TOKEN)"),
+        (
+            ("--debug", "apply", "manifests", "--auto-approve"),
+            WRONG_TOKEN,
+            "(check BRIA_API_TOKEN)",
+        ),
+        (("plan", "manifests", "--token-file", str(wrong_file)), None, from_file),
     ):
         refused = scan.run(*args, token=token)
         assert refused.returncode == 1
         assert ("Traceback" in refused.stderr) == ("--debug" in args)
         errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
         assert errors == [
-            "error: GET /tailored-gen/projects: 401 Unauthorized: Unauthorized: invalid "
-            "api_token (check BRIA_API_TOKEN)"
+            f"error: GET /tailored-gen/projects: 401 Unauthorized: Unauthorized: invalid "
+            f"api_token {hint}"
         ]
 
     # the token went out, only in its header, and only the right one was accepted
