@@ -143,6 +143,40 @@ CASES: dict[str, tuple[dict[str, str], list[tuple[str, int, str]]]] = {
         {"m.yaml": docs(PROJECT, DATASET.replace("images: images", 'images: ""'))},
         [("m.yaml", 17, "'spec.images' must not be empty")],
     ),
+    "blank-caption-prefix": (
+        {"m.yaml": docs(PROJECT, DATASET + '  caption_prefix: "  "\n')},
+        [("m.yaml", 18, "'spec.caption_prefix' must not be empty")],
+    ),
+    "empty-caption-prefix": (
+        {"m.yaml": docs(PROJECT, DATASET + '  caption_prefix: ""\n')},
+        [("m.yaml", 18, "'spec.caption_prefix' must not be empty")],
+    ),
+    "blank-caption": (
+        {"m.yaml": docs(PROJECT, DATASET + '  captions:\n    img-001.png: " "\n')},
+        [("m.yaml", 19, """'spec.captions["img-001.png"]' must not be empty""")],
+    ),
+    "api-name-project-description": (
+        {"m.yaml": PROJECT + "  project_description: Spring campaign\n"},
+        [
+            (
+                "m.yaml",
+                10,
+                "unknown field 'project_description' in spec of project 'lora' (the project's "
+                "description is 'description')",
+            )
+        ],
+    ),
+    "api-name-dataset-id": (
+        {"m.yaml": docs(PROJECT, DATASET, model() + "  dataset_id: 12\n")},
+        [
+            (
+                "m.yaml",
+                27,
+                "unknown field 'dataset_id' in spec of model 'lora-light' (the dataset is "
+                "named in 'dataset')",
+            )
+        ],
+    ),
     "duplicate-key": (
         {"m.yaml": PROJECT + "  ip_type: icons\n"},
         [("m.yaml", 10, ("duplicate key 'ip_type' (first written at line 6); remove one of them"))],

@@ -26,6 +26,14 @@ KINDS = ("Project", "Dataset", "Model")
 _NAME_FIELDS = {("metadata", "name"), ("metadata", "project"), ("spec", "dataset")}
 # apiVersion and kind are checked (with a suggestion) before the schema runs.
 _CHECKED_FIRST = {("apiVersion",), ("kind",)}
+# API field names a user may write in `spec` where the manifest has its own place for them.
+_API_FIELD_HINTS = {
+    "project_description": " (the project's description is 'description')",
+    "project_name": " (the project's name is metadata.name)",
+    "name": " (the name is metadata.name)",
+    "project_id": " (the project is named in metadata.project)",
+    "dataset_id": " (the dataset is named in 'dataset')",
+}
 _TYPE_WORDS = {
     "string": "a string",
     "object": "a mapping",
@@ -78,7 +86,7 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
         return [
             (
                 (*path, key),
-                f"unknown field {quote(key)} in {section}{subject}{did_you_mean(key, known)}",
+                f"unknown field {quote(key)} in {section}{subject}{_hint(path, key, known)}",
             )
             for key in sorted(set(instance) - set(known))
         ]
@@ -100,9 +108,16 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
         return [
             (path, f"{quote(where)} must be one of {choices}, not {quote(instance)}{suggestion}")
         ]
-    if error.validator == "minLength":
+    if error.validator == "minLength" or (error.validator == "pattern" and expected == r"\S"):
         return [(path, f"{quote(where)} must not be empty")]
     return [(path, f"{quote(where)} is invalid: {quote(error.message)[1:-1]}")]
+
+
+def _hint(path: PathKey, key: str, known: dict[str, Any]) -> str:
+    """Where an API field name belongs in a manifest, else a close known field."""
+    if path == ("spec",) and key in _API_FIELD_HINTS:
+        return _API_FIELD_HINTS[key]
+    return did_you_mean(key, known)
 
 
 def dotted(path: PathKey) -> str:
