@@ -129,7 +129,8 @@ def _wanted_ids(datasets: list[tuple[int, str]], bases: frozenset[str]) -> set[i
             undeclared.append(dataset_id)
             continue
         best = current.get(parsed.base)
-        if best is None or parsed.version > best[0]:
+        # ties (`name` and `name~1`) go to the later id, as in the planner's index
+        if best is None or parsed.version >= best[0]:
             current[parsed.base] = (parsed.version, dataset_id)
     wanted = {dataset_id for _version, dataset_id in current.values()}
     if any(base not in current for base in bases):

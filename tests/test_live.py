@@ -104,3 +104,20 @@ def test_empty_account(bria: BriaClient) -> None:
     live = read_live_state(bria, desired("lora-v1"))
     assert live.projects == ()
     assert bria.stats.requests == 1
+
+
+def test_the_version_read_is_the_one_the_planner_compares(bria: BriaClient) -> None:
+    """`lora-v1` and `lora-v1~1` are both version 1 (a console copy): the later one (highest id)
+    is the current version for the planner, so it is the one whose images are read."""
+    from reconciler.plan import build_plan
+
+    lora = bria.create_project(project_name="lora", ip_type="icons", ip_medium="illustration")
+    first = bria.create_dataset(project_id=lora.id, name="lora-v1~1")
+    second = bria.create_dataset(project_id=lora.id, name="lora-v1")
+    bria.upload_image(second.id, file=png_bytes(4), image_name="c.png")
+    live = read_live_state(bria, desired("lora-v1"))
+    datasets = {d.id: d for d in live.projects[0].datasets or ()}
+    assert datasets[first.id].images is None
+    assert [i.image_name for i in datasets[second.id].images or ()] == ["c.png"]
+    plan = build_plan(desired("lora-v1"), live)
+    assert plan.errors == ()
