@@ -73,6 +73,26 @@ def test_unknown_route_and_wrong_method_answer_json(bria: EmulatorSession) -> No
     assert (wrong.status_code, wrong.json()) == (405, {"message": "Method Not Allowed"})
 
 
+def test_a_trailing_slash_is_the_same_route_not_a_redirect(bria: EmulatorSession) -> None:
+    """The reference writes "PUT /datasets/{dataset_id}/images/" in one place."""
+    project = bria.post("/tailored-gen/projects/", CHARACTER_PROJECT)
+    assert project.status_code == 201
+    assert [p["id"] for p in bria.get("/tailored-gen/projects/").json()] == [project.json()["id"]]
+    dataset = bria.dataset(project.json()["id"])
+    bria.upload(dataset["id"])
+
+    regenerate = bria.put(f"/tailored-gen/datasets/{dataset['id']}/images/")
+
+    assert (regenerate.status_code, regenerate.json()["captions_update_status"]) == (
+        202,
+        "in_progress",
+    )
+    assert bria.get("/tailored-gen/models/999999/").json() == {"message": "Model not found"}
+    routes = bria.stats()["by_route"]
+    assert routes["GET /v1/tailored-gen/projects"] == 1
+    assert routes["PUT /v1/tailored-gen/datasets/{dataset_id}/images"] == 1
+
+
 def test_create_project_answers_the_reference_sample_shape(bria: EmulatorSession) -> None:
     response = bria.post("/tailored-gen/projects", CHARACTER_PROJECT)
     assert response.status_code == 201

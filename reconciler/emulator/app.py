@@ -242,10 +242,15 @@ def build_emulator(config: EmulatorConfig, data_dir: Path) -> Emulator:
 def create_app(config: EmulatorConfig, data_dir: Path) -> Starlette:
     """The emulator as an ASGI app over the state in `data_dir`."""
     emulator = build_emulator(config, Path(data_dir))
+    # Each route also answers with a trailing slash, which the reference itself writes in places
+    # ("PUT /datasets/{dataset_id}/images/"), instead of redirecting (a client that does not
+    # follow redirects would fail); both count as one route in the stats.
     routes: list[BaseRoute] = [
-        Route("/v1" + template, _v1_endpoint(emulator, method, template, handler),
-              methods=[method], name=f"{method} /v1{template}")
+        Route("/v1" + template + slash, endpoint, methods=[method],
+              name=f"{method} /v1{template}{slash}")
         for method, template, handler in _projects() + _datasets() + _models()
+        for endpoint in [_v1_endpoint(emulator, method, template, handler)]
+        for slash in ("", "/")
     ]  # fmt: skip
     routes += admin.routes(emulator)
 
