@@ -156,3 +156,35 @@ def test_images_without_image_name_are_read(account: Account) -> None:
         (uploaded.id, f"(unnamed image {uploaded.id})"),
         (7, "(unnamed image 7)"),
     ]
+
+
+def test_writes_answered_with_only_a_message_are_confirmed_by_a_read(account: Account) -> None:
+    """The reference describes these answers only in words ("Caption regeneration process
+    started"): an answer without an `id` is not a record, so the resource is read back."""
+    model_id = account.trained_model()
+    dataset_id = account.client.get_model(model_id).dataset_id
+    assert dataset_id is not None
+    project_id = account.client.get_dataset(dataset_id).project_id
+    draft = account.client.create_dataset(project_id=project_id, name="draft")
+    account.client.upload_image(draft.id, file=png(), image_name="a.png")
+    said = Answer(200, {"message": "done"})
+    account.server.script(
+        Rule("PUT", r"/v1/tailored-gen/projects/\d+", said, forward=True),
+        Rule("PUT", r"/v1/tailored-gen/datasets/\d+/images", Answer(202, {"message": "started"}),
+             forward=True),
+        Rule("PUT", r"/v1/tailored-gen/models/\d+", said, forward=True),
+        Rule("POST", r"/v1/tailored-gen/models/\d+/start_training",
+             Answer(200, {"status": "InProgress"}), forward=True),
+    )  # fmt: skip
+
+    project = account.client.update_project(project_id, project_description="Spring")
+    regenerating = account.client.regenerate_captions(draft.id)
+    model = account.client.update_model(model_id, description="light one")
+    started = account.client.start_training(model_id)
+
+    assert (project.id, project.project_description) == (project_id, "Spring")
+    assert (regenerating.id, regenerating.name) == (draft.id, "draft")
+    assert regenerating.captions_update_status in ("in_progress", "completed")
+    assert (model.id, model.description) == (model_id, "light one")
+    assert (started.id, started.status) == (model_id, "InProgress")
+    assert len(account.server.hostile_answers) == 4

@@ -61,10 +61,16 @@ def _as_sent(record: R, what: str, **sent: Any) -> R:
     return record
 
 
-def _unless_empty(parse: Callable[[Any], R]) -> Callable[[Any], R | None]:
-    """For answers the reference shows as `{}` (or not at all): an empty answer is re-read with a
-    GET instead of being called malformed."""
-    return lambda answer: None if answer in (None, {}, "") else parse(answer)
+def _is_terse(answer: Any) -> bool:
+    """No record at all: no body, `{}` (the reference's sample answer to several writes), or an
+    object without an `id` such as `{"message": "Caption regeneration process started"}`."""
+    return answer is None or answer == "" or (isinstance(answer, dict) and "id" not in answer)
+
+
+def _unless_terse(parse: Callable[[Any], R]) -> Callable[[Any], R | None]:
+    """For answers we only confirm: a terse answer gives None, and the caller re-reads the
+    resource with a GET instead of calling the answer malformed."""
+    return lambda answer: None if _is_terse(answer) else parse(answer)
 
 
 class BriaClient:
@@ -182,7 +188,7 @@ class BriaClient:
         record = self._call(
             "PUT",
             "/tailored-gen/projects/{project_id}",
-            _unless_empty(parse_project),
+            _unless_terse(parse_project),
             json_body=_without_none(**fields),
             project_id=project_id,
         )
@@ -244,7 +250,7 @@ class BriaClient:
         record = self._call(
             "PUT",
             "/tailored-gen/datasets/{dataset_id}",
-            _unless_empty(parse_dataset),
+            _unless_terse(parse_dataset),
             json_body=_without_none(name=name, caption_prefix=caption_prefix, status=status),
             dataset_id=dataset_id,
         )
@@ -287,7 +293,7 @@ class BriaClient:
         record = self._call(
             "POST",
             "/tailored-gen/datasets/{dataset_id}/images",
-            _unless_empty(
+            _unless_terse(
                 lambda a: _as_sent(
                     parse_image(a, "image", dataset_id=dataset_id),
                     "an image",
@@ -332,7 +338,7 @@ class BriaClient:
         record = self._call(
             "GET",
             "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
-            _unless_empty(
+            _unless_terse(
                 lambda a: _as_sent(
                     parse_image(a, "image", dataset_id=dataset_id), "an image", id=image_id
                 )
@@ -364,7 +370,7 @@ class BriaClient:
         record = self._call(
             "PUT",
             "/tailored-gen/datasets/{dataset_id}/images/{image_id}",
-            lambda a: None if a in (None, {}) else parse_image(a, "image", dataset_id=dataset_id),
+            _unless_terse(lambda a: parse_image(a, "image", dataset_id=dataset_id)),
             json_body=_without_none(caption=caption, regenerate_caption=regenerate_caption),
             dataset_id=dataset_id,
             image_id=image_id,
@@ -377,7 +383,7 @@ class BriaClient:
         record = self._call(
             "PUT",
             "/tailored-gen/datasets/{dataset_id}/images",
-            _unless_empty(parse_dataset),
+            _unless_terse(parse_dataset),
             dataset_id=dataset_id,
         )
         return record if record is not None else self.get_dataset(dataset_id)
@@ -436,7 +442,7 @@ class BriaClient:
         record = self._call(
             "PUT",
             "/tailored-gen/models/{model_id}",
-            _unless_empty(parse_model),
+            _unless_terse(parse_model),
             json_body=_without_none(name=name, description=description),
             model_id=model_id,
         )
@@ -457,7 +463,7 @@ class BriaClient:
         record = self._call(
             "POST",
             "/tailored-gen/models/{model_id}/" + action + "_training",
-            _unless_empty(lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id)),
+            _unless_terse(lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id)),
             model_id=model_id,
         )
         return record if record is not None else self.get_model(model_id)
