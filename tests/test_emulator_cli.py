@@ -134,3 +134,29 @@ def test_port_in_use_is_one_error_line(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert lines[0].startswith(f"error: cannot listen on '127.0.0.1:{port}': ")
     assert lines[0].endswith("choose another --port (0 = any)")
+
+
+@pytest.mark.parametrize("problem", ["under a file", "not a database"])
+def test_unusable_data_folder_is_one_error_line(tmp_path: Path, problem: str) -> None:
+    if problem == "under a file":
+        (tmp_path / "file").write_text("x")
+        folder = tmp_path / "file" / "state"
+        reason = "Not a directory"
+    else:
+        folder = tmp_path / "state"
+        folder.mkdir()
+        (folder / "emulator.sqlite3").write_bytes(b"this is not an SQLite database" * 100)
+        reason = "file is not a database"
+    result = _run("--port", "0", "--data", str(folder))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot keep the emulator's state in '{folder}': {reason}; choose another --data"
+    ]
+    assert result.stdout == ""
+
+
+def test_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
+    result = _run("--port", "70000", "--data", str(tmp_path))
+    assert result.returncode == 2
+    assert "'--port': 70000 is not in the range 0<=x<=65535" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from types import FrameType
@@ -29,7 +30,13 @@ def default_data_dir() -> Path:
 
 @click.command(name="emulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 @click.option(
     "--data",
     "data_dir",
@@ -89,12 +96,19 @@ def emulator(
         raise UsageError(f"emulator: {err}") from None
     folder = data_dir or default_data_dir()
     try:
+        app = create_app(config, folder)
+    except (OSError, sqlite3.Error) as err:
+        reason = (err.strerror if isinstance(err, OSError) else None) or str(err)
+        raise UsageError(
+            f"cannot keep the emulator's state in '{folder}': {reason}; choose another --data"
+        ) from None
+    try:
         sock = bind_socket(host, port)
     except OSError as err:
         raise UsageError(
             f"cannot listen on '{host}:{port}': {err.strerror}; choose another --port (0 = any)"
         ) from None
-    server = uvicorn_server(create_app(config, folder))
+    server = uvicorn_server(app)
     click.echo(f"emulator listening on {url_of(sock)}")
     sys.stdout.flush()
     # uvicorn handles SIGINT/SIGTERM while serving and re-raises them once stopped; these
