@@ -52,11 +52,20 @@ class Account:
         ).id
 
 
+@pytest.fixture(scope="module")
+def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
+    """One emulator for the module: each test makes its own project and looks only at it."""
+    with EmulatorServer(
+        tmp_path_factory.mktemp("bria"), token=EMULATOR_TOKEN, training_seconds=30
+    ) as running:
+        yield running
+
+
 @pytest.fixture
-def account(emulator: EmulatorServer) -> Iterator[Account]:
-    with HostileServer(emulator.url) as server:
+def account(shared_emulator: EmulatorServer) -> Iterator[Account]:
+    with HostileServer(shared_emulator.url) as server:
         with BriaClient(server.url, EMULATOR_TOKEN, backoff_base=0.01, max_retries=0) as client:
-            yield Account(server, client, emulator)
+            yield Account(server, client, shared_emulator)
 
 
 def test_upload_answered_with_an_empty_object_returns_the_uploaded_image(account: Account) -> None:
