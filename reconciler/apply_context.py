@@ -54,6 +54,9 @@ class ApplyContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     ids: dict[tuple[str, str, str], int] = field(default_factory=dict)
     image_ids: dict[int, dict[str, int]] = field(default_factory=dict)
+    #: dataset id -> image name -> ids of every copy of that name still there (ascending); a
+    #: DeleteImage takes the highest, so the copy `image_ids` points at (the lowest) stays last
+    image_copies: dict[int, dict[str, list[int]]] = field(default_factory=dict)
     images_listed: set[int] = field(default_factory=set)
     regenerating: set[int] = field(default_factory=set)  # dataset ids with captions in progress
     started_models: list[tuple[Ref, int]] = field(default_factory=list)
@@ -85,8 +88,10 @@ class ApplyContext:
                     self.regenerating.add(dataset.id)
                 if dataset.images is not None:
                     names = self.image_ids.setdefault(dataset.id, {})
-                    for image in dataset.images:
+                    copies = self.image_copies.setdefault(dataset.id, {})
+                    for image in sorted(dataset.images, key=lambda i: i.id):
                         names.setdefault(image.image_name, image.id)
+                        copies.setdefault(image.image_name, []).append(image.id)
                     self.images_listed.add(dataset.id)
                 for model in dataset.models:
                     self.ids.setdefault(("model", project.project_name, model.name), model.id)
@@ -130,9 +135,22 @@ class ApplyContext:
         with self._lock:
             self.image_ids.setdefault(dataset_id, {})[image_name] = image_id
 
-    def forget_image(self, dataset_id: int, image_name: str) -> None:
+    def take_image_copy(self, dataset_id: int, image_name: str, dataset: Ref) -> int:
+        """The id of one copy of `image_name` for a DeleteImage to remove: the highest id not
+        taken yet, so that two deletes of a repeated name remove two copies, and a copy kept
+        (the lowest id, which captions address) goes last."""
+        fallback = self.image_id(dataset_id, image_name, dataset)
         with self._lock:
-            self.image_ids.get(dataset_id, {}).pop(image_name, None)
+            copies = self.image_copies.get(dataset_id, {}).get(image_name)
+            if not copies:
+                return fallback
+            taken = copies.pop()
+            names = self.image_ids.setdefault(dataset_id, {})
+            if copies:
+                names[image_name] = copies[0]
+            else:
+                names.pop(image_name, None)
+            return taken
 
     def image_id(self, dataset_id: int, image_name: str, dataset: Ref) -> int:
         """The id of `image_name` in the dataset; lists the dataset's images once if needed."""
@@ -148,9 +166,11 @@ class ApplyContext:
                 records = sorted(self.client.list_images(dataset_id), key=lambda i: -i.id)
                 with self._lock:
                     names = self.image_ids.setdefault(dataset_id, {})
+                    copies: dict[str, list[int]] = {}
                     for record in records:  # lowest id wins when a name repeats
-                        if record.image_name:
-                            names[record.image_name] = record.id
+                        names[record.image_name or ""] = record.id
+                        copies.setdefault(record.image_name or "", []).insert(0, record.id)
+                    self.image_copies[dataset_id] = copies
                     self.images_listed.add(dataset_id)
                     known = names.get(image_name)
         if known is None:

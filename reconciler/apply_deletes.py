@@ -59,15 +59,13 @@ def delete_model(ctx: ApplyContext, step: DeleteModel) -> str:
 def delete_image(ctx: ApplyContext, step: DeleteImage) -> str:
     dataset_id = ctx.resolve(step.dataset)
     ctx.settle_captions(dataset_id, step.dataset)
-    image_id = ctx.image_id(dataset_id, step.image_name, step.dataset)
-    note = delete_once(
+    image_id = ctx.take_image_copy(dataset_id, step.image_name, step.dataset)
+    return delete_once(
         f"delete image '{step.image_name}' from {step.dataset}",
         lambda: ctx.client.delete_image(dataset_id, image_id),
         policy=ctx.policy,
         cancel=ctx.cancel,
     )
-    ctx.forget_image(dataset_id, step.image_name)
-    return note
 
 
 def _delete_when_free(

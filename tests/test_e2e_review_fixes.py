@@ -149,3 +149,42 @@ def test_a_token_pasted_into_a_manifest_never_reaches_a_saved_plan(world: World)
             assert TOKEN.encode() not in path.read_bytes(), path
     shown = world.plan("--format", "json")  # on screen it is redacted, as everywhere
     assert shown.exit_code == 0 and TOKEN not in shown.output and '"key ***"' in shown.output
+
+
+def test_repeated_image_names_in_a_draft_are_each_deleted_once(world: World) -> None:
+    """Console uploads into a draft: a foreign image twice under one name, and two more copies
+    of one of the reconciler's images. Each extra copy is deleted exactly once; the copy kept is
+    the one holding the manifest caption."""
+    import base64
+
+    import httpx
+
+    world.tree = standard_tree(world.root, images=2)
+    world.tree.datasets[("lora", "lora-v1")]["spec"]["status"] = "draft"
+    world.converge()
+    with world.client() as client:
+        dataset = client.list_project_datasets(client.list_projects()[0].id)[0]
+        ours = {i.image_name: i.id for i in client.list_images(dataset.id)}
+    captioned = next(name for name in ours if name.startswith("lora-01."))
+    content = (world.tree.manifests / "images/lora/lora-v1/lora-01.png").read_bytes()
+    for name in ("x.png", "x.png", captioned, captioned):
+        response = httpx.post(
+            f"{world.server.url}/tailored-gen/datasets/{dataset.id}/images",
+            headers={"api_token": TOKEN},
+            json={"file": base64.b64encode(content).decode(), "image_name": name},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "operations (4): DeleteImage x4" in plan.output
+    world.converge()
+    images = world.state()["lora"]["datasets"]["lora-v1"]["images"]
+    assert sorted(name for name, _, _ in images) == sorted(ours)
+    with world.client() as client:
+        kept = {i.image_name: i for i in client.list_images(dataset.id)}
+    assert kept[captioned].id == ours[captioned]
+    assert (kept[captioned].caption, kept[captioned].caption_source) == (
+        "standing on a beach at sunset",
+        "manual",
+    )

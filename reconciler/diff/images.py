@@ -176,10 +176,12 @@ def add_edit_steps(
         if edits.kept_count:
             base = change.add("regenerate-captions", RegenerateCaptions, [base], dataset=dataset)
             regenerated = True
-    delete_keys = [
-        change.add(f"delete-image:{name}", DeleteImage, [base], dataset=dataset, image_name=name)
-        for name in edits.deletes
-    ]
+    delete_keys = []
+    seen: dict[str, int] = {}
+    for name in edits.deletes:  # a name may repeat: each step deletes one copy
+        seen[name] = seen.get(name, 0) + 1
+        what = f"delete-image:{name}" + (f"#{seen[name]}" if seen[name] > 1 else "")
+        delete_keys.append(change.add(what, DeleteImage, [base], dataset=dataset, image_name=name))
     # Uploads wait for the deletes only when the 200-image limit could be hit in between.
     over_limit = edits.kept_count + len(edits.deletes) + len(edits.uploads) > MAX_IMAGES
     upload_after = [base, *(delete_keys if over_limit else [])]
