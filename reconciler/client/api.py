@@ -2,6 +2,8 @@
 
 Each method builds the route, sends it through `HttpSession` (auth, retries, errors) and reads the
 answer strictly into records; a badly shaped answer becomes `MalformedResponse` naming the call.
+A write answered with no record at all (`{}`, the reference's own sample for uploads and caption
+updates, or only a message) is confirmed by reading the resource back instead.
 Routes and fields follow ../shared/reference/bria-tailored-generation-api.txt.
 """
 
