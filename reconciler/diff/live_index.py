@@ -119,7 +119,7 @@ class ProjectIndex:
         if not versions:
             return []
         name = versions[-1].model.name
-        return [v for v in versions if v.model.name == name]
+        return [v for v in versions if v.model.name == name and v.model.status != "Deleted"]
 
     def next_dataset_name(self, base: str) -> str:
         versions = self.dataset_versions.get(base, [])
