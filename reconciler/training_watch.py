@@ -32,6 +32,12 @@ class TrainingWaitTimedOut(ReconcilerError):
     """--wait-timeout passed while models were still training."""
 
 
+class TrainingWaitInterrupted(ReconcilerError):
+    """Ctrl-C while waiting: training goes on in Bria; exit 130 like any interrupted apply."""
+
+    exit_code = 130
+
+
 @dataclass
 class Watched:
     label: str  # "project/model"
@@ -84,14 +90,17 @@ def wait_for_training(
             if all(item.status in FINAL_STATUSES for item in watched):
                 break
             now = time.monotonic()
+            still = ", ".join(f"'{i.label}'" for i in watched if i.status not in FINAL_STATUSES)
             if now >= deadline:
-                still = ", ".join(f"'{i.label}'" for i in watched if i.status not in FINAL_STATUSES)
                 raise TrainingWaitTimedOut(
                     f"stopped waiting after {_elapsed(timeout)}: {still} still training in Bria "
                     "(it goes on); run 'reconciler plan' later to see the result"
                 )
             if cancel is not None and cancel.wait(min(pause, deadline - now)):
-                raise KeyboardInterrupt
+                raise TrainingWaitInterrupted(
+                    f"stopped waiting (interrupted) after {_elapsed(now - began)}: {still} still "
+                    "training in Bria (it goes on); run 'reconciler plan' later to see the result"
+                )
             if cancel is None:
                 time.sleep(min(pause, deadline - now))
             pause = min(pause * 1.5, max_pause)

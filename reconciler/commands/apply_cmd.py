@@ -79,7 +79,9 @@ def apply_lock() -> Iterator[None]:
 
 
 @contextmanager
-def sigint_sets(event: threading.Event) -> Iterator[None]:
+def sigint_sets(
+    event: threading.Event, notice: str = "finishing the steps in flight, then stopping..."
+) -> Iterator[None]:
     """While inside, Ctrl-C sets `event` (finish in-flight steps) instead of raising."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -88,9 +90,7 @@ def sigint_sets(event: threading.Event) -> Iterator[None]:
     def handler(_signum: int, _frame: FrameType | None) -> None:
         if event.is_set():
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
-        click.secho(
-            "interrupt: finishing the steps in flight, then stopping...", fg="yellow", err=True
-        )
+        click.secho(f"interrupt: {notice}", fg="yellow", err=True)
         event.set()
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -256,7 +256,7 @@ def apply(
                 )
         if wait_training:
             cancel = threading.Event()
-            with sigint_sets(cancel):
+            with sigint_sets(cancel, "stopping the wait (training goes on in Bria)..."):
                 wait_for_training(
                     client,
                     started + _training_models(desired, live),
