@@ -21,7 +21,7 @@ from dataclasses import dataclass
 DIGEST_LEN = 16
 _VERSIONED = re.compile(r"^(?P<base>[^~]+?)(?:~(?P<version>[1-9][0-9]*))?$")
 _IMAGE = re.compile(
-    r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{%d})(?P<ext>\.[A-Za-z0-9]{1,8})?$" % DIGEST_LEN
+    rf"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{{{DIGEST_LEN}}})(?P<ext>\.[A-Za-z0-9]{{1,8}})?$"
 )
 
 
