@@ -10,10 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from conftest import EMULATOR_TOKEN
 
 from reconciler.client import (
     BriaClient,
     InsecureTransportError,
+    NotFound,
     TransportError,
     UnexpectedRedirect,
 )
@@ -277,3 +279,28 @@ def test_shared_fixtures_give_a_working_client_on_a_real_socket(
         "GET /tailored-gen/projects": 1,
         "POST /tailored-gen/projects": 1,
     }
+
+
+@pytest.mark.parametrize("suffix", ["", "/v2"])
+def test_a_base_url_without_v1_says_to_check_the_api_url(
+    emulator: EmulatorServer, suffix: str
+) -> None:
+    """A 404 on a route without ids means the base URL is wrong, not that a resource is gone."""
+    with BriaClient(emulator.root_url + suffix, EMULATOR_TOKEN, max_retries=0) as wrong:
+        with pytest.raises(NotFound) as caught:
+            wrong.list_projects()
+    assert str(caught.value) == (
+        "GET /tailored-gen/projects: 404 Not Found: Not Found (no such route: check --api-url "
+        "or BRIA_API_URL, which ends in /v1)"
+    )
+
+
+def test_a_404_for_an_id_is_not_blamed_on_the_api_url(client: BriaClient) -> None:
+    with pytest.raises(NotFound) as caught:
+        client.get_project(999999)
+    assert (
+        str(caught.value) == "GET /tailored-gen/projects/999999: 404 Not Found: Project not found"
+    )
+    with pytest.raises(NotFound) as created:
+        client.create_dataset(project_id=999999, name="d")
+    assert str(created.value) == "POST /tailored-gen/datasets: 404 Not Found: Project not found"

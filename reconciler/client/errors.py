@@ -163,7 +163,15 @@ class Forbidden(ResponseError):
 
 
 class NotFound(ResponseError):
-    """404: the id does not exist (or no longer does)."""
+    """404: the id does not exist (or no longer does). On a list without ids (GET
+    /tailored-gen/projects) it means the route itself is unknown: the base URL is wrong. (A
+    create without ids in its path may 404 for an id in its body: no hint there.)"""
+
+    def _render(self) -> str:
+        text = super()._render()
+        if self.method == "GET" and not any(s.isdigit() for s in self.path.split("/")):
+            text += " (no such route: check --api-url or BRIA_API_URL, which ends in /v1)"
+        return text
 
 
 class Conflict(ResponseError):
