@@ -43,7 +43,7 @@ class Account:
         )
         return self.client.create_dataset(project_id=project.id, name="d").id
 
-    def trained_model(self) -> int:
+    def model_ready_to_train(self) -> int:
         dataset_id = self.draft_dataset()
         self.client.upload_image(dataset_id, file=png(), image_name="a.png")
         self.client.update_dataset(dataset_id, status="completed")
@@ -136,7 +136,7 @@ def test_get_image_answered_empty_for_an_image_not_listed_is_malformed(account: 
 
 @pytest.mark.parametrize("answer", [{}, b""], ids=["empty object", "no body"])
 def test_start_and_stop_training_answered_without_a_model(account: Account, answer: Any) -> None:
-    model_id = account.trained_model()
+    model_id = account.model_ready_to_train()
     account.server.script(
         Rule("POST", r"/v1/tailored-gen/models/\d+/(start|stop)_training", Answer(200, answer),
              forward=True)
@@ -170,7 +170,7 @@ def test_images_without_image_name_are_read(account: Account) -> None:
 def test_writes_answered_with_only_a_message_are_confirmed_by_a_read(account: Account) -> None:
     """The reference describes these answers only in words ("Caption regeneration process
     started"): an answer without an `id` is not a record, so the resource is read back."""
-    model_id = account.trained_model()
+    model_id = account.model_ready_to_train()
     dataset_id = account.client.get_model(model_id).dataset_id
     assert dataset_id is not None
     project_id = account.client.get_dataset(dataset_id).project_id
