@@ -203,7 +203,12 @@ BAD_FILES = {
     "over-12mb": (
         "big.png",
         lambda p: _big_sparse(p, MAX_IMAGE_BYTES + 1),
-        "is 12.0 MB; Bria accepts at most 12 MB per image",
+        "is 12.0 MB (12,000,001 bytes); Bria accepts at most 12 MB (12,000,000 bytes) per image",
+    ),
+    "12-mebibytes": (
+        "big.png",
+        lambda p: _big_sparse(p, 12 * 1024 * 1024),
+        "is 12.6 MB (12,582,912 bytes); Bria accepts at most 12 MB (12,000,000 bytes) per image",
     ),
     "truncated": ("cut.png", lambda p: p.write_bytes(_truncated()), "could not be decoded ("),
     "text": (

@@ -21,7 +21,9 @@ from PIL import Image, UnidentifiedImageError
 
 from reconciler.manifest.digests import FORMATS, ImageFacts
 
-MAX_IMAGE_BYTES = 12 * 1024 * 1024  # "Maximum file size 12MB"
+# "Maximum file size 12MB", read as decimal megabytes: the stricter reading, so nothing validate
+# accepts can be refused for its size by Bria
+MAX_IMAGE_BYTES = 12_000_000
 MIN_SIDE = 1024  # "Minimum resolution: 1024x1024 pixels"
 MAX_IMAGE_PIXELS = 40_000_000  # ~6300x6300: far above any training image, far below a bomb
 FORMAT_NAMES = {name: name.lower() for name in FORMATS}  # JPEG -> jpeg, for messages
@@ -68,8 +70,8 @@ def probe_image(path: str) -> Probe:
 
 def size_problem(size: int) -> str:
     return (
-        f"is {size / (1024 * 1024):.1f} MB; Bria accepts at most "
-        f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB per image"
+        f"is {size / 1_000_000:.1f} MB ({size:,} bytes); Bria accepts at most 12 MB "
+        f"({MAX_IMAGE_BYTES:,} bytes) per image"
     )
 
 
