@@ -193,11 +193,21 @@ def _topological_order(steps: list[PlannedStep]) -> list[int]:
     return order
 
 
+# Training finishing (InProgress -> Completed) changes nothing a plan would do: both are a good
+# model (a stop step on a model that finished meanwhile is answered 409 and treated as stopped).
+# Without this, a plan saved while models train would go stale hours later for no reason.
+_SAME_FOR_PLANS = {"InProgress": "InProgress|Completed", "Completed": "InProgress|Completed"}
+
+
 def fingerprint(live: LiveState) -> str:
-    """sha256 of a canonical JSON of the whole live state (every field, sorted keys)."""
-    canonical = json.dumps(
-        dataclasses.asdict(live), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """sha256 of a canonical JSON of the whole live state (every field, sorted keys), with
+    model statuses that plan alike folded together (`_SAME_FOR_PLANS`)."""
+    data = dataclasses.asdict(live)
+    for project in data["projects"]:
+        for dataset in project["datasets"] or ():
+            for model in dataset["models"]:
+                model["status"] = _SAME_FOR_PLANS.get(model["status"], model["status"])
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -237,3 +237,22 @@ def test_a_no_change_plan_makes_the_fewest_calls(world: World) -> None:
     # one list of projects, one list of datasets per project, one list of images per dataset
     assert sum(calls.values()) == 5, calls
     assert all(route.startswith("GET ") for route in calls)
+
+
+def test_saved_plan_stays_valid_when_training_finishes_meanwhile(world: World) -> None:
+    """Plan on the pull request while models train, apply on merge after they finished: the
+    plan would do the same, so it is not stale."""
+    set_knobs(world.server, training_seconds=2.0)
+    world.tree = standard_tree(world.root, images=2)
+    world.converge()
+    world.tree.dataset("lora", "lora-v2", image_files(1, prefix="n", first_seed=40), status="draft")
+    saved = world.plan("--out", "plan.json")
+    assert saved.exit_code == 0, saved.output
+    assert "training (InProgress)" in saved.output
+    deadline = time.monotonic() + 20
+    while world.state()["lora"]["models"]["lora-light"]["status"] != "Completed":
+        assert time.monotonic() < deadline, "training never completed"
+        time.sleep(0.2)
+    result = world.cli("apply", "--plan", "plan.json", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert world.state()["lora"]["datasets"]["lora-v2"]["status"] == "draft"

@@ -228,3 +228,23 @@ def test_the_plan_records_the_fingerprint_of_its_live_state() -> None:
     plan = build_plan(desired_state(case["desired"]), live)
     assert plan.fingerprint == fingerprint(live)
     assert plan_to_json(plan)["fingerprint"] == fingerprint(live)
+
+
+def test_training_finishing_does_not_make_a_saved_plan_stale() -> None:
+    """InProgress -> Completed plans alike; Failed or Stopped must make the plan stale."""
+    from reconciler.state import LiveDataset, LiveModel, LiveProject
+
+    def live_with(status: str) -> LiveState:
+        model = LiveModel(id=7, name="m", dataset_id=2, training_version="light", status=status)
+        dataset = LiveDataset(
+            id=2, project_id=1, name="d", status="completed", caption_prefix=None, models=(model,)
+        )
+        project = LiveProject(
+            id=1, project_name="p", ip_type="icons", ip_medium="illustration", datasets=(dataset,)
+        )
+        return LiveState((project,))
+
+    assert fingerprint(live_with("InProgress")) == fingerprint(live_with("Completed"))
+    others = {fingerprint(live_with(s)) for s in ("Created", "Failed", "Stopping", "Stopped")}
+    assert len(others) == 4
+    assert fingerprint(live_with("Completed")) not in others
