@@ -27,3 +27,11 @@ def test_quickstart_has_exactly_two_commands() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _quickstart_commands()[1] in ci
+
+
+def test_readme_carries_the_current_manifest_reference_and_operations_pages() -> None:
+    """The README documents the manifest format and the naming scheme; its copies of
+    docs/manifest-reference.md and docs/operations.md must not fall behind them."""
+    readme = (ROOT / "README.md").read_text()
+    for page in ("manifest-reference.md", "operations.md"):
+        assert (ROOT / "docs" / page).read_text().strip() in readme, f"README lags docs/{page}"
