@@ -68,4 +68,9 @@ cli.add_command(emulator)
 
 
 def main() -> None:
-    cli(prog_name="reconciler")
+    # `--debug` is the group's option, but people type it after the command too
+    # (`reconciler plan --debug`): move it to the front so both work.
+    args = sys.argv[1:]
+    if "--debug" in args[1:] and "--" not in args[: args.index("--debug")]:
+        args = ["--debug", *[a for a in args if a != "--debug"]]
+    cli(args=args, prog_name="reconciler")
