@@ -33,6 +33,7 @@ from reconciler.steps import (
     CloneDataset,
     CreateModel,
     DeleteImage,
+    Ref,
     RegenerateCaption,
     SetCaption,
     Step,
@@ -150,6 +151,16 @@ def apply_plan(
         poll=poll or PollSettings(),
         cancel=cancel or threading.Event(),
     )
+    for planned in plan.steps:
+        # a project renamed back by this plan: steps that name it by manifest name resolve to
+        # its id at once, whether or not the rename has run yet
+        if (
+            isinstance(planned, UpdateProject)
+            and "project_name" in planned.fields
+            and planned.project.id is not None
+        ):
+            name = planned.fields["project_name"]
+            ctx.register(Ref("project", name, name), planned.project.id)
     crash_after = _crash_after()
     run = _Run(plan.steps)
     began = time.monotonic()

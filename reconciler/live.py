@@ -8,7 +8,8 @@ and compare fingerprints.
 
 Rename drift needs the images of datasets whose names the manifests do not declare; those are
 listed only when some declared dataset has no live version at all, so a no-change plan does not
-pay for them.
+pay for them. Likewise, only when a declared project is missing (created by this plan, or renamed
+in the console) are the datasets of undeclared projects read, so a renamed project is recognised.
 """
 
 from __future__ import annotations
@@ -63,17 +64,25 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
     """Read the projects of `scope`, and images of the datasets it needs (module docstring)."""
     projects = sorted(client.list_projects(), key=lambda p: p.id)
     declared = [p for p in projects if p.project_name in scope.projects]
+    # A declared project that is missing may have been renamed in the console: then the
+    # undeclared projects are read too, so the planner can recognise it by its contents.
+    missing = scope.projects - {p.project_name for p in projects}
+    candidates = [p for p in projects if p.project_name not in scope.projects] if missing else []
+    missing_bases = frozenset(
+        base for name in missing for base in scope.dataset_bases.get(name, frozenset())
+    )
     with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+        read = declared + candidates
         datasets_by_project = dict(
             zip(
-                [p.id for p in declared],
-                pool.map(lambda p: _read_datasets(client, p.id), declared),
+                [p.id for p in read],
+                pool.map(lambda p: _read_datasets(client, p.id), read),
                 strict=True,
             )
         )
         wanted: list[DatasetRecord] = []
-        for project in declared:
-            bases = scope.dataset_bases.get(project.project_name, frozenset())
+        for project in read:
+            bases = scope.dataset_bases.get(project.project_name, missing_bases)
             listed = datasets_by_project[project.id]
             wanted.extend(_datasets_needing_images(listed, bases))
         images_by_dataset = dict(

@@ -185,6 +185,35 @@ def test_console_rename_is_repaired(world: World) -> None:
     assert len(world.raw_state()["datasets"]) == 1
 
 
+def test_console_project_rename_is_repaired_not_duplicated(world: World) -> None:
+    """A project renamed in the console is recognised by its ip fields and contents: the plan
+    renames it back (drift), nothing is created twice and no model trains again."""
+    world.tree = standard_tree(world.root, images=2)
+    world.converge()
+    with world.client() as client:
+        project = client.list_projects()[0]
+        client.update_project(project.id, project_name="Lora (console)")
+        # an unrelated project with other contents is never taken for it
+        client.create_project(
+            project_name="other", ip_type="defined_character", ip_medium="illustration",
+            ip_name="Lora", ip_description="a female character with purple hair",
+        )
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert (
+        "project 'lora' was renamed in the console to 'Lora (console)' (same ip_type, ip_medium "
+        "and contents): rename it back" in plan.output
+    )
+    assert "Plan: 0 to create, 1 to update, 0 to clone, 0 to replace (retrain), 0 to delete." in (
+        plan.output
+    )
+    world.converge()
+    raw = world.raw_state()
+    assert sorted(p["project_name"] for p in raw["projects"]) == ["lora", "other"]
+    assert len(raw["datasets"]) == 1 and len(raw["models"]) == 1
+    assert raw["projects"][0]["id"] == project.id
+
+
 def test_prune_undeclared_dataset_and_training_model(world: World) -> None:
     world.tree = standard_tree(world.root, images=1)
     world.converge()

@@ -5,7 +5,8 @@ The walk is per declared project, sorted by name, so the result does not depend 
 order. Within a project: the project itself, then explicit model deletions (so a dataset's
 deletion can wait for them), declared datasets, superseded and undeclared datasets, declared
 models (they need to know where their dataset stands after this plan), and finally superseded
-and undeclared models. Live projects no manifest declares are never looked at.
+and undeclared models. Live projects no manifest declares are never changed; they are looked at
+only to recognise a declared project renamed in the console (`_find_renamed_projects`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from reconciler.diff.models import diff_model, find_model_renames
 from reconciler.diff.projects import diff_project
 from reconciler.diff.prune import prune_datasets, prune_models
 from reconciler.diff.scope import ProjectScope
+from reconciler.naming import parse_versioned_name
 from reconciler.state import DesiredProject, DesiredState, LiveProject, LiveState
 
 __all__ = ["DiffResult", "PlannedChange", "PlannedStep", "diff_states"]
@@ -39,6 +41,7 @@ def diff_states(desired: DesiredState, live: LiveState, *, prune: bool = False) 
                 f"{kind} '{name}' refers to project '{project_name}', which no manifest "
                 "declares: declare the project or fix the reference"
             )
+    renamed = _find_renamed_projects(desired, live, declared)
     for project in sorted(desired.projects, key=lambda p: p.name):
         matches = sorted(live_by_name.get(project.name, []), key=lambda p: p.id)
         if len(matches) > 1:
@@ -49,10 +52,60 @@ def diff_states(desired: DesiredState, live: LiveState, *, prune: bool = False) 
                 "the console"
             )
             continue
-        _diff_project_tree(
-            result, addresses, project, matches[0] if matches else None, desired, prune
-        )
+        current = matches[0] if matches else None
+        if current is None and not project.delete:
+            current = renamed.get(project.name)
+        _diff_project_tree(result, addresses, project, current, desired, prune)
     return result
+
+
+def _find_renamed_projects(
+    desired: DesiredState, live: LiveState, declared: set[str]
+) -> dict[str, LiveProject]:
+    """Declared projects missing from Bria that an undeclared live project evidently is, renamed
+    in the console: same ip_type and ip_medium, the manifest's ip_name/ip_description, and
+    datasets or models under the manifest's names. Only unambiguous pairs count."""
+    present = {p.project_name for p in live.projects}
+    found: dict[str, list[LiveProject]] = defaultdict(list)
+    for project in desired.projects:
+        if project.name in present or project.delete:
+            continue
+        datasets = {d.name for d in desired.datasets if d.project == project.name}
+        models = {m.name for m in desired.models if m.project == project.name}
+        for candidate in live.projects:
+            if candidate.project_name in declared or candidate.datasets is None:
+                continue
+            if (candidate.ip_type, candidate.ip_medium) != (project.ip_type, project.ip_medium):
+                continue
+            if project.ip_name is not None and candidate.ip_name != project.ip_name:
+                continue
+            if project.ip_description is not None and (
+                candidate.ip_description != project.ip_description
+            ):
+                continue
+            if _holds(candidate, datasets, models):
+                found[project.name].append(candidate)
+    claims: dict[int, int] = defaultdict(int)
+    for candidates in found.values():
+        for candidate in candidates:
+            claims[candidate.id] += 1
+    return {
+        name: candidates[0]
+        for name, candidates in found.items()
+        if len(candidates) == 1 and claims[candidates[0].id] == 1
+    }
+
+
+def _holds(project: LiveProject, datasets: set[str], models: set[str]) -> bool:
+    for dataset in project.datasets or ():
+        parsed = parse_versioned_name(dataset.name)
+        if parsed is not None and parsed.base in datasets:
+            return True
+        for model in dataset.models:
+            parsed = parse_versioned_name(model.name)
+            if parsed is not None and parsed.base in models:
+                return True
+    return False
 
 
 def _diff_project_tree(

@@ -63,6 +63,8 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
         return ProjectDiff(_replace(scope, address, desired, live, fixed), "replaced")
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
+    if live.project_name != desired.name:  # recognised by its contents: renamed in the console
+        before["project_name"], after["project_name"] = live.project_name, desired.name
     for remote, local in UPDATABLE:
         wanted = getattr(desired, local)
         if wanted is not None and wanted != getattr(live, remote):
@@ -72,15 +74,18 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
             PlannedChange(address, "noop", f"project '{desired.name}' matches the manifest"),
             "present",
         )
-    change = PlannedChange(
-        address,
-        "update",
+    reason = (
         f"project '{desired.name}' differs from the manifest in {', '.join(after)}: update "
-        f"{'it' if len(after) == 1 else 'them'} in place",
-        before=before,
-        after=after,
-        drift=True,
+        f"{'it' if len(after) == 1 else 'them'} in place"
     )
+    if "project_name" in after:
+        others = [name for name in after if name != "project_name"]
+        reason = (
+            f"project '{desired.name}' was renamed in the console to '{live.project_name}' (same "
+            "ip_type, ip_medium and contents): rename it back"
+            + (f", and update {', '.join(others)}" if others else "")
+        )
+    change = PlannedChange(address, "update", reason, before=before, after=after, drift=True)
     change.add("update", UpdateProject, project=scope.project_ref(), fields=dict(after))
     return ProjectDiff(change, "present")
 
