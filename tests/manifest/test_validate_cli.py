@@ -21,7 +21,7 @@ from reconciler.cli import cli
 from reconciler.manifest import load_manifests
 from reconciler.state import DesiredState
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BROKEN = (
     PROJECT.replace("ip_name: Lora", "ip_name: Lora the Purple Explorer")
     + """\

@@ -18,7 +18,7 @@ from test_manifest_support import PROJECT, located, make_repo, validate
 from reconciler.manifest import LoadResult, load_manifests
 from reconciler.manifest.yaml_loader import MAX_DEPTH, MAX_MANIFEST_BYTES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "manifests"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 FUZZ_EXAMPLES = int(os.environ.get("RECONCILER_FUZZ_EXAMPLES", "150"))
 
 

@@ -64,7 +64,7 @@ def test_apply_under_faults_converges_exactly(world: World, seed: int) -> None:
     assert_converged_exactly(world)
 
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "manifests"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "manifests"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "manifests"
 
 
 @pytest.fixture
