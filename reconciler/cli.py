@@ -16,6 +16,7 @@ from reconciler import __version__
 from reconciler.commands.apply_cmd import apply
 from reconciler.commands.emulator_cmd import emulator
 from reconciler.commands.plan_cmd import plan
+from reconciler.commands.show_cmd import show
 from reconciler.commands.validate_cmd import validate
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
@@ -64,6 +65,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 cli.add_command(validate)
 cli.add_command(plan)
 cli.add_command(apply)
+cli.add_command(show)
 cli.add_command(emulator)
 
 

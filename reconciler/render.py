@@ -1,6 +1,8 @@
-"""The plan as people read it: Terraform-like text for a terminal, markdown for a pull request.
+"""The plan as people read it: Terraform-like text for a terminal, and the pieces every format
+shares (symbols, the summary line, field lines, `describe_step`); markdown for a pull request is
+in `reconciler.render_markdown`, the visual page in `reconciler.render_html`.
 
-Both render the same `Plan` value that `apply` carries out, so the review cannot differ from what
+All render the same `Plan` value that `apply` carries out, so the review cannot differ from what
 happens: every change with its symbol, its reason and what it changes; refused changes first; the
 no-ops last, each with why nothing needs doing; a summary line counting creates, updates, clones,
 replacements (retrains) and deletions; and loud warnings when training starts or completed models
@@ -154,7 +156,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-# ---------------------------------------------------------------- markdown
+# ---------------------------------------------------------------- operations
 
 
 def describe_step(step: Step) -> str:
@@ -185,62 +187,6 @@ def describe_step(step: Step) -> str:
 def _ref(ref: Ref) -> str:
     text = str(ref)
     return text + (f" (id {ref.id})" if ref.id is not None else " (new)")
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(plan: Plan) -> str:
-    out = ["## Reconciler plan", ""]
-    for error in plan.errors:
-        out.append(f"> **Error:** {_cell(error)}")
-    if plan.errors:
-        out.append("")
-    if not plan.has_changes and not plan.errors:
-        out += [f"**{NO_CHANGES}**", ""]
-    else:
-        out += [f"**{summary_line(plan)}**", ""]
-    for warning in plan.warnings:
-        out.append(f"> :warning: **{_cell(warning)}**")
-    if plan.warnings:
-        out.append("")
-    active = [c for c in plan.changes if c.action != "noop"]
-    if active:
-        out += ["| | Address | Action | Reason |", "|---|---|---|---|"]
-        for change in active:
-            action = change.action + (" (drift)" if change.drift else "")
-            out.append(
-                f"| `{SYMBOLS[change.action]}` | `{change.address}` | {action} | "
-                f"{_cell(change.reason)} |"
-            )
-        out.append("")
-    for change in active:
-        details = [f"`{line}`" for line in field_lines(change)]
-        details += [f"warning: {w}" for w in change.warnings]
-        lists = image_lists(change)
-        if not details and not lists:
-            continue
-        out.append(f"<details><summary><code>{change.address}</code>: what changes</summary>")
-        out.append("")
-        out += [f"- {_cell(line)}" for line in details]
-        for title, items in lists:
-            out.append(f"- {title} ({len(items)}): " + ", ".join(f"`{i}`" for i in items))
-        out += ["", "</details>", ""]
-    if plan.steps:
-        out.append(f"<details><summary>API operations, in order ({len(plan.steps)})</summary>")
-        out.append("")
-        for step in plan.steps:
-            after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
-            out.append(f"1. `{step.id}` {_cell(describe_step(step))}{after}")
-        out += ["", "</details>", ""]
-    noops = [c for c in plan.changes if c.action == "noop"]
-    if noops:
-        out.append(f"<details><summary>Unchanged ({len(noops)})</summary>")
-        out.append("")
-        out += [f"- `{c.address}`: {_cell(c.reason)}" for c in noops]
-        out += ["", "</details>", ""]
-    return "\n".join(out)
 
 
 def image_file_name(image_name: str) -> str:

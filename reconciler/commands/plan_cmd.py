@@ -7,7 +7,6 @@ With `--detailed-exitcode`: 0 no changes, 2 changes, 1 error (Terraform's conven
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ import click
 
 from reconciler.connection import CACHE_DIR, ConnectionSettings, open_client
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.plan_formats import FORMATS, render_plan
 from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
 
@@ -123,9 +123,11 @@ def report_plan_errors(plan: Plan) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "markdown"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
+    help="text for a terminal, markdown for a PR comment, json for machines, html for a visual "
+    "review page (one self-contained file; redirect it: > plan.html).",
 )
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when no changes, 2 when changes, 1 on error."
@@ -145,19 +147,13 @@ def plan(
     use_emulator: bool,
 ) -> None:
     """Show what apply would change to make the account match the manifests."""
-    from reconciler.plan import plan_to_json, save_plan
-    from reconciler.render import render_markdown, render_text
+    from reconciler.plan import save_plan
 
     desired = load_desired(paths)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
     with open_client(settings) as client:
         the_plan, _live = make_plan(client, desired, prune=prune)
-    if output_format == "json":
-        click.echo(redact(json.dumps(plan_to_json(the_plan), indent=2, sort_keys=False)))
-    elif output_format == "markdown":
-        click.echo(redact(render_markdown(the_plan)))
-    else:
-        click.echo(redact(render_text(the_plan, use_color())))
+    click.echo(render_plan(the_plan, output_format, color=use_color()))
     if the_plan.errors:
         report_plan_errors(the_plan)
     if out_file:

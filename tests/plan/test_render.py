@@ -9,7 +9,8 @@ from pathlib import Path
 from planner_cases.builders import desired_state, live_state
 
 from reconciler.plan import Change, Plan, build_plan
-from reconciler.render import describe_step, render_markdown, render_text, summary_line
+from reconciler.render import describe_step, render_text, summary_line
+from reconciler.render_markdown import render_markdown
 
 CASES = Path(__file__).parent / "planner_cases"
 PROJECT = {"name": "lora"}
