@@ -63,6 +63,20 @@ def default_data_dir() -> Path:
     "--rate-limit-every", default=0, show_default=True, type=int, help="Every Nth request: 429."
 )
 @click.option("--retry-after", default=1.0, show_default=True, type=float)
+@click.option(
+    "--rate-limit-per-window",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Bria's rate limit: requests per endpoint per window (0 = none; Free tier: 10).",
+)
+@click.option(
+    "--rate-window-s",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Length of the sliding rate-limit window, in seconds.",
+)
 @click.option("--seed", default=None, type=int, help="Seed for reproducible faults.")
 def emulator(
     host: str,
@@ -76,6 +90,8 @@ def emulator(
     lost_response_rate: float,
     rate_limit_every: int,
     retry_after: float,
+    rate_limit_per_window: int,
+    rate_window_s: float,
     seed: int | None,
 ) -> None:
     """Serve a local emulator of Bria's Tailored Generation API."""
@@ -90,6 +106,8 @@ def emulator(
             lost_response_rate=lost_response_rate,
             rate_limit_every=rate_limit_every,
             retry_after=retry_after,
+            rate_limit_per_window=rate_limit_per_window,
+            rate_window_s=rate_window_s,
             seed=seed,
         )
     except ConfigError as err:

@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 from reconciler.emulator import admin
 from reconciler.emulator.behaviour import Account
 from reconciler.emulator.config import EmulatorConfig
-from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator.faults import FaultDecision, FaultInjector
 from reconciler.emulator.images import MAX_FILE_BYTES
 from reconciler.emulator.rules import ApiError, parse_id
 from reconciler.emulator.storage import Storage
@@ -196,19 +196,18 @@ def _v1_endpoint(emulator: Emulator, method: str, template: str, handler: Handle
 
     async def endpoint(request: Request) -> Response:
         decision = emulator.faults.decide(method, route_name)
-        response = await _answer(request, decision.rate_limited, decision.fail_before)
+        response = await _answer(request, decision)
         if decision.lose_response:
             response = _message(500, "Internal server error")
         emulator.faults.record_status(response.status_code)
         return response
 
-    async def _answer(request: Request, rate_limited: bool, fail_before: bool) -> Response:
+    async def _answer(request: Request, decision: FaultDecision) -> Response:
         if emulator.config.latency:
             await anyio.sleep(emulator.config.latency)
-        if rate_limited:
-            retry_after = f"{emulator.config.retry_after:g}"
-            return _message(429, RATE_LIMIT_MESSAGE, {"Retry-After": retry_after})
-        if fail_before:
+        if decision.rate_limited:
+            return _message(429, RATE_LIMIT_MESSAGE, {"Retry-After": decision.retry_after})
+        if decision.fail_before:
             return _message(500, "Internal server error")
         refusal = _authorised(emulator.config, request)
         if refusal:

@@ -2,6 +2,7 @@
 
 Tests drive timing (`training_seconds`, `captions_seconds`, `stopping_seconds`) and faults
 (`latency`, `failure_rate`, `lost_response_rate`, `rate_limit_every`, `retry_after`, `seed`)
+and Bria's own per-endpoint rate limit (`rate_limit_per_window` requests per `rate_window_s`)
 through this one dataclass, so `PUT /_emulator/config` can change any of them at runtime with
 the same names the constructor and the CLI flags use.
 """
@@ -22,6 +23,8 @@ _RUNTIME_KNOBS: dict[str, type] = {
     "lost_response_rate": float,
     "rate_limit_every": int,
     "retry_after": float,
+    "rate_limit_per_window": int,
+    "rate_window_s": float,
     "seed": int,
 }
 _RATES = ("failure_rate", "lost_response_rate")
@@ -44,6 +47,8 @@ class EmulatorConfig:
     lost_response_rate: float = 0.0
     rate_limit_every: int = 0
     retry_after: float = 1.0
+    rate_limit_per_window: int = 0  # per endpoint; 0 = no limit
+    rate_window_s: float = 60.0
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -59,6 +64,10 @@ class EmulatorConfig:
                 raise ConfigError(f"knob '{name}' must not be negative")
         if self.retry_after < 0:
             raise ConfigError("knob 'retry_after' must not be negative")
+        if self.rate_limit_per_window < 0:
+            raise ConfigError("knob 'rate_limit_per_window' must be 0 (off) or a positive count")
+        if self.rate_window_s <= 0:
+            raise ConfigError("knob 'rate_window_s' must be a positive number of seconds")
         if self.rate_limit_every < 0:
             raise ConfigError("knob 'rate_limit_every' must be 0 (off) or a positive count")
 

@@ -1,7 +1,9 @@
 """Fault injection and request statistics for `/v1` requests, reproducible with a seed.
 
-Per request, in order: `latency` (sleep), every `rate_limit_every`-th request answers 429 with
-`Retry-After` without acting, `failure_rate` answers 500 without acting, and
+Per request, in order: `latency` (sleep), a request over Bria's per-endpoint window
+(`rate_limit_per_window` per `rate_window_s`, see `rate_window.py`) or every
+`rate_limit_every`-th request answers 429 with `Retry-After` without acting, `failure_rate`
+answers 500 without acting, and
 `lost_response_rate` lets the request act and then answers 500 instead of its real response.
 Both random draws are made for every request from one seeded RNG, so a given seed and request
 order always give the same faults. Admin and file routes are never faulted nor counted.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.rate_window import SlidingWindow, retry_after_header
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class FaultDecision:
     rate_limited: bool
     fail_before: bool
     lose_response: bool
+    retry_after: str = "1"  # the Retry-After header of a 429
 
 
 class FaultInjector:
@@ -38,6 +42,7 @@ class FaultInjector:
         self._by_route: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
+        self._window = SlidingWindow()
 
     def reseed(self) -> None:
         """Start the fault sequence over (after a seed change or a reset)."""
@@ -50,14 +55,22 @@ class FaultInjector:
             self._by_route.clear()
             self._by_status.clear()
             self._faults.clear()
+        self._window.reset()
 
     def decide(self, method: str, route: str) -> FaultDecision:
+        endpoint = f"{method} {route}"
+        wait = self._window.admit(
+            endpoint, self.config.rate_limit_per_window, self.config.rate_window_s
+        )
         with self._lock:
             self._requests += 1
-            self._by_route[f"{method} {route}"] += 1
+            self._by_route[endpoint] += 1
             fail_draw, lose_draw = self._rng.random(), self._rng.random()
             every = self.config.rate_limit_every
-            rate_limited = bool(every) and self._requests % every == 0
+            rate_limited = wait is not None or (bool(every) and self._requests % every == 0)
+            retry_after = (
+                f"{self.config.retry_after:g}" if wait is None else retry_after_header(wait)
+            )
             fail_before = not rate_limited and fail_draw < self.config.failure_rate
             lose = not (rate_limited or fail_before) and lose_draw < self.config.lost_response_rate
             if rate_limited:
@@ -66,7 +79,7 @@ class FaultInjector:
                 self._faults["failed_before_acting"] += 1
             if lose:
                 self._faults["lost_responses"] += 1
-            return FaultDecision(rate_limited, fail_before, lose)
+            return FaultDecision(rate_limited, fail_before, lose, retry_after)
 
     def record_status(self, status: int) -> None:
         with self._lock:

@@ -61,6 +61,8 @@ class EmulatorServer:
         lost_response_rate: float = 0.0,
         rate_limit_every: int = 0,
         retry_after: float = 1.0,
+        rate_limit_per_window: int = 0,
+        rate_window_s: float = 60.0,
         seed: int | None = None,
         captions_seconds: float = 0.2,
     ) -> None:
@@ -76,6 +78,8 @@ class EmulatorServer:
             lost_response_rate=lost_response_rate,
             rate_limit_every=rate_limit_every,
             retry_after=retry_after,
+            rate_limit_per_window=rate_limit_per_window,
+            rate_window_s=rate_window_s,
             seed=seed,
         )
         self.url = ""

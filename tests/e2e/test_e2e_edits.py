@@ -195,8 +195,11 @@ def test_console_project_rename_is_repaired_not_duplicated(world: World) -> None
         client.update_project(project.id, project_name="Lora (console)")
         # an unrelated project with other contents is never taken for it
         client.create_project(
-            project_name="other", ip_type="defined_character", ip_medium="illustration",
-            ip_name="Lora", ip_description="a female character with purple hair",
+            project_name="other",
+            ip_type="defined_character",
+            ip_medium="illustration",
+            ip_name="Lora",
+            ip_description="a female character with purple hair",
         )
     plan = world.plan("--detailed-exitcode")
     assert plan.exit_code == 2, plan.output

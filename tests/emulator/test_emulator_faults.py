@@ -33,7 +33,8 @@ def session(server: EmulatorServer) -> Iterator[EmulatorSession]:
 @pytest.fixture
 def bria(session: EmulatorSession) -> EmulatorSession:
     session.configure(latency=0, failure_rate=0, lost_response_rate=0, rate_limit_every=0,
-                      retry_after=1, seed=None)  # fmt: skip
+                      retry_after=1, rate_limit_per_window=0, rate_window_s=60,
+                      seed=None)  # fmt: skip
     session.reset()
     return session
 
@@ -154,8 +155,8 @@ def test_config_reports_knobs_and_hides_the_token(bria: EmulatorSession) -> None
         ({"rate_limit_every": 2.5}, "knob 'rate_limit_every' must be a whole number, got 2.5"),
         ({"latency": "slow"}, "knob 'latency' must be a number, got 'slow'"),
         ({"token": "new"}, "unknown knob(s) token; known knobs: captions_seconds, failure_rate, "
-         "latency, lost_response_rate, rate_limit_every, retry_after, seed, stopping_seconds, "
-         "training_seconds"),
+         "latency, lost_response_rate, rate_limit_every, rate_limit_per_window, rate_window_s, "
+         "retry_after, seed, stopping_seconds, training_seconds"),
     ],
 )  # fmt: skip
 def test_bad_config_is_400_and_changes_nothing(
