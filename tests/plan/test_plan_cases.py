@@ -1,6 +1,6 @@
-"""Table-driven planner cases: each tests/plan/planner_cases/*.json holds a desired state, a live state
-and the exact plan expected (steps in order with their dependencies, every change with its action
-and reason, errors, warnings, drift, before/after). Pure: no server."""
+"""Table-driven planner cases: each tests/plan/planner_cases/*.json holds a desired state, a live
+state and the exact plan expected (steps in order with their dependencies, every change with its
+action and reason, errors, warnings, drift, before/after). Pure: no server."""
 
 from __future__ import annotations
 
