@@ -14,6 +14,7 @@ import click
 
 from reconciler import __version__
 from reconciler.commands.apply_cmd import apply
+from reconciler.commands.captions_cmd import captions
 from reconciler.commands.emulator_cmd import emulator
 from reconciler.commands.plan_cmd import plan
 from reconciler.commands.show_cmd import show
@@ -66,6 +67,7 @@ cli.add_command(validate)
 cli.add_command(plan)
 cli.add_command(apply)
 cli.add_command(show)
+cli.add_command(captions)
 cli.add_command(emulator)
 
 
