@@ -157,6 +157,7 @@ def _live_project(record: ProjectRecord, datasets: tuple[LiveDataset, ...] | Non
         ip_name=record.ip_name,
         ip_description=record.ip_description,
         datasets=datasets,
+        training_version=record.training_version,
     )
 
 
@@ -174,6 +175,8 @@ def _live_dataset(
         captions_update_status=record.captions_update_status,
         images=None if images is None else tuple(live_image(i) for i in _by_id(images)),
         models=tuple(live_model(m) for m in _by_id(models) if m.status != "Deleted"),
+        visual_schema=record.visual_schema,
+        upload_type=record.upload_type,
     )
 
 
@@ -194,6 +197,14 @@ def live_model(record: ModelRecord) -> LiveModel:
         training_version=(record.training_version or "").lower(),
         status=record.status,
         description=record.description,
+        training_mode=record.training_mode,
+        training_parameters=(
+            None
+            if record.training_parameters is None
+            else tuple(sorted(record.training_parameters.as_dict().items()))
+        ),
+        active_model_version=record.active_model_version,
+        checkpoint_steps=record.checkpoint_steps,
     )
 
 

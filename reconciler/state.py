@@ -12,6 +12,9 @@ from typing import Literal
 
 DatasetStatus = Literal["draft", "completed"]
 TrainingVersion = Literal["light", "max"]
+TrainingMode = Literal["fully_automated", "expert"]
+# expert training parameters by their API names, sorted by name (a tuple so states stay hashable)
+TrainingParameterItems = tuple[tuple[str, int | float | str | None], ...]
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,11 @@ class LiveModel:
     training_version: str  # lower-cased
     status: str  # Created | InProgress | Completed | Failed | Stopping | Stopped (normalised)
     description: str | None = None
+    # current generation (Bria's published OpenAPI); None when the record does not say
+    training_mode: str | None = None  # fully_automated | expert; then training_version is ""
+    training_parameters: TrainingParameterItems | None = None
+    active_model_version: str | None = None  # the checkpoint used for inference
+    checkpoint_steps: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,9 @@ class LiveDataset:
     captions_update_status: str | None = None
     images: tuple[LiveImage, ...] | None = None  # None = not read (not needed by the plan)
     models: tuple[LiveModel, ...] = ()
+    # current generation; None when the record does not say
+    visual_schema: str | None = None  # the JSON string Bria stores
+    upload_type: str | None = None  # basic | advanced
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ class LiveProject:
     ip_name: str | None = None
     ip_description: str | None = None
     datasets: tuple[LiveDataset, ...] | None = None  # None = not read (undeclared project)
+    training_version: str | None = None  # current generation's lock: fibo | max | None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from reconciler.client.records import (
 from reconciler.secrets import register_secret
 
 DEFAULT_API_URL = "https://engine.prod.bria-api.com/v1"
+_WITH_TRAINING_PARAMETERS = {"include_training_parameters": "true"}
 PROJECT_FIELDS = frozenset({"project_name", "project_description", "ip_name", "ip_description"})
 
 T = TypeVar("T")
@@ -400,8 +401,13 @@ class BriaClient:
     # ------------------------------------------------------------ models
 
     def list_models(self) -> list[ModelRecord]:
+        """With `include_training_parameters=true` (published OpenAPI; the reference has no
+        query and ignores it), so current-generation models carry their parameters."""
         return self._call(
-            "GET", "/tailored-gen/models", lambda a: parse_list(a, parse_model, "model")
+            "GET",
+            "/tailored-gen/models",
+            lambda a: parse_list(a, parse_model, "model"),
+            params=_WITH_TRAINING_PARAMETERS,
         )
 
     def list_project_models(self, project_id: int) -> list[ModelRecord]:
@@ -411,6 +417,7 @@ class BriaClient:
             lambda a: parse_list(
                 a, lambda item, what: parse_model(item, what, project_id=project_id), "model"
             ),
+            params=_WITH_TRAINING_PARAMETERS,
             project_id=project_id,
         )
 

@@ -6,6 +6,13 @@ it into a `MalformedResponse` naming the call). Optional fields may be missing o
 extra fields are ignored; the whole answer stays in `raw`. An image without `image_name` (optional
 on upload) is named `unnamed_image(id)`.
 
+Two API generations: the reference's (models with `training_version` light | max, datasets with
+`caption_prefix`) and Bria's published OpenAPI, which accounts made today follow (models with
+`training_mode`, `training_parameters`, `checkpoint_steps`, `active_model_version`; datasets with
+`visual_schema` and `upload_type`; projects with a `training_version` lock). Every record reads
+either shape: a field of the other generation is simply absent (None, or "" for a model's
+`training_version`), never an error.
+
 Normalisation: model status to Created/InProgress/Completed/Failed/Stopping/Stopped/Deleted
 whatever the case (Bria answers "created" on create and "Completed" on get), training_version and
 dataset status to lower case.
@@ -34,6 +41,8 @@ DATASET_STATUSES = frozenset({"draft", "completed"})
 CAPTIONS_UPDATE_STATUSES = frozenset({"empty", "in_progress", "completed"})
 CAPTION_SOURCES = frozenset({"automatic", "manual", "unknown", "pending"})
 TRAINING_VERSIONS = frozenset({"light", "max"})
+TRAINING_MODES = frozenset({"fully_automated", "expert"})
+UPLOAD_TYPES = frozenset({"basic", "advanced"})
 MODEL_STATUSES = ("Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleted")
 _MODEL_STATUS_BY_KEY = {status.lower(): status for status in MODEL_STATUSES}
 
@@ -61,19 +70,70 @@ class ImageRecord:
 
 
 @dataclass(frozen=True)
+class TrainingParameters:
+    """The current generation's expert training parameters, as a model record carries them
+    (`{}` for a fully automated model or one not started yet: every field None)."""
+
+    rank: int | None = None
+    learning_rate: float | None = None
+    lr_scheduler: str | None = None
+    total_training_steps: int | None = None
+    checkpoint_interval: int | None = None
+    lr_warmup_steps: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters that are set, by their API names."""
+        return {
+            name: getattr(self, name)
+            for name in TRAINING_PARAMETER_NAMES
+            if getattr(self, name) is not None
+        }
+
+
+TRAINING_PARAMETER_NAMES = (
+    "rank",
+    "learning_rate",
+    "lr_scheduler",
+    "total_training_steps",
+    "checkpoint_interval",
+    "lr_warmup_steps",
+)
+
+
+@dataclass(frozen=True)
 class ModelRecord:
-    """A model. After start/stop training Bria may answer only {id, status}: then `name` and
-    `training_version` are "" and the rest None; re-read with get_model for the full record."""
+    """A model of either generation. After start/stop training Bria may answer only
+    {id, status}: then `name` and `training_version` are "" and the rest None; re-read with
+    get_model for the full record.
+
+    Reference generation: `training_version` light | max. Current generation: `training_version`
+    is "" and `training_mode` is fully_automated | expert, with `active_model_version` (the
+    checkpoint used for inference, "default" until trained), `training_parameters` and
+    `checkpoint_steps` (None when the answer leaves them out, as lists do unless asked)."""
 
     id: int
     name: str
     status: str  # normalised, one of MODEL_STATUSES
-    training_version: str  # light | max ("" in a partial answer)
+    training_version: str  # light | max ("" in a partial answer or a current-generation model)
     dataset_id: int | None
     project_id: int | None
     description: str | None
     generation_prefix: str | None
     raw: Mapping[str, Any] = field(compare=False, repr=False)
+    training_mode: str | None = None  # fully_automated | expert (current generation)
+    active_model_version: str | None = None
+    training_parameters: TrainingParameters | None = None
+    checkpoint_steps: tuple[int, ...] | None = None
+
+    @property
+    def generation(self) -> str | None:
+        """"reference" (training_version), "current" (training_mode), or None when the answer
+        names neither (a partial answer, or Update Model's, which carries neither)."""
+        if self.training_mode:
+            return "current"
+        if self.training_version:
+            return "reference"
+        return None
 
 
 @dataclass(frozen=True)
@@ -87,6 +147,9 @@ class ProjectRecord:
     ip_description: str | None
     status: str | None  # "active" in the reference; no documented enum
     raw: Mapping[str, Any] = field(compare=False, repr=False)
+    # current generation: the training version family the project is locked to ("fibo", "max";
+    # None when unlocked or not answered)
+    training_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +165,9 @@ class DatasetRecord:
     models: tuple[ModelRecord, ...] | None  # only with include_models
     model_ids: tuple[int, ...] | None  # only with include_models_ids
     raw: Mapping[str, Any] = field(compare=False, repr=False)
+    # current generation: the JSON visual schema (a string, as Bria stores it) and upload type
+    visual_schema: str | None = None
+    upload_type: str | None = None  # basic | advanced
 
 
 # ---------------------------------------------------------------- field readers
@@ -223,7 +289,12 @@ def parse_project(data: Any, what: str = "project") -> ProjectRecord:
         ip_description=opt_str(obj, "ip_description", what),
         status=opt_str(obj, "status", what),
         raw=_frozen(obj),
+        training_version=_lower(opt_str(obj, "training_version", what)),
     )
+
+
+def _lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
 
 
 def unnamed_image(image_id: int) -> str:
@@ -280,10 +351,7 @@ def parse_model(
         name = ""
     else:
         name = req_str(obj, "name", what)
-    if partial and obj.get("training_version") is None:
-        training_version = ""
-    else:
-        training_version = req_enum(obj, "training_version", TRAINING_VERSIONS, what)
+    training_version = opt_enum(obj, "training_version", TRAINING_VERSIONS, what) or ""
     return ModelRecord(
         id=req_int(obj, "id", what),
         name=name,
@@ -294,7 +362,63 @@ def parse_model(
         description=opt_str(obj, "description", what),
         generation_prefix=opt_str(obj, "generation_prefix", what),
         raw=_frozen(obj),
+        training_mode=opt_enum(obj, "training_mode", TRAINING_MODES, what),
+        active_model_version=_version(obj.get("active_model_version"), what),
+        training_parameters=_training_parameters(obj.get("training_parameters"), what),
+        checkpoint_steps=_checkpoint_steps(obj.get("checkpoint_steps"), what),
     )
+
+
+def _version(value: Any, what: str) -> str | None:
+    """`active_model_version`: a string ("default", "1500"); an integer step is accepted too."""
+    if value is None:
+        return None
+    if _is_int(value):
+        return str(value)
+    if not isinstance(value, str):
+        raise RecordError(
+            f"{what} field 'active_model_version' should be a string, got {_json_type(value)}"
+        )
+    return value
+
+
+def _training_parameters(value: Any, what: str) -> TrainingParameters | None:
+    if value is None:
+        return None
+    label = f"{what} training_parameters"
+    obj = _object(value, label)
+    rate = obj.get("learning_rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+        raise RecordError(
+            f"{label} field 'learning_rate' should be a number, got {_json_type(rate)}"
+        )
+    return TrainingParameters(
+        rank=opt_int(obj, "rank", label),
+        learning_rate=None if rate is None else float(rate),
+        lr_scheduler=opt_str(obj, "lr_scheduler", label),
+        total_training_steps=opt_int(obj, "total_training_steps", label),
+        checkpoint_interval=opt_int(obj, "checkpoint_interval", label),
+        lr_warmup_steps=opt_int(obj, "lr_warmup_steps", label),
+    )
+
+
+def _checkpoint_steps(value: Any, what: str) -> tuple[int, ...] | None:
+    """The published OpenAPI types checkpoint steps as strings ("1500"); integers too."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        steps = [_step(item) for item in value]
+        if all(step is not None for step in steps):
+            return tuple(sorted(step for step in steps if step is not None))
+    raise RecordError(f"{what} field 'checkpoint_steps' should be an array of training steps")
+
+
+def _step(item: Any) -> int | None:
+    if _is_int(item):
+        return int(item)
+    if isinstance(item, str) and item.isascii() and item.isdigit():
+        return int(item)
+    return None
 
 
 def parse_dataset(
@@ -337,4 +461,6 @@ def parse_dataset(
         models=models,
         model_ids=model_ids,
         raw=_frozen(obj),
+        visual_schema=opt_str(obj, "visual_schema", what),
+        upload_type=opt_enum(obj, "upload_type", UPLOAD_TYPES, what),
     )

@@ -141,7 +141,12 @@ def _why_not_good(
             problems.append(
                 f"it was trained on dataset '{on.name}', not on '{outcome.ref.remote_name}'"
             )
-    if model.training_version != desired.training_version:
+    if model.training_mode is not None:  # a current-generation model (training_mode)
+        problems.append(
+            f"training_mode {model.training_mode} -> training_version {desired.training_version}"
+        )
+    elif model.training_version and model.training_version != desired.training_version:
+        # a record that names no training version (Update Model's answer) is not a difference
         problems.append(f"training_version {model.training_version} -> {desired.training_version}")
     if model.status == "Deleted":
         problems.append("it was deleted")

@@ -88,7 +88,8 @@ def _check(kind: str, body: bytes, content_type: str = "application/json") -> No
     assert isinstance(record.id, int) and not isinstance(record.id, bool)
     if isinstance(record, ModelRecord):
         assert record.status in MODEL_STATUSES
-        assert record.training_version in ("light", "max")
+        assert record.training_version in ("light", "max", "")  # "": current generation
+        assert record.training_mode in ("fully_automated", "expert", None)
     if isinstance(record, DatasetRecord):
         assert record.status in ("draft", "completed")
 

@@ -192,11 +192,13 @@ _ENUMS = {"training_version": TRAINING_VERSIONS}
 def broken_accounts(draw: st.DrawFn) -> tuple[str, str, Any, Any]:
     where, field, kind = draw(st.sampled_from(REQUIRED))
     if kind == "training_version":
-        bad = draw(json_values.filter(lambda v: not isinstance(v, str) or v.lower() not in
-                                      _ENUMS["training_version"]))  # fmt: skip
+        # optional since the current generation (training_mode) has none; a wrong value is
+        # still refused
+        bad = draw(json_values.filter(lambda v: v is not None and (not isinstance(v, str) or
+                                      v.lower() not in _ENUMS["training_version"])))  # fmt: skip
     else:
         bad = draw(json_values.filter(lambda v: _refused(v, kind)))
-    remove = bad is None or draw(st.booleans())
+    remove = bad is None or (kind != "training_version" and draw(st.booleans()))
     project, dataset = dict(PROJECT), dict(DATASET)
     model = dict(dataset["models"][0])
     record = {"project": project, "dataset": dataset, "model": model}[where]
