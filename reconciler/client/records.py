@@ -127,8 +127,8 @@ class ModelRecord:
 
     @property
     def generation(self) -> str | None:
-        """"reference" (training_version), "current" (training_mode), or None when the answer
-        names neither (a partial answer, or Update Model's, which carries neither)."""
+        """The generation: "reference" (training_version), "current" (training_mode), or None when
+        the answer names neither (a partial answer, or Update Model's, which has neither)."""
         if self.training_mode:
             return "current"
         if self.training_version:
