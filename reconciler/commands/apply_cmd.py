@@ -30,6 +30,7 @@ from reconciler.commands.plan_cmd import (
     load_desired,
     make_plan,
     report_plan_errors,
+    strict_option,
     use_color,
 )
 from reconciler.connection import STATE_DIR, open_client
@@ -198,6 +199,7 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     type=click.Path(dir_okay=False),
     help="Carry out exactly this saved plan (from 'plan --out').",
 )
+@strict_option
 @connection_options
 @click.pass_context
 def apply(
@@ -209,6 +211,7 @@ def apply(
     wait_timeout: float,
     parallelism: int,
     plan_file: str | None,
+    strict: bool,
     api_url: str | None,
     token_file: str | None,
     use_emulator: bool,
@@ -218,7 +221,7 @@ def apply(
     from reconciler.render import render_text
 
     # with --plan the saved plan holds everything; manifest PATHS, if given, are not read
-    desired = None if plan_file else load_desired(paths)
+    desired = None if plan_file else load_desired(paths, strict=strict)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
     with apply_lock(), open_client(settings) as client:
         if plan_file:

@@ -77,11 +77,23 @@ def connection_settings(
     )
 
 
-def load_desired(paths: Sequence[str]) -> DesiredState:
+def strict_option(command: F) -> F:
+    """--strict: YAML files that are not manifests are errors instead of skipped."""
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Fail on YAML files that are not manifests (default: skip and list them).",
+    )(command)
+
+
+def load_desired(paths: Sequence[str], *, strict: bool = False) -> DesiredState:
     """Load the manifests; print every diagnostic to stderr; raise when any is an error."""
     from reconciler.manifest import load_manifests
+    from reconciler.manifest.discovery import describe_skipped
 
-    result = load_manifests(list(paths) or ["."], cache_dir=CACHE_DIR)
+    result = load_manifests(list(paths) or ["."], cache_dir=CACHE_DIR, strict=strict)
+    if result.skipped:
+        click.echo(describe_skipped(result.skipped), err=True)
     errors = 0
     for diagnostic in result.diagnostics:
         is_error = diagnostic.severity == "error"
@@ -133,6 +145,7 @@ def report_plan_errors(plan: Plan) -> None:
     "--detailed-exitcode", is_flag=True, help="Exit 0 when no changes, 2 when changes, 1 on error."
 )
 @click.option("--prune", is_flag=True, help="Also delete undeclared datasets and models.")
+@strict_option
 @connection_options
 @click.pass_context
 def plan(
@@ -142,6 +155,7 @@ def plan(
     output_format: str,
     detailed_exitcode: bool,
     prune: bool,
+    strict: bool,
     api_url: str | None,
     token_file: str | None,
     use_emulator: bool,
@@ -149,7 +163,7 @@ def plan(
     """Show what apply would change to make the account match the manifests."""
     from reconciler.plan import save_plan
 
-    desired = load_desired(paths)
+    desired = load_desired(paths, strict=strict)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
     with open_client(settings) as client:
         the_plan, _live = make_plan(client, desired, prune=prune)

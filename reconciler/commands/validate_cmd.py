@@ -15,6 +15,7 @@ import click
 
 from reconciler.manifest import Diagnostic, LoadResult, load_manifests
 from reconciler.manifest.diagnostics import plural
+from reconciler.manifest.discovery import describe_skipped
 
 CACHE_DIR = Path(".reconciler") / "cache"
 _COLOURS = {"error": "red", "warning": "yellow"}
@@ -30,15 +31,22 @@ _COLOURS = {"error": "red", "warning": "yellow"}
     show_default=True,
     help="text for people, json for machines.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail on YAML files that are not manifests (default: skip and list them).",
+)
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, strict: bool) -> None:
     """Check manifests under PATHS (default: the current directory) without contacting Bria."""
-    result = load_manifests(paths or (".",), cache_dir=CACHE_DIR)
+    result = load_manifests(paths or (".",), cache_dir=CACHE_DIR, strict=strict)
     if output_format == "json":
         click.echo(json.dumps(render_json(result), indent=2))
     else:
         for diagnostic in result.diagnostics:
             click.echo(_styled(diagnostic))
+        if result.skipped:
+            click.echo(describe_skipped(result.skipped))
         click.echo(summary(result))
     ctx.exit(0 if result.ok else 1)
 
@@ -66,6 +74,7 @@ def render_json(result: LoadResult) -> dict[str, object]:
         "errors": len(result.errors),
         "warnings": len(result.warnings),
         "files": list(result.files),
+        "skipped": list(result.skipped),
         "diagnostics": [
             {
                 "file": d.file,

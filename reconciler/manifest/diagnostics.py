@@ -53,6 +53,7 @@ class LoadResult:
     state: DesiredState
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[str, ...] = ()  # manifest files read, as displayed in diagnostics
+    skipped: tuple[str, ...] = ()  # YAML files found in folders that are not manifests
     image_stats: ImageReadStats = field(default_factory=ImageReadStats)
 
     @property

@@ -4,6 +4,13 @@ Files are found recursively under the paths given (hidden folders such as `.git`
 `.reconciler` and `.venv` skipped), deduplicated by real path and sorted by their displayed
 name, so the order of the arguments or of the directory listing never changes the result.
 
+A repository holds other YAML too (`docker-compose.yml`, `mkdocs.yml`, `dvc.yaml`): a file found
+in a folder is read only when it looks like ours: its text names `tailored-gen/` (the
+apiVersion) or has a top-level `kind: Project|Dataset|Model`. Anything else is skipped and
+listed, never parsed, so a foreign file cannot fail a plan; a manifest that is broken still
+names its apiVersion, so it is still read and its errors reported. A file named on the command
+line is always read.
+
 The repository of a manifest bounds where its image folders may point: the git work tree that
 holds it (found by walking up to a `.git`), else the current directory when the manifest is
 inside it, else the path given on the command line that led to it.
@@ -12,12 +19,17 @@ inside it, else the path given on the command line that led to it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.manifest.diagnostics import DiagnosticSink, quote
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+SNIFF_BYTES = 64 * 1024
+_LOOKS_LIKE_OURS = re.compile(
+    rb"tailored-gen/|^kind:[ \t]*[\"']?(Project|Dataset|Model)[\"']?[ \t]*(#.*)?\r?$", re.M
+)
 
 
 @dataclass(frozen=True)
@@ -27,20 +39,31 @@ class ManifestFile:
     root: Path  # resolved repository root bounding its image folders
 
 
-def find_manifests(paths: list[str], sink: DiagnosticSink) -> list[ManifestFile]:
+@dataclass(frozen=True)
+class Discovery:
+    files: list[ManifestFile]  # to read, sorted by display name
+    skipped: tuple[str, ...]  # YAML files found in folders that are not manifests (displayed)
+
+
+def find_manifests(paths: list[str], sink: DiagnosticSink) -> Discovery:
     cwd = Path.cwd().resolve()
     git_roots: dict[Path, Path | None] = {}
     found: dict[str, ManifestFile] = {}
+    skipped: dict[str, str] = {}
     for given in paths:
         if not os.path.lexists(given):
             sink.error(given, 1, 1, f"path {quote(given, None)} does not exist")
             continue
         if os.path.isdir(given):
-            files = _walk(given)
+            files = []
+            for file in _walk(given):
+                if looks_like_manifest(file):
+                    files.append(file)
+                else:
+                    absolute = Path(os.path.abspath(file))
+                    skipped.setdefault(os.path.realpath(file), _display(file, absolute, cwd))
             if not files:
-                sink.error(
-                    given, 1, 1, f"no manifests (*.yaml, *.yml) found under {quote(given, None)}"
-                )
+                sink.error(given, 1, 1, _nothing_found(given, len(_walk(given))))
             search_root = Path(given).resolve()
         else:
             files = [given]
@@ -56,7 +79,40 @@ def find_manifests(paths: list[str], sink: DiagnosticSink) -> list[ManifestFile]
                     root=_root(Path(real).parent, cwd, search_root, git_roots),
                 ),
             )
-    return sorted(found.values(), key=lambda f: f.display)
+    not_read = sorted(display for real, display in skipped.items() if real not in found)
+    return Discovery(files=sorted(found.values(), key=lambda f: f.display), skipped=tuple(not_read))
+
+
+def looks_like_manifest(file: str) -> bool:
+    """Whether a YAML file found in a folder is ours (its first 64 KiB name our apiVersion or
+    one of our kinds at the top level); unreadable files are read, so their error is shown."""
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return True
+    return _LOOKS_LIKE_OURS.search(head) is not None
+
+
+def describe_skipped(skipped: tuple[str, ...], limit: int = 10) -> str:
+    """One line naming the YAML files that were not read because they are not manifests."""
+    shown = ", ".join(quote(name, None) for name in skipped[:limit])
+    more = f" and {len(skipped) - limit} more" if len(skipped) > limit else ""
+    count = f"{len(skipped)} YAML file{'s' if len(skipped) != 1 else ''}"
+    return (
+        f"skipped {count} that {'is' if len(skipped) == 1 else 'are'} not a manifest "
+        f"(no 'apiVersion: tailored-gen/v1'): {shown}{more}"
+    )
+
+
+def _nothing_found(given: str, yaml_files: int) -> str:
+    where = quote(given, None)
+    if not yaml_files:
+        return f"no manifests (*.yaml, *.yml) found under {where}"
+    return (
+        f"no manifests found under {where}: none of its {yaml_files} YAML files has "
+        "'apiVersion: tailored-gen/v1'"
+    )
 
 
 def _walk(top: str) -> list[str]:

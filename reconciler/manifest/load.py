@@ -33,14 +33,27 @@ from reconciler.state import (
 )
 
 
-def load_manifests(paths: Sequence[str], *, cache_dir: Path | None = None) -> LoadResult:
+def load_manifests(
+    paths: Sequence[str], *, cache_dir: Path | None = None, strict: bool = False
+) -> LoadResult:
     """Read the manifests under `paths` (default ".") and their image folders.
 
     `cache_dir` holds the image digest cache (plan/apply pass `.reconciler/cache`); None keeps
-    it in memory for this run only.
+    it in memory for this run only. YAML files in the folders that are not manifests are
+    skipped (`LoadResult.skipped`); with `strict` each of them is an error instead.
     """
     sink = DiagnosticSink()
-    files = find_manifests(list(paths) or ["."], sink)
+    discovery = find_manifests(list(paths) or ["."], sink)
+    files = discovery.files
+    if strict:
+        for name in discovery.skipped:
+            sink.error(
+                name,
+                1,
+                1,
+                "not a manifest (no 'apiVersion: tailored-gen/v1'), and --strict is given; "
+                "move it out of the paths given, or drop --strict",
+            )
     resources: list[Resource] = []
     roots: dict[Path, Path] = {}
     every_file_read = True
@@ -71,6 +84,7 @@ def load_manifests(paths: Sequence[str], *, cache_dir: Path | None = None) -> Lo
         state=_desired_state(catalog, images),
         diagnostics=sink.sorted(),
         files=tuple(f.display for f in files),
+        skipped=() if strict else discovery.skipped,
         image_stats=ImageReadStats(
             images=counter.images,
             cache_hits=counter.cache_hits,
