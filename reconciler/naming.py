@@ -11,6 +11,8 @@ from the account:
 * Images are named `<stem>.<digest16><ext>` (`lora-01.3f2a9c1b7d4e6a5b.png`), where digest16 is
   the first 16 hex digits of the SHA-256 of the local file. Bria re-encodes uploads, so remote
   bytes cannot be compared; the name is the proof of which local file an image came from.
+  A local name must come back out of its remote name unchanged (`image_name_problem`), or the
+  image would look foreign on every plan and be deleted and uploaded again each time.
 """
 
 from __future__ import annotations
@@ -68,3 +70,20 @@ def parse_image_remote_name(remote_name: str) -> ImageName | None:
         return None
     ext = m.group("ext") or ""
     return ImageName(file_name=m.group("stem") + ext, digest=m.group("digest"))
+
+
+def image_name_problem(file_name: str) -> str | None:
+    """Why `file_name` would not survive `image_remote_name` -> `parse_image_remote_name`
+    unchanged (so every plan would upload it again); None when it does."""
+    if file_name != file_name.strip():
+        return "starts or ends with a space"
+    if file_name.endswith("."):
+        return "ends with a dot"
+    parsed = parse_image_remote_name(image_remote_name(file_name, "0" * DIGEST_LEN))
+    if parsed is not None and parsed.file_name == file_name:
+        return None
+    extension = file_name.rpartition(".")[2]
+    return (
+        f"has the extension '.{extension}', which Bria image names cannot carry back "
+        "(1-8 letters or digits)"
+    )

@@ -89,6 +89,19 @@ def _escape(ch: str) -> str:
     return f"\\u{code:04x}"
 
 
+PLAIN_TEXT_CONTROLS = frozenset("\t\n\r")
+PLAIN_TEXT_FIX = "remove it (captions are plain text)"
+
+
+def control_character(text: str) -> str | None:
+    """The first control character of `text` (tab and line breaks allowed), escaped for a
+    message (`\\x00`); None when there is none."""
+    for ch in text:
+        if ch not in PLAIN_TEXT_CONTROLS and (ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F):
+            return _escape(ch)
+    return None
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """` (did you mean 'x'?)` when a candidate is close to `word`, else ``."""
     pool = sorted(set(candidates))

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from reconciler.manifest.diagnostics import DiagnosticSink, did_you_mean, quote
+from reconciler.manifest.diagnostics import (
+    PLAIN_TEXT_FIX,
+    DiagnosticSink,
+    control_character,
+    did_you_mean,
+    quote,
+)
 from reconciler.manifest.digests import DigestCache, ImageFacts
 from reconciler.manifest.documents import Resource
 from reconciler.manifest.image_probe import (
@@ -31,6 +37,7 @@ from reconciler.manifest.image_probe import (
     size_problem,
 )
 from reconciler.manifest.rules import MAX_IMAGES
+from reconciler.naming import image_name_problem
 from reconciler.state import DesiredImage
 
 MAX_SIDECAR_BYTES = 64 * 1024
@@ -237,6 +244,15 @@ def _check_facts(dataset: Resource, f: _File, facts: ImageFacts, sink: Diagnosti
             sink,
         )
         return False
+    if (name_problem := image_name_problem(f.name)) is not None:
+        _image_error(
+            dataset,
+            f,
+            f"{name_problem}, so every apply would upload it again; rename it to "
+            f"{quote(_round_tripping_name(f.name, PREFERRED_EXTENSION[facts.format]))}",
+            sink,
+        )
+        return False
     extension = os.path.splitext(f.name)[1].lower()
     if EXTENSION_FORMATS.get(extension) != facts.format:
         stem = os.path.splitext(f.name)[0] if extension in EXTENSION_FORMATS else f.name
@@ -282,6 +298,14 @@ def _captions(
     sidecar_text: dict[str, str | None] = {}
     for name in names:
         manifest_caption = given.get(name)
+        if isinstance(manifest_caption, str) and (bad := control_character(manifest_caption)):
+            dataset.error(
+                sink,
+                ("spec", "captions", name),
+                f"caption of {quote(name)} contains the control character {bad}; {PLAIN_TEXT_FIX}",
+            )
+            result[name] = (None, None)
+            continue
         if isinstance(manifest_caption, str) and manifest_caption.strip():
             result[name] = (manifest_caption.strip(), "manifest")
             continue
@@ -304,7 +328,7 @@ def _read_sidecar(dataset: Resource, sidecar: _File, sink: DiagnosticSink) -> st
         return None
     try:
         with open(sidecar.path, "rb") as handle:
-            text = handle.read(MAX_SIDECAR_BYTES).decode("utf-8-sig").strip()
+            raw = handle.read(MAX_SIDECAR_BYTES).decode("utf-8-sig")
     except OSError as err:
         dataset.error(sink, _WHERE, f"caption file {quote(sidecar.name)} cannot be read: {err}")
         return None
@@ -313,6 +337,16 @@ def _read_sidecar(dataset: Resource, sidecar: _File, sink: DiagnosticSink) -> st
             sink, _WHERE, f"caption file {quote(sidecar.name)} is not UTF-8 text; save it as UTF-8"
         )
         return None
+    for number, line in enumerate(raw.split("\n"), start=1):
+        if (bad := control_character(line)) is not None:
+            dataset.error(
+                sink,
+                _WHERE,
+                f"caption file {_in_folder(dataset, sidecar.name)} contains the control "
+                f"character {bad} at line {number}; {PLAIN_TEXT_FIX}",
+            )
+            return None
+    text = raw.strip()
     if not text:
         dataset.warning(
             sink,
@@ -342,6 +376,16 @@ def _warn_duplicates(
 
 def _image_error(dataset: Resource, f: _File, problem: str, sink: DiagnosticSink) -> None:
     dataset.error(sink, _WHERE, f"image {_in_folder(dataset, f.name)} {problem}")
+
+
+def _round_tripping_name(name: str, preferred_extension: str) -> str:
+    """`name` without surrounding spaces and dots, given `preferred_extension` unless it then has
+    a known one and survives the remote naming scheme."""
+    base = name.strip(" .") or "image"
+    known = os.path.splitext(base)[1].lower() in EXTENSION_FORMATS
+    if known and image_name_problem(base) is None:
+        return base
+    return base + preferred_extension
 
 
 def _in_folder(dataset: Resource, name: str) -> str:

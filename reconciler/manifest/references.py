@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 
 from reconciler.manifest.diagnostics import DiagnosticSink, did_you_mean, quote
 from reconciler.manifest.documents import Resource, name_problem
-from reconciler.manifest.rules import check_model_medium, check_project_rules
+from reconciler.manifest.rules import (
+    check_caption_prefix,
+    check_model_medium,
+    check_project_rules,
+)
 
 
 @dataclass
@@ -60,6 +64,9 @@ def build_catalog(
     for project in catalog.projects.values():
         if project.document.clean and not project.delete:
             check_project_rules(project, sink)
+    for dataset in catalog.datasets.values():
+        if not dataset.delete:
+            check_caption_prefix(dataset, sink)
     for child in (*catalog.datasets.values(), *catalog.models.values()):
         owner = catalog.projects.get(child.project)
         if owner is None:

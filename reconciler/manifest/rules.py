@@ -7,7 +7,12 @@ reference's own limit.
 
 from __future__ import annotations
 
-from reconciler.manifest.diagnostics import DiagnosticSink, quote
+from reconciler.manifest.diagnostics import (
+    PLAIN_TEXT_FIX,
+    DiagnosticSink,
+    control_character,
+    quote,
+)
 from reconciler.manifest.documents import Resource
 
 # "This is currently valid only when ip_medium = illustration."
@@ -73,6 +78,18 @@ def check_project_rules(project: Resource, sink: DiagnosticSink) -> None:
                 f"Bria accepts at most {IP_DESCRIPTION_MAX_WORDS} (e.g. 'a female character "
                 "with purple hair')",
             )
+
+
+def check_caption_prefix(dataset: Resource, sink: DiagnosticSink) -> None:
+    """No control character in the text every caption continues (it is trained on)."""
+    prefix = dataset.text("caption_prefix")
+    if prefix is not None and (bad := control_character(prefix)) is not None:
+        dataset.error(
+            sink,
+            ("spec", "caption_prefix"),
+            f"{dataset.subject}: caption_prefix contains the control character {bad}; "
+            f"{PLAIN_TEXT_FIX}",
+        )
 
 
 def check_model_medium(model: Resource, project: Resource, sink: DiagnosticSink) -> None:
