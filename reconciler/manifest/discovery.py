@@ -13,7 +13,11 @@ line is always read.
 
 The repository of a manifest bounds where its image folders may point: the git work tree that
 holds it (found by walking up to a `.git`), else the current directory when the manifest is
-inside it, else the path given on the command line that led to it.
+inside it, else the path given on the command line that led to it. The same realpath rule as
+for image folders bounds the manifests themselves: a manifest file that links out of its
+repository is refused unread (an error must never quote a file from outside, such as a secret on
+a CI runner), and a linked folder is followed when it stays inside the repository and is a
+located error otherwise (skipping it would let `--prune` delete what it declares).
 """
 
 from __future__ import annotations
@@ -54,31 +58,37 @@ def find_manifests(paths: list[str], sink: DiagnosticSink) -> Discovery:
         if not os.path.lexists(given):
             sink.error(given, 1, 1, f"path {quote(given, None)} does not exist")
             continue
-        if os.path.isdir(given):
-            files = []
-            for file in _walk(given):
-                if looks_like_manifest(file):
-                    files.append(file)
-                else:
-                    absolute = Path(os.path.abspath(file))
-                    skipped.setdefault(os.path.realpath(file), _display(file, absolute, cwd))
-            if not files:
-                sink.error(given, 1, 1, _nothing_found(given, len(_walk(given))))
+        walked = os.path.isdir(given)
+        if walked:
             search_root = Path(given).resolve()
+            walk_root = _root(search_root, cwd, search_root, git_roots)
+            files = _walk(given, walk_root, cwd, sink)
         else:
             files = [given]
-            search_root = Path(given).resolve().parent
+            search_root = Path(os.path.abspath(given)).parent.resolve()
+        taken = 0  # manifests read or refused for this path
         for file in files:
             real = os.path.realpath(file)
             absolute = Path(os.path.abspath(file))
-            found.setdefault(
-                real,
-                ManifestFile(
-                    display=_display(file, absolute, cwd),
-                    path=absolute,
-                    root=_root(Path(real).parent, cwd, search_root, git_roots),
-                ),
-            )
+            display = _display(file, absolute, cwd)
+            root = _root(absolute.parent.resolve(), cwd, search_root, git_roots)
+            if not Path(real).is_relative_to(root):
+                sink.error(
+                    display,
+                    1,
+                    1,
+                    f"manifest {quote(display, None)} is a link to {quote(real, None)}, outside "
+                    f"the repository {quote(str(root), None)}; keep manifests inside the "
+                    "repository",
+                )
+                taken += 1
+            elif walked and not looks_like_manifest(file):
+                skipped.setdefault(real, display)
+            else:
+                found.setdefault(real, ManifestFile(display=display, path=absolute, root=root))
+                taken += 1
+        if walked and not taken:
+            sink.error(given, 1, 1, _nothing_found(given, len(files)))
     not_read = sorted(display for real, display in skipped.items() if real not in found)
     return Discovery(files=sorted(found.values(), key=lambda f: f.display), skipped=tuple(not_read))
 
@@ -115,10 +125,30 @@ def _nothing_found(given: str, yaml_files: int) -> str:
     )
 
 
-def _walk(top: str) -> list[str]:
+def _walk(top: str, root: Path, cwd: Path, sink: DiagnosticSink) -> list[str]:
+    """YAML files under `top`, following folder links that stay inside `root` (each real folder
+    once, so a link loop ends); a folder link leading outside is an error."""
     files: list[str] = []
-    for folder, subfolders, names in os.walk(top):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+    seen = {os.path.realpath(top)}
+    for folder, subfolders, names in os.walk(top, followlinks=True):
+        kept = []
+        for name in sorted(d for d in subfolders if not d.startswith(".")):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if os.path.islink(path) and not Path(real).is_relative_to(root):
+                display = _display(path, Path(os.path.abspath(path)), cwd)
+                sink.error(
+                    display,
+                    1,
+                    1,
+                    f"folder {quote(display, None)} is a link to {quote(real, None)}, outside "
+                    f"the repository {quote(str(root), None)}; keep manifests inside the "
+                    "repository (or copy them in)",
+                )
+            elif real not in seen:
+                seen.add(real)
+                kept.append(name)
+        subfolders[:] = kept
         files.extend(
             os.path.join(folder, name)
             for name in sorted(names)
