@@ -105,7 +105,9 @@ def routes(emulator: Emulator) -> list[BaseRoute]:
     async def result_file(request: Request) -> Response:
         name = request.path_params["name"]
         path = emulator.storage.results_dir / name
-        if "/" in name or name.startswith(".") or not path.is_file():
+        if "/" in name or name.startswith(".") or name.endswith(".ready") or not path.is_file():
+            return JSONResponse({"message": "File not found"}, status_code=404)
+        if emulator.account.clock() < emulator.storage.result_ready_at(name):
             return JSONResponse({"message": "File not found"}, status_code=404)
         media = "image/svg+xml" if name.endswith(".svg") else "image/png"
         return FileResponse(path, media_type=media)

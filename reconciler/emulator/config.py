@@ -18,6 +18,7 @@ _RUNTIME_KNOBS: dict[str, type] = {
     "training_seconds": float,
     "captions_seconds": float,
     "stopping_seconds": float,
+    "generation_seconds": float,
     "latency": float,
     "failure_rate": float,
     "lost_response_rate": float,
@@ -42,6 +43,7 @@ class EmulatorConfig:
     training_seconds: float = 30.0
     captions_seconds: float = 0.2
     stopping_seconds: float = 0.2
+    generation_seconds: float = 0.0  # asynchronous (sync=false) results are served after this
     latency: float = 0.0
     failure_rate: float = 0.0
     lost_response_rate: float = 0.0
@@ -59,7 +61,13 @@ class EmulatorConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"knob '{name}' must be between 0 and 1, got {value}")
-        for name in ("training_seconds", "captions_seconds", "stopping_seconds", "latency"):
+        for name in (
+            "training_seconds",
+            "captions_seconds",
+            "stopping_seconds",
+            "generation_seconds",
+            "latency",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"knob '{name}' must not be negative")
         if self.retry_after < 0:

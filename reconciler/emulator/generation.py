@@ -3,6 +3,10 @@
 `/text-to-image/tailored/{model_id}` and `/text-to-vector/tailored/{model_id}` share one
 parameter set; `/reimagine/tailored/{model_id}` (not detailed in the reference) takes the same
 set plus a structure reference image. Pure checks: the model's state is passed in.
+
+The IP-Adapter (`image_prompt_file` / `image_prompt_urls`) is a guidance method too: the
+reference lists it under "Guidance Methods", so it is refused on max models and, like the
+ControlNets, allows one result; `num_results` omitted with any guidance method means 1.
 """
 
 from __future__ import annotations
@@ -86,7 +90,11 @@ def check_generation(
         raise ApiError(400, "Models trained with the 'max' version do not support fast generation")
     sync = _flag(body, "sync", default=route == "text-to-vector")
     _flag(body, "include_generation_prefix", default=True)
-    num_results = _int_in(body, "num_results", 4 if fast else 2, 1, 4)
+    guidance_used = _guidance_requested(body)
+    if guidance_used and is_max:
+        raise ApiError(400, "Models trained with the 'max' version do not support guidance methods")
+    default_results = 1 if guidance_used else 4 if fast else 2
+    num_results = _int_in(body, "num_results", default_results, 1, 4)
     if not fast and num_results > 2:
         raise ApiError(400, "When fast=false, only num_results 1, 2 are supported")
     if fast:
@@ -98,7 +106,7 @@ def check_generation(
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ApiError(400, "Invalid seed: must be an integer")
     _scale(body, "model_influence")
-    guidance_used = _check_guidance(body, is_max)
+    _check_guidance(body)
     if guidance_used and num_results != 1:
         raise ApiError(400, "When using a guidance method, num_results must be 1")
     _check_image_prompt(body)
@@ -107,11 +115,16 @@ def check_generation(
     return GenerationRequest(route, prompt, num_results, aspect_ratio, seed, sync)
 
 
-def _check_guidance(body: dict[str, Any], is_max: bool) -> bool:
+def _guidance_requested(body: dict[str, Any]) -> bool:
+    """A ControlNet slot or the IP-Adapter is asked for (checked in detail afterwards)."""
+    controlnet = any(body.get(f"guidance_method_{slot}") is not None for slot in GUIDANCE_SLOTS)
+    ip_adapter = any(body.get(f) is not None for f in ("image_prompt_file", "image_prompt_urls"))
+    return controlnet or ip_adapter
+
+
+def _check_guidance(body: dict[str, Any]) -> None:
     methods = {slot: body.get(f"guidance_method_{slot}") for slot in GUIDANCE_SLOTS}
     used = [slot for slot, method in methods.items() if method is not None]
-    if used and is_max:
-        raise ApiError(400, "Models trained with the 'max' version do not support guidance methods")
     if methods[2] is not None and methods[1] is None:
         raise ApiError(400, "guidance_method_2 requires guidance_method_1")
     ratios: list[float] = []
@@ -124,7 +137,6 @@ def _check_guidance(body: dict[str, Any], is_max: bool) -> bool:
         ratios.append(images.aspect_ratio_of(_image_field(body, field)))
     if len(ratios) > 1 and any(abs(ratio - ratios[0]) > 0.01 for ratio in ratios):
         raise ApiError(400, "All guidance images must have the same aspect ratio")
-    return bool(used)
 
 
 def _check_image_prompt(body: dict[str, Any]) -> None:

@@ -180,8 +180,18 @@ class Storage:
             if self.count("images", "sha256 = ?", (digest,)) == 0:
                 self.file_path(digest).unlink(missing_ok=True)
 
-    def save_result(self, name: str, data: bytes) -> None:
+    def save_result(self, name: str, data: bytes, *, ready_at: float = 0.0) -> None:
+        """`ready_at`: the clock time before which the file is served as not found yet (an
+        asynchronous generation still running), kept next to it as `<name>.ready`."""
+        if ready_at > 0.0:
+            _write_atomically(self.results_dir / f"{name}.ready", repr(ready_at).encode())
         _write_atomically(self.results_dir / name, data)
+
+    def result_ready_at(self, name: str) -> float:
+        try:
+            return float((self.results_dir / f"{name}.ready").read_text())
+        except (OSError, ValueError):
+            return 0.0
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

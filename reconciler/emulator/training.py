@@ -9,7 +9,7 @@ failed trainings). Deleting a model keeps a tombstone: `GET /models/{id}` answer
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 import uuid
 from typing import Any
 
@@ -160,20 +160,23 @@ class Models:
             raise ApiError(
                 400, f"Model {model_id} is not ready for generation: its status is {status}"
             )
+        # Results of one request carry distinct seeds: a given seed is the first result's (so
+        # it recreates that result), the others follow it; without one, each is random.
+        count = request.num_results
+        if request.seed is not None:
+            seeds = [(request.seed + index) % 2**32 for index in range(count)]
+        else:
+            seeds = secrets.SystemRandom().sample(range(2**31), count)
+        delay = 0.0 if request.sync else self.account.config.generation_seconds
         results = []
-        for index in range(request.num_results):
-            seed = request.seed if request.seed is not None else _seed_for(request.prompt, index)
+        for seed in seeds:
             result_id = str(uuid.uuid4())
             if route == "text-to-vector":
                 name, data = f"{result_id}.svg", result_svg(seed, request.aspect_ratio)
             else:
                 name, data = f"{result_id}.png", result_png(seed, request.aspect_ratio)
-            self.storage.save_result(name, data)
+            self.storage.save_result(name, data, ready_at=self.account.clock() + delay)
             results.append(
                 {"urls": [f"{files_url}/results/{name}"], "seed": seed, "uuid": result_id}
             )
         return {"result": results}
-
-
-def _seed_for(prompt: str, index: int) -> int:
-    return int.from_bytes(hashlib.sha256(f"{prompt}\0{index}".encode()).digest()[:4], "big")

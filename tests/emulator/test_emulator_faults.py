@@ -155,8 +155,9 @@ def test_config_reports_knobs_and_hides_the_token(bria: EmulatorSession) -> None
         ({"rate_limit_every": 2.5}, "knob 'rate_limit_every' must be a whole number, got 2.5"),
         ({"latency": "slow"}, "knob 'latency' must be a number, got 'slow'"),
         ({"token": "new"}, "unknown knob(s) token; known knobs: captions_seconds, failure_rate, "
-         "latency, lost_response_rate, rate_limit_every, rate_limit_per_window, rate_window_s, "
-         "retry_after, seed, stopping_seconds, training_seconds"),
+         "generation_seconds, latency, lost_response_rate, rate_limit_every, "
+         "rate_limit_per_window, rate_window_s, retry_after, seed, stopping_seconds, "
+         "training_seconds"),
     ],
 )  # fmt: skip
 def test_bad_config_is_400_and_changes_nothing(

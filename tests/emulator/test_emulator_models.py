@@ -244,7 +244,7 @@ def test_text_to_image_returns_served_result_urls(
     assert response.status_code == 200
     results = response.json()["result"]
     assert len(results) == 4  # num_results defaults to 4
-    assert {r["seed"] for r in results} == {7}
+    assert [r["seed"] for r in results] == [7, 8, 9, 10]  # distinct, the first is the seed
     served = httpx.get(results[0]["urls"][0])
     assert (served.status_code, served.headers["content-type"]) == (200, "image/png")
     assert served.content.startswith(b"\x89PNG")

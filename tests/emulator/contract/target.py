@@ -22,6 +22,7 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "training_seconds": TRAINING_SECONDS,
     "captions_seconds": 0.1,
     "stopping_seconds": 0.1,
+    "generation_seconds": 0.0,
     "latency": 0.0,
     "failure_rate": 0.0,
     "lost_response_rate": 0.0,
