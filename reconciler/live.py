@@ -76,7 +76,7 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
         datasets_by_project = dict(
             zip(
                 [p.id for p in read],
-                pool.map(lambda p: _read_datasets(client, p.id), read),
+                pool.map(lambda p: read_project_datasets(client, p.id), read),
                 strict=True,
             )
         )
@@ -105,7 +105,7 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
     return LiveState(projects=tuple(live_projects))
 
 
-def _read_datasets(
+def read_project_datasets(
     client: BriaClient, project_id: int
 ) -> list[tuple[DatasetRecord, tuple[ModelRecord, ...]]]:
     """The project's datasets with their models; one call unless the answer omits `models`."""

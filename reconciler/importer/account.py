@@ -1,0 +1,73 @@
+"""Read what `reconciler import` needs from the account: GET requests only.
+
+Import must never change the account it copies, so this module calls nothing but list routes:
+the projects, each wanted project's datasets (with their models, the same reads as a plan), and
+the images of the current version of each dataset that can be imported (older versions are only
+listed, so their images are never read).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from reconciler.client import BriaClient, ProjectRecord
+from reconciler.errors import ReconcilerError
+from reconciler.importer.convert import ProjectListing, Skipped, choose_datasets, project_problem
+from reconciler.live import READ_PARALLELISM, read_project_datasets
+from reconciler.manifest.diagnostics import did_you_mean
+
+
+class UnknownProject(ReconcilerError):
+    """`--project NAME` names no project of the account."""
+
+
+def read_account(
+    client: BriaClient, only: Sequence[str]
+) -> tuple[list[ProjectListing], list[Skipped]]:
+    """The projects to import (all, or those named in `only`) and the projects left out."""
+    projects = sorted(client.list_projects(), key=lambda p: (p.project_name, p.id))
+    names = Counter(p.project_name for p in projects)
+    for name in only:
+        if name not in names:
+            raise UnknownProject(
+                f"project '{name}' is not in the account"
+                f"{did_you_mean(name, list(names))}; nothing was written (it has "
+                f"{', '.join(repr(n) for n in sorted(names)) or 'no projects'})"
+            )
+    chosen: list[ProjectRecord] = []
+    skipped: list[Skipped] = []
+    for project in projects:
+        if only and project.project_name not in only:
+            continue
+        problem = project_problem(project, names[project.project_name])
+        if problem is not None:
+            skipped.append(Skipped(f"project.{project.project_name}", problem))
+        else:
+            chosen.append(project)
+    with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+        listed = list(pool.map(lambda p: read_project_datasets(client, p.id), chosen))
+        wanted = [
+            record
+            for project, datasets in zip(chosen, listed, strict=True)
+            for record in choose_datasets(
+                project.project_name, (d for d, _ in datasets)
+            ).current.values()
+        ]
+        images = dict(
+            zip(
+                [d.id for d in wanted],
+                pool.map(lambda d: client.list_images(d.id), wanted),
+                strict=True,
+            )
+        )
+    listings = [
+        ProjectListing(
+            record=project,
+            datasets=tuple(datasets),
+            images={d.id: images[d.id] for d, _ in datasets if d.id in images},
+        )
+        for project, datasets in zip(chosen, listed, strict=True)
+    ]
+    return listings, skipped
