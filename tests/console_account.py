@@ -88,10 +88,10 @@ def build_console_account(server: EmulatorServer, client: BriaClient) -> dict[st
     scenes = client.create_project(**SCENES)
     chars = _dataset(client, lora.id, "chars", FOLDERS[("lora", "chars")], complete=True)
     _dataset(client, lora.id, "wip", FOLDERS[("lora", "wip")], complete=False, prefix=WIP_PREFIX)
-    old = _dataset(
-        client, scenes.id, "streets~1", {"street-1.png": (301, None)}, complete=True
+    old = _dataset(client, scenes.id, "streets~1", {"street-1.png": (301, None)}, complete=True)
+    streets = _dataset(
+        client, scenes.id, "streets~2", FOLDERS[("scenes", "streets")], complete=True
     )
-    streets = _dataset(client, scenes.id, "streets~2", FOLDERS[("scenes", "streets")], complete=True)
     _dataset(client, scenes.id, "Copy of streets", {"x.png": (401, None)}, complete=False)
     admin(server, "PUT", "config", json={"training_seconds": 0.2})
     done = client.create_model(

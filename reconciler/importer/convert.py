@@ -37,7 +37,7 @@ from reconciler.client.records import (
 from reconciler.manifest.documents import API_VERSION, name_problem
 from reconciler.manifest.images import MAX_SIDECAR_BYTES
 from reconciler.manifest.rules import MAX_IMAGES
-from reconciler.naming import parse_versioned_name
+from reconciler.naming import image_name_problem, parse_image_remote_name, parse_versioned_name
 
 KEPT_MODEL_STATUSES = ("Completed", "InProgress")
 _WHY_NOT_MODEL = {
@@ -197,21 +197,22 @@ def convert_dataset(
     problem = _images_problem(images)
     if problem is not None:
         return Skipped(address, problem)
-    ordered = sorted(images, key=lambda image: image.image_name)
+    ordered = sorted(images, key=lambda image: local_file_name(image.image_name))
     stems: dict[str, int] = defaultdict(int)
     for image in ordered:
-        stems[os.path.splitext(image.image_name)[0]] += 1
+        stems[os.path.splitext(local_file_name(image.image_name))[0]] += 1
     sidecars: dict[str, str] = {}
     captions: dict[str, str] = {}
     for image in ordered:
         if image.caption_source != "manual" or not image.caption or not image.caption.strip():
             continue
-        stem = os.path.splitext(image.image_name)[0]
+        file_name = local_file_name(image.image_name)
+        stem = os.path.splitext(file_name)[0]
         fits_sidecar = len(image.caption.encode("utf-8")) <= MAX_SIDECAR_BYTES
         if stems[stem] == 1 and fits_sidecar:
             sidecars[f"{stem}.txt"] = image.caption
         else:  # a sidecar would caption every image of that stem
-            captions[image.image_name] = image.caption
+            captions[file_name] = image.caption
     spec: dict[str, Any] = {"images": base}
     default = default_caption_prefix(
         project.ip_type, project.ip_medium, project.ip_name, project.ip_description
@@ -232,7 +233,9 @@ def convert_dataset(
             "spec": spec,
         },
         images=tuple(
-            ImageDownload(image.image_name, image.image_name, image.image_url or "")
+            ImageDownload(
+                local_file_name(image.image_name), image.image_name, image.image_url or ""
+            )
             for image in ordered
         ),
         sidecars=sidecars,
@@ -246,12 +249,12 @@ def _images_problem(images: Sequence[ImageRecord]) -> str | None:
         return f"it has {len(images)} images; a manifest holds at most {MAX_IMAGES}"
     seen: set[str] = set()
     for image in images:
-        name = image.image_name
-        if name == unnamed_image(image.id):
+        if image.image_name == unnamed_image(image.id):
             return f"image {image.id} has no name in Bria, so no file can be matched to it"
+        name = local_file_name(image.image_name)
         problem = file_name_problem(name)
         if problem is not None:
-            return f"image '{name}' cannot be a file name in its folder: {problem}"
+            return f"image '{image.image_name}' cannot be a file name in its folder: {problem}"
         if name.lower() in seen:
             return (
                 f"two images are named '{name}' (ignoring case), so they cannot both be files "
@@ -261,6 +264,13 @@ def _images_problem(images: Sequence[ImageRecord]) -> str | None:
         if not image.image_url:
             return f"image '{name}' has no image_url, so it cannot be downloaded"
     return None
+
+
+def local_file_name(remote_name: str) -> str:
+    """The file an image is written to: its remote name, less the digest the reconciler adds
+    (`lora-01.3f2a9c1b7d4e6a5b.png` -> `lora-01.png`)."""
+    parsed = parse_image_remote_name(remote_name)
+    return parsed.file_name if parsed is not None else remote_name
 
 
 def file_name_problem(name: str) -> str | None:
@@ -277,7 +287,8 @@ def file_name_problem(name: str) -> str | None:
         return "it ends with '.txt', which marks caption files"
     if len(name.encode("utf-8")) > 255:
         return "it is longer than 255 bytes"
-    return None
+    problem = image_name_problem(name)
+    return f"it {problem}" if problem is not None else None
 
 
 def convert_model(

@@ -1,0 +1,155 @@
+"""End to end: `reconciler import` of an account made the way the console makes one.
+
+The bar of issue 11: right after an import, `validate` passes, `plan --detailed-exitcode` exits 0
+against the same account and `apply` writes nothing; import itself only ever sends GETs (checked
+in the emulator's request log) and never overwrites a file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from console_account import build_console_account, new_requests, request_counts
+from e2e_support import TOKEN, run, running_emulator
+
+from reconciler.client import BriaClient
+from reconciler.emulator.server import EmulatorServer
+
+
+@pytest.fixture
+def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+    monkeypatch.chdir(tmp_path)
+    with running_emulator(tmp_path / "emu", training_seconds=3600) as server:
+        with BriaClient(server.url, TOKEN) as client:
+            build_console_account(server, client)
+        yield server
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def load(path: Path) -> dict[str, object]:
+    loaded: dict[str, object] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def test_import_writes_one_folder_per_project_with_gets_only(console: EmulatorServer) -> None:
+    before = request_counts(console)
+    result = run(console, "import", "--out", "imported")
+    assert result.exit_code == 0, result.output
+    requests = new_requests(before, request_counts(console))
+    assert requests and all(route.startswith("GET ") for route in requests), requests
+    out = Path("imported")
+    assert sorted(files_under(out)) == [
+        "lora/datasets/chars.adopted.json",
+        "lora/datasets/chars.yaml",
+        "lora/datasets/chars/lora-beach.png",
+        "lora/datasets/chars/lora-beach.txt",
+        "lora/datasets/chars/lora-city.png",
+        "lora/datasets/chars/lora-forest.png",
+        "lora/datasets/chars/lora-forest.txt",
+        "lora/datasets/chars/lora-garden.png",
+        "lora/datasets/chars/lora-rain.png",
+        "lora/datasets/chars/lora-snow.png",
+        "lora/datasets/wip.adopted.json",
+        "lora/datasets/wip.yaml",
+        "lora/datasets/wip/sketch-1.png",
+        "lora/datasets/wip/sketch-1.txt",
+        "lora/datasets/wip/sketch-2.png",
+        "lora/datasets/wip/sketch-3.png",
+        "lora/models/chars-light.yaml",
+        "lora/models/chars-max.yaml",
+        "lora/project.yaml",
+        "scenes/datasets/streets.adopted.json",
+        "scenes/datasets/streets.yaml",
+        "scenes/datasets/streets/street-1.png",
+        "scenes/datasets/streets/street-2.png",
+        "scenes/datasets/streets/street-2.txt",
+        "scenes/datasets/streets/street-3.png",
+        "scenes/models/streets-light.yaml",
+        "scenes/project.yaml",
+    ]
+    assert load(out / "lora/project.yaml")["spec"] == {
+        "description": "Spring campaign",
+        "ip_type": "defined_character",
+        "ip_medium": "illustration",
+        "ip_name": "Lora",
+        "ip_description": "a girl with purple hair",
+    }
+    assert load(out / "scenes/project.yaml")["spec"] == {
+        "ip_type": "stylized_scene",
+        "ip_medium": "photography",
+    }
+    # the default prefix is left out; the draft's own prefix and status are kept
+    assert load(out / "lora/datasets/chars.yaml")["spec"] == {"images": "chars"}
+    assert load(out / "lora/datasets/wip.yaml")["spec"] == {
+        "images": "wip",
+        "caption_prefix": "An illustration of Lora in the spring collection,",
+        "status": "draft",
+    }
+    assert load(out / "scenes/datasets/streets.yaml")["metadata"] == {
+        "name": "streets",
+        "project": "scenes",
+        "adopt": True,
+    }
+    assert (out / "lora/datasets/chars/lora-beach.txt").read_text() == (
+        "Lora on a beach at sunset\n"
+    )
+    chars_light = load(out / "lora/models/chars-light.yaml")
+    assert chars_light["metadata"] == {"name": "chars-light", "project": "lora", "protect": True}
+    assert chars_light["spec"] == {
+        "dataset": "chars",
+        "training_version": "light",
+        "description": "the fast one",
+    }
+    assert load(out / "lora/models/chars-max.yaml")["metadata"] == {
+        "name": "chars-max",
+        "project": "lora",
+    }
+    lock = json.loads((out / "lora/datasets/chars.adopted.json").read_text())
+    assert lock["format"] == "reconciler-adoption/v1"
+    assert sorted(lock["datasets"]["lora/chars"]["images"]) == [
+        "lora-beach.png",
+        "lora-city.png",
+        "lora-forest.png",
+        "lora-garden.png",
+        "lora-rain.png",
+        "lora-snow.png",
+    ]
+    # what was left out, with why
+    assert "dataset.scenes/streets~1: an older version of 'streets'" in result.output
+    assert "dataset.scenes/Copy of streets: its name cannot be a manifest name" in result.output
+    assert "model.scenes/streets-fail-training: its training failed" in result.output
+    assert "model.scenes/streets-old: it was trained on 'streets~1'" in result.output
+    assert TOKEN not in result.output
+
+    validate = run(console, "validate", "imported")
+    assert validate.exit_code == 0, validate.output
+    assert "0 errors" in validate.output
+
+
+def test_import_refuses_to_overwrite_and_writes_nothing(console: EmulatorServer) -> None:
+    first = run(console, "import", "--out", "imported", "--project", "scenes")
+    assert first.exit_code == 0, first.output
+    assert sorted(p.name for p in Path("imported").iterdir()) == ["scenes"]
+    (Path("imported/scenes/project.yaml")).write_text("# my own edits\n")
+    before = files_under(Path("imported"))
+    again = run(console, "import", "--out", "imported")
+    assert again.exit_code == 1, again.output
+    assert "exists, not overwritten: imported/scenes/project.yaml" in again.output
+    assert "nothing was written" in again.output
+    assert files_under(Path("imported")) == before  # lora was not written either
+
+
+def test_import_of_an_unknown_project_names_it(console: EmulatorServer) -> None:
+    result = run(console, "import", "--out", "imported", "--project", "lorra")
+    assert result.exit_code == 1
+    assert "project 'lorra' is not in the account (did you mean 'lora'?)" in result.output
+    assert not Path("imported").exists()
