@@ -2,7 +2,8 @@
 
 * The token travels only in the `api_token` header, only over https (plain http only to loopback
   hosts or to an in-process transport), and never on a redirect: redirects are not followed.
-* Every call has connect/read/write/pool timeouts.
+* Every call has connect/read/write/pool timeouts, and each attempt an overall `deadline`
+  (`reconciler.client.deadline`), so an answer dripped byte by byte cannot hang a run.
 * Retries (tenacity: full-jitter exponential backoff bounded by `max_retries` and `backoff_max`,
   Retry-After honoured on 429): reads and idempotent PUTs on 429, 5xx and no response;
   non-idempotent writes (POST, DELETE) only on 429 and when the request surely never left, because
@@ -30,6 +31,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from tenacity.wait import wait_random_exponential
 
 from reconciler import __version__
+from reconciler.client.deadline import deadline_transport, request_deadline
 from reconciler.client.errors import (
     ERRORS_BY_STATUS,
     BriaError,
@@ -114,6 +116,13 @@ def check_base_url(base_url: str, transport: httpx.BaseTransport | None) -> http
         shown = str(url.copy_with(userinfo=b""))  # never echo a password
         raise InsecureTransportError(
             shown, "carries credentials; remove them (the token goes in BRIA_API_TOKEN)"
+        )
+    if "?" in base_url or "#" in base_url:
+        shown = str(url.copy_with(query=None, fragment=None)).rstrip("?#")  # never echo it
+        raise InsecureTransportError(
+            shown,
+            "carries a query string or fragment; remove it (the token goes in BRIA_API_TOKEN "
+            "or --token-file, never in the URL)",
         )
     if url.scheme == "https":
         return url
@@ -226,6 +235,7 @@ class HttpSession:
         token: str,
         *,
         timeout: float,
+        deadline: float,
         max_retries: int,
         backoff_base: float,
         backoff_max: float,
@@ -236,11 +246,13 @@ class HttpSession:
         url = check_base_url(base_url, transport)
         check_token(token)
         self.max_retries = max(0, max_retries)
+        self.deadline = deadline
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.stats = stats
         self._debug_log = debug_log
         self._jitter = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
+        trust_env = not is_loopback_host(url.host)
         self._client = httpx.Client(
             base_url=str(url).rstrip("/") + "/",
             headers={
@@ -250,9 +262,9 @@ class HttpSession:
             },
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            transport=transport,
+            transport=transport or deadline_transport(trust_env=trust_env),
             # Environment proxies/netrc only for remote hosts: loopback traffic stays local.
-            trust_env=not is_loopback_host(url.host),
+            trust_env=trust_env,
         )
 
     def close(self) -> None:
@@ -302,12 +314,18 @@ class HttpSession:
         route = f"{method} {template}"
         started = time.monotonic()
         try:
-            response = self._client.request(
-                method, path.lstrip("/"), json=json_body, params=dict(params) if params else None
-            )
+            with request_deadline(self.deadline):
+                response = self._client.request(
+                    method,
+                    path.lstrip("/"),
+                    json=json_body,
+                    params=dict(params) if params else None,
+                )
         except httpx.HTTPError as exc:
             self.stats.record_attempt(route, None)
             reason = _describe_transport_failure(exc)
+            if time.monotonic() - started >= self.deadline:
+                reason = f"no complete answer within {self.deadline:g} s: {reason}"
             self._log(f"{method} {path} -> {NO_RESPONSE}: {reason}", started, attempt)
             raise TransportError(
                 method, path, reason, maybe_sent=not isinstance(exc, _NEVER_SENT)
