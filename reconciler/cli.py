@@ -16,6 +16,7 @@ from reconciler import __version__
 from reconciler.commands.apply_cmd import apply
 from reconciler.commands.captions_cmd import captions
 from reconciler.commands.emulator_cmd import emulator
+from reconciler.commands.generate_cmd import generate
 from reconciler.commands.import_cmd import import_account
 from reconciler.commands.plan_cmd import plan
 from reconciler.commands.show_cmd import show
@@ -71,6 +72,7 @@ cli.add_command(show)
 cli.add_command(captions)
 cli.add_command(emulator)
 cli.add_command(import_account)
+cli.add_command(generate)
 
 
 def main() -> None:

@@ -86,18 +86,24 @@ def strict_option(command: F) -> F:
     )(command)
 
 
-def load_desired(paths: Sequence[str], *, strict: bool = False) -> DesiredState:
-    """Load the manifests; print every diagnostic to stderr; raise when any is an error."""
+def load_desired(
+    paths: Sequence[str], *, strict: bool = False, show_warnings: bool = True
+) -> DesiredState:
+    """Load the manifests; print every diagnostic to stderr; raise when any is an error.
+    Without `show_warnings` (status, generate, samples) only errors are printed: warnings are
+    for validate and plan."""
     from reconciler.manifest import load_manifests
     from reconciler.manifest.discovery import describe_skipped
 
     result = load_manifests(list(paths) or ["."], cache_dir=CACHE_DIR, strict=strict)
-    if result.skipped:
+    if result.skipped and show_warnings:
         click.echo(describe_skipped(result.skipped), err=True)
     errors = 0
     for diagnostic in result.diagnostics:
         is_error = diagnostic.severity == "error"
         errors += is_error
+        if not is_error and not show_warnings:
+            continue
         click.secho(redact(str(diagnostic)), fg="red" if is_error else "yellow", err=True)
     if not result.ok:
         raise ManifestError(

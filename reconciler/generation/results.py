@@ -1,0 +1,152 @@
+"""Calls a generation route, waits for the results and downloads them.
+
+With `sync: false` (text-to-image's default) Bria answers at once with the URLs of images still
+being generated: each URL is polled until it serves the image, with growing pauses, bounded by a
+timeout, reporting progress. Result URLs are public storage URLs, so they are fetched without the
+API token (a separate HTTP client that never sees it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from reconciler.client import BriaClient
+from reconciler.errors import ReconcilerError
+from reconciler.generation.rules import ROUTE_VECTOR, GenerationRequest
+
+DEFAULT_RESULT_TIMEOUT = 300.0
+NOT_READY = frozenset({202, 403, 404, 409, 425})  # storage answers before the file exists
+FIRST_PAUSE, MAX_PAUSE = 0.2, 5.0
+
+
+class GenerationFailed(ReconcilerError):
+    """Bria's answer carries no usable result, or the results never became ready."""
+
+
+@dataclass(frozen=True)
+class Result:
+    url: str
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class Image:
+    data: bytes
+    seed: int | None
+    extension: str  # ".png", ".jpg", ".webp", ".svg"
+
+
+def call_route(client: BriaClient, request: GenerationRequest) -> Mapping[str, Any]:
+    params = dict(request.params)
+    match request.route:
+        case "text-to-image":
+            return client.text_to_image(request.model_id, **params)
+        case "text-to-vector":
+            return client.text_to_vector(request.model_id, **params)
+        case "reimagine":
+            return client.reimagine(request.model_id, **params)
+    raise AssertionError(f"unknown route {request.route}")  # pragma: no cover
+
+
+def results_of(answer: Mapping[str, Any], route: str) -> list[Result]:
+    """The result URLs and seeds of an answer: `{"result": [{"urls": [...], "seed": n}, ...]}`
+    (Bria v1), also `url`/`image_url` items or a bare `urls` list. Blocked results are skipped."""
+    items = answer.get("result", answer.get("results"))
+    if items is None and isinstance(answer.get("urls"), list):
+        items = [{"urls": answer["urls"], "seed": answer.get("seed")}]
+    if isinstance(items, dict):
+        items = [items]
+    found: list[Result] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("blocked") is True:
+            continue
+        seed = item.get("seed")
+        seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+        urls = item.get("urls")
+        candidates = urls if isinstance(urls, list) else [item.get("url"), item.get("image_url")]
+        for url in candidates:
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                found.append(Result(url, seed))
+                break
+    if not found:
+        keys = ", ".join(sorted(answer)) or "none"
+        raise GenerationFailed(f"{route}: Bria's answer holds no result URL (keys: {keys})")
+    return found
+
+
+def extension_of(data: bytes, route: str) -> str:
+    if data.startswith(b"\x89PNG"):
+        return ".png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) or b"<svg" in head:
+        return ".svg"
+    return ".svg" if route == ROUTE_VECTOR else ".png"
+
+
+def download_results(
+    results: list[Result],
+    route: str,
+    *,
+    timeout: float = DEFAULT_RESULT_TIMEOUT,
+    progress: Callable[[str], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> list[Image]:
+    """Every result's image, polling the ones not ready yet until `timeout` seconds pass."""
+    images: dict[int, Image] = {}
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    pause = FIRST_PAUSE
+    with httpx.Client(timeout=60.0, follow_redirects=True, transport=transport) as http:
+        while True:
+            for index, result in enumerate(results):
+                if index in images:
+                    continue
+                data = _fetch(http, result.url)
+                if data is not None:
+                    images[index] = Image(data, result.seed, extension_of(data, route))
+            waiting = len(results) - len(images)
+            if not waiting:
+                return [images[index] for index in range(len(results))]
+            elapsed = time.monotonic() - started
+            if time.monotonic() + pause > deadline:
+                raise GenerationFailed(
+                    f"{route}: {waiting} of {len(results)} results were not ready after "
+                    f"{elapsed:.0f}s (bounded by {timeout:g}s); Bria may still be generating them"
+                )
+            if progress:
+                progress(
+                    f"waiting for {waiting} of {len(results)} results to be ready ({elapsed:.0f}s)"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE)
+
+
+def _fetch(http: httpx.Client, url: str) -> bytes | None:
+    """The file, or None while it is not ready; other answers are errors."""
+    try:
+        response = http.get(url)
+    except httpx.HTTPError as err:
+        raise GenerationFailed(
+            f"downloading a result failed: GET {_shown(url)}: {type(err).__name__}"
+        ) from err
+    if response.status_code in NOT_READY:
+        return None
+    if response.status_code != 200 or not response.content:
+        raise GenerationFailed(
+            f"downloading a result failed: GET {_shown(url)}: {response.status_code}"
+        )
+    return response.content
+
+
+def _shown(url: str) -> str:
+    """A result URL without its query string (presigned URLs carry signatures there)."""
+    return url.split("?", 1)[0]

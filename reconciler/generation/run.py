@@ -1,0 +1,119 @@
+"""One generation from start to files: check, resolve the model, call, wait, download.
+
+`prepare` does everything that needs no account (manifest facts, image files, every parameter
+rule), so a refused request costs no call; `run_job` reads the model's current version, checks it
+is Completed (and the rules again, against the account's facts), then generates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.client import BriaClient
+from reconciler.generation.inputs import image_paths, read_images
+from reconciler.generation.output import default_out_dir, write_images
+from reconciler.generation.results import (
+    DEFAULT_RESULT_TIMEOUT,
+    Image,
+    call_route,
+    download_results,
+    results_of,
+)
+from reconciler.generation.rules import (
+    GenerationOptions,
+    GenerationRefused,
+    GenerationRequest,
+    ImageInput,
+    ModelFacts,
+    check_ready,
+    check_request,
+)
+from reconciler.generation.target import (
+    ModelVersion,
+    find_project,
+    find_versions,
+    require_declared,
+)
+from reconciler.state import DesiredState
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    project: str
+    model: str
+    options: GenerationOptions
+    images: Mapping[str, ImageInput]
+
+
+def manifest_facts(desired: DesiredState, project: str, model: str) -> ModelFacts:
+    """The model as its manifest declares it (what the rules need), before any call."""
+    declared = next(m for m in desired.models if m.project == project and m.name == model)
+    medium = next((p.ip_medium for p in desired.projects if p.name == project), "")
+    return ModelFacts(
+        label=f"{project}/{model}",
+        model_id=0,
+        status="Completed",
+        training_version=declared.training_version or "",
+        ip_medium=medium,
+    )
+
+
+def prepare(
+    desired: DesiredState, project: str, model: str, options: GenerationOptions
+) -> GenerationJob:
+    """Refuses (GenerationRefused) what the reference says Bria would refuse; no call."""
+    require_declared(desired, project, model)
+    images = read_images(image_paths(options))
+    check_request(options, manifest_facts(desired, project, model), images)
+    return GenerationJob(project, model, options, images)
+
+
+def refuse_current_generation(version: ModelVersion) -> None:
+    if version.record.generation == "current":
+        raise GenerationRefused(
+            f"model '{version.label}' is a current-generation model (training_mode "
+            f"'{version.record.training_mode}'): it generates through /v2/image/generate/tailored, "
+            "which this version of 'reconciler generate' does not call yet"
+        )
+
+
+def generate_images(
+    client: BriaClient,
+    request: GenerationRequest,
+    label: str,
+    *,
+    timeout: float = DEFAULT_RESULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> list[Image]:
+    """Call the route and download every result (polling asynchronous ones)."""
+    answer = call_route(client, request)
+    results = results_of(answer, request.route)
+    return download_results(results, request.route, timeout=timeout, progress=progress)
+
+
+def run_job(
+    client: BriaClient,
+    job: GenerationJob,
+    *,
+    out_dir: Path | None = None,
+    timeout: float = DEFAULT_RESULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> list[Path]:
+    project = find_project(client, job.project)
+    current = find_versions(client, project, job.model)[0]
+    refuse_current_generation(current)
+    facts = current.facts(project.ip_medium)
+    check_ready(facts)
+    request = check_request(job.options, facts, job.images)
+    if progress:
+        count = request.params.get("num_results", "Bria's default number of")
+        progress(
+            f"generating {count} image(s) with '{current.label}' (model id {current.record.id}, "
+            f"{request.route})"
+        )
+    images = generate_images(client, request, current.label, timeout=timeout, progress=progress)
+    return write_images(images, request, current.label, out_dir or default_out_dir(current.label))
