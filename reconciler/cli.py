@@ -20,6 +20,7 @@ from reconciler.commands.generate_cmd import generate
 from reconciler.commands.import_cmd import import_account
 from reconciler.commands.plan_cmd import plan
 from reconciler.commands.show_cmd import show
+from reconciler.commands.status_cmd import status
 from reconciler.commands.validate_cmd import validate
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
@@ -73,6 +74,7 @@ cli.add_command(captions)
 cli.add_command(emulator)
 cli.add_command(import_account)
 cli.add_command(generate)
+cli.add_command(status)
 
 
 def main() -> None:

@@ -1,0 +1,168 @@
+"""End to end: `reconciler status` against the emulator over HTTP with short training: right
+after apply, during training, after completion, and after a retrain (older versions, a superseded
+version still training, the time left estimated from the account's own training seen before).
+Text and JSON, the JSON validated against schemas/status.schema.json; read-only (GETs only)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from e2e_support import World, admin, make_world, set_knobs
+from manifest_builders import standard_tree
+
+SCHEMA = json.loads(
+    resources.files("reconciler.schemas").joinpath("status.schema.json").read_text()
+)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    yield from make_world(tmp_path, monkeypatch)
+
+
+def _status_json(world: World) -> dict[str, Any]:
+    result = world.cli("status", "manifests", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    jsonschema.validate(data, SCHEMA)
+    return data
+
+
+def _model(data: dict[str, Any], name: str) -> dict[str, Any]:
+    (project,) = data["projects"]
+    return next(m for m in project["models"] if m["name"] == name)
+
+
+def _wait_completed(world: World, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        models = [m for m in world.raw_state()["models"] if m["status"] != "Deleted"]
+        if models and all(m["status"] == "Completed" for m in models):
+            return
+        time.sleep(0.1)
+    raise AssertionError("training did not complete")
+
+
+def test_status_before_right_after_and_after_training(world: World) -> None:
+    world.tree = standard_tree(world.root, images=3)
+    world.tree.write()
+    before = world.cli("status", "manifests")
+    assert before.exit_code == 0, before.output
+    assert "project lora: not in the account yet (run 'reconciler apply')" in before.stdout
+    data = _status_json(world)
+    assert data["projects"][0]["id"] is None
+
+    set_knobs(world.server, training_seconds=1.5)
+    world.apply()
+    requests_before = admin(world.server, "GET", "stats")["by_route"]
+    right_after = world.cli("status", "manifests")
+    assert right_after.exit_code == 0, right_after.output
+    lines = right_after.stdout.splitlines()
+    assert lines[0].startswith("project lora (id ")
+    assert lines[1].split() == ["DATASET", "VERSION", "ID", "STATUS", "IMAGES", "CAPTIONS", "OLDER"]
+    assert lines[2].split()[:2] == ["lora-v1", "lora-v1"]
+    assert lines[2].split()[3:7] == ["completed", "3", "empty", "-"]
+    model_line = lines[4].split()
+    assert model_line[:2] == ["lora-light", "lora-light"] and model_line[3:6] == [
+        "InProgress",
+        "light",
+        "lora-v1",
+    ]
+    assert "1-3h (reference)" in lines[4]  # no training of this account seen yet
+    assert '"An illustration of a character named Lora,"' in lines[4]
+    requests_after = admin(world.server, "GET", "stats")["by_route"]
+    new_calls = {k: v - requests_before.get(k, 0) for k, v in requests_after.items()}
+    assert all(k.startswith("GET ") for k, v in new_calls.items() if v), new_calls  # read-only
+
+    during = _status_json(world)
+    light = _model(during, "lora-light")
+    assert light["status"] == "InProgress" and light["version"] == 1
+    assert light["training"]["elapsed_seconds"] is not None
+    assert light["training"]["expected_seconds"] is None
+    assert light["dataset_version"] == "lora-v1"
+    assert light["generation_prefix"] == "An illustration of a character named Lora,"
+    dataset = during["projects"][0]["datasets"][0]
+    assert (dataset["current"], dataset["status"], dataset["image_count"]) == (
+        "lora-v1",
+        "completed",
+        3,
+    )
+
+    _wait_completed(world)
+    done = world.cli("status", "manifests")
+    assert done.exit_code == 0
+    assert done.stdout.splitlines()[4].split()[3] == "Completed"
+    after = _status_json(world)
+    light = _model(after, "lora-light")
+    assert light["status"] == "Completed"
+    assert light["training"]["elapsed_seconds"] is None
+    assert light["training"]["expected_seconds"] is not None  # seen training, then completed
+    assert light["training"]["expected_basis"] == "1 training of this account"
+
+
+def test_status_after_a_retrain_shows_versions_and_superseded_training(world: World) -> None:
+    set_knobs(world.server, training_seconds=0.6)
+    world.tree = standard_tree(world.root, images=3)
+    world.apply()
+    assert world.cli("status", "manifests").exit_code == 0  # sees it training
+    _wait_completed(world)
+    assert world.cli("status", "manifests").exit_code == 0  # sees it completed: 1 duration
+    set_knobs(world.server, training_seconds=120)
+    world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
+    world.apply()
+    data = _status_json(world)
+    dataset = data["projects"][0]["datasets"][0]
+    assert (dataset["current"], dataset["version"], dataset["image_count"]) == ("lora-v1~2", 2, 4)
+    assert [o["name"] for o in dataset["older_versions"]] == ["lora-v1"]
+    light = _model(data, "lora-light")
+    assert (light["current"], light["version"], light["status"]) == (
+        "lora-light~2",
+        2,
+        "InProgress",
+    )
+    assert light["dataset_version"] == "lora-v1~2"
+    assert [(o["name"], o["status"]) for o in light["older_versions"]] == [
+        ("lora-light", "Completed")
+    ]
+    timing = light["training"]
+    assert timing["expected_seconds"] is not None and timing["expected_seconds"] < 10
+    assert timing["expected_left_seconds"] is not None
+    assert data["superseded_training"] == []
+    text = world.cli("status", "manifests").stdout
+    assert "older versions of lora-light: lora-light (Completed)" in text
+    assert "lora-v1 (completed)" in text
+
+
+def test_superseded_version_still_training_is_listed(world: World) -> None:
+    set_knobs(world.server, training_seconds=120)
+    world.tree = standard_tree(world.root, images=3)
+    world.apply()
+    world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
+    world.apply()  # lora-light~2 trains on lora-v1~2 while lora-light still trains
+    data = _status_json(world)
+    (old,) = data["superseded_training"]
+    assert (old["project"], old["model"], old["version"], old["status"]) == (
+        "lora",
+        "lora-light",
+        "lora-light",
+        "InProgress",
+    )
+    text = world.cli("status", "manifests").stdout
+    assert "Superseded versions still training:" in text
+    assert f"lora/lora-light (id {old['id']}): InProgress for " in text
+
+
+def test_watch_without_a_terminal_shows_once(world: World) -> None:
+    world.tree = standard_tree(world.root, images=3)
+    world.tree.write()
+    result = world.cli("status", "manifests", "--watch")
+    assert result.exit_code == 0
+    assert "--watch refreshes only on a terminal" in result.stderr
+    assert "project lora" in result.stdout
