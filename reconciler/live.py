@@ -10,6 +10,11 @@ Rename drift needs the images of datasets whose names the manifests do not decla
 listed only when some declared dataset has no live version at all, so a no-change plan does not
 pay for them. Likewise, only when a declared project is missing (created by this plan, or renamed
 in the console) are the datasets of undeclared projects read, so a renamed project is recognised.
+
+The answers are checked against each other before anything is planned (`answer_checks`): one
+id in two lists, or an image list that disagrees with its dataset's `images_count`, stops the run
+naming the calls. A record with a value the client does not know (a new `ip_type`, a new status)
+stops it only when the manifests declare that resource; any other is left out with one warning.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from reconciler.answer_checks import AnswerChecks, Warn
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
+from reconciler.client.records import RecordList
 from reconciler.naming import parse_versioned_name
 from reconciler.plan import Plan, ReadScopeData, declared_scope, fingerprint
 from reconciler.state import (
@@ -33,6 +40,7 @@ from reconciler.state import (
 
 READ_PARALLELISM = 8
 _Record = TypeVar("_Record", ImageRecord, ModelRecord)
+DatasetsWithModels = RecordList[tuple[DatasetRecord, tuple[ModelRecord, ...]]]
 
 
 @dataclass(frozen=True)
@@ -55,14 +63,20 @@ def _scope_of(data: ReadScopeData) -> ReadScope:
     )
 
 
-def read_live_state(client: BriaClient, desired: DesiredState) -> LiveState:
+def read_live_state(
+    client: BriaClient, desired: DesiredState, *, warn: Warn | None = None
+) -> LiveState:
     """The live account as far as the manifests need it (see the module docstring)."""
-    return read_live_scope(client, scope_from_desired(desired))
+    return read_live_scope(client, scope_from_desired(desired), warn=warn)
 
 
-def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
-    """Read the projects of `scope`, and images of the datasets it needs (module docstring)."""
-    projects = sorted(client.list_projects(), key=lambda p: p.id)
+def read_live_scope(client: BriaClient, scope: ReadScope, *, warn: Warn | None = None) -> LiveState:
+    """Read the projects of `scope`, and images of the datasets it needs (module docstring).
+    `warn` gets one line per record left out (default: stderr)."""
+    checks = AnswerChecks(warn)
+    listed_projects = client.list_projects(lenient=True)
+    checks.skipped_projects(listed_projects.skipped, scope.projects)
+    projects = sorted(listed_projects, key=lambda p: p.id)
     declared = [p for p in projects if p.project_name in scope.projects]
     # A declared project that is missing may have been renamed in the console: then the
     # undeclared projects are read too, so the planner can recognise it by its contents.
@@ -76,15 +90,18 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
         datasets_by_project = dict(
             zip(
                 [p.id for p in read],
-                pool.map(lambda p: read_project_datasets(client, p.id), read),
+                pool.map(lambda p: read_project_datasets(client, p.id, lenient=True), read),
                 strict=True,
             )
         )
         wanted: list[DatasetRecord] = []
         for project in read:
-            bases = scope.dataset_bases.get(project.project_name, missing_bases)
+            declared_bases = scope.dataset_bases.get(project.project_name)
+            bases = missing_bases if declared_bases is None else declared_bases
             listed = datasets_by_project[project.id]
+            checks.skipped_datasets(project.id, listed.skipped, declared_bases or frozenset())
             wanted.extend(_datasets_needing_images(listed, bases))
+        checks.one_home_per_id(datasets_by_project)
         images_by_dataset = dict(
             zip(
                 [d.id for d in wanted],
@@ -92,6 +109,7 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
                 strict=True,
             )
         )
+    checks.image_counts(wanted, images_by_dataset)
     live_projects: list[LiveProject] = []
     for project in projects:
         if project.id not in datasets_by_project:
@@ -106,19 +124,23 @@ def read_live_scope(client: BriaClient, scope: ReadScope) -> LiveState:
 
 
 def read_project_datasets(
-    client: BriaClient, project_id: int
-) -> list[tuple[DatasetRecord, tuple[ModelRecord, ...]]]:
-    """The project's datasets with their models; one call unless the answer omits `models`."""
-    records = sorted(
-        client.list_project_datasets(project_id, include_models=True), key=lambda d: d.id
-    )
+    client: BriaClient, project_id: int, *, lenient: bool = False
+) -> DatasetsWithModels:
+    """The project's datasets with their models; one call unless the answer omits `models`.
+    `lenient`: datasets with an unknown enum value are left out into `.skipped`."""
+    listed = client.list_project_datasets(project_id, include_models=True, lenient=lenient)
+    records = sorted(listed, key=lambda d: d.id)
+    result: DatasetsWithModels = RecordList()
+    result.skipped = listed.skipped
     if any(record.models is None for record in records):
         # The API did not embed the models: one list per project, never a guess.
         by_dataset: dict[int | None, list[ModelRecord]] = {}
         for model in client.list_project_models(project_id):
             by_dataset.setdefault(model.dataset_id, []).append(model)
-        return [(r, tuple(by_dataset.get(r.id, ()))) for r in records]
-    return [(r, tuple(r.models or ())) for r in records]
+        result.extend((r, tuple(by_dataset.get(r.id, ()))) for r in records)
+    else:
+        result.extend((r, tuple(r.models or ())) for r in records)
+    return result
 
 
 def _datasets_needing_images(

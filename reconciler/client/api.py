@@ -24,6 +24,7 @@ from reconciler.client.records import (
     ModelRecord,
     ProjectRecord,
     RecordError,
+    RecordList,
     parse_dataset,
     parse_image,
     parse_list,
@@ -148,9 +149,12 @@ class BriaClient:
 
     # ------------------------------------------------------------ projects
 
-    def list_projects(self) -> list[ProjectRecord]:
+    def list_projects(self, *, lenient: bool = False) -> RecordList[ProjectRecord]:
+        """`lenient`: projects with an unknown enum value are left out into `.skipped`."""
         return self._call(
-            "GET", "/tailored-gen/projects", lambda a: parse_list(a, parse_project, "project")
+            "GET",
+            "/tailored-gen/projects",
+            lambda a: parse_list(a, parse_project, "project", lenient=lenient),
         )
 
     def get_project(self, project_id: int) -> ProjectRecord:
@@ -210,8 +214,13 @@ class BriaClient:
         )
 
     def list_project_datasets(
-        self, project_id: int, *, include_models: bool = False, include_models_ids: bool = False
-    ) -> list[DatasetRecord]:
+        self,
+        project_id: int,
+        *,
+        include_models: bool = False,
+        include_models_ids: bool = False,
+        lenient: bool = False,
+    ) -> RecordList[DatasetRecord]:
         params = {}
         if include_models:
             params["include_models"] = "true"
@@ -221,7 +230,10 @@ class BriaClient:
             "GET",
             "/tailored-gen/projects/{project_id}/datasets",
             lambda a: parse_list(
-                a, lambda item, what: parse_dataset(item, what, project_id=project_id), "dataset"
+                a,
+                lambda item, what: parse_dataset(item, what, project_id=project_id),
+                "dataset",
+                lenient=lenient,
             ),
             params=params,
             project_id=project_id,
@@ -412,12 +424,17 @@ class BriaClient:
             params=_WITH_TRAINING_PARAMETERS,
         )
 
-    def list_project_models(self, project_id: int) -> list[ModelRecord]:
+    def list_project_models(
+        self, project_id: int, *, lenient: bool = False
+    ) -> RecordList[ModelRecord]:
         return self._call(
             "GET",
             "/tailored-gen/projects/{project_id}/models",
             lambda a: parse_list(
-                a, lambda item, what: parse_model(item, what, project_id=project_id), "model"
+                a,
+                lambda item, what: parse_model(item, what, project_id=project_id),
+                "model",
+                lenient=lenient,
             ),
             params=_WITH_TRAINING_PARAMETERS,
             project_id=project_id,

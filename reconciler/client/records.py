@@ -53,6 +53,26 @@ class RecordError(ValueError):
     """The answer does not have the shape the reference promises."""
 
 
+class UnknownValue(RecordError):
+    """A field holds a value outside its enum: a newer API, or a misread. A lenient list skips
+    the record instead (`RecordList.skipped`) and lets the caller decide."""
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A list item left out by a lenient `parse_list`: its id and name when readable, and why."""
+
+    id: int | None
+    name: str | None
+    problem: str
+
+
+class RecordList(list[T]):
+    """A parsed list answer; `skipped` holds the items a lenient parse left out."""
+
+    skipped: tuple[SkippedRecord, ...] = ()
+
+
 def _frozen(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(data))
 
@@ -231,7 +251,7 @@ def opt_str(data: Mapping[str, Any], key: str, what: str) -> str | None:
 
 def _enum(value: str, allowed: frozenset[str], key: str, what: str) -> str:
     if value not in allowed:
-        raise RecordError(
+        raise UnknownValue(
             f"{what} field '{key}' has unknown value {value!r} "
             f"(expected one of {', '.join(sorted(allowed))})"
         )
@@ -250,7 +270,7 @@ def opt_enum(data: Mapping[str, Any], key: str, allowed: frozenset[str], what: s
 def normalise_model_status(value: str, what: str = "model") -> str:
     key = value.replace("_", "").replace(" ", "").replace("-", "").lower()
     if key not in _MODEL_STATUS_BY_KEY:
-        raise RecordError(
+        raise UnknownValue(
             f"{what} field 'status' has unknown value {value!r} "
             f"(expected one of {', '.join(MODEL_STATUSES)})"
         )
@@ -267,11 +287,59 @@ def _model_ids(value: Any, what: str) -> tuple[int, ...]:
     raise RecordError(f"{what} field 'model_ids' should be an array of model ids")
 
 
-def parse_list(data: Any, parse_item: Callable[[Any, str], T], what: str) -> list[T]:
-    """A JSON array of records; an item's problem names its index."""
+def parse_list(
+    data: Any, parse_item: Callable[[Any, str], T], what: str, *, lenient: bool = False
+) -> RecordList[T]:
+    """A JSON array of records; an item's problem names its index. Two records under one id
+    are an error (acting on either could hit the other). `lenient`: an item with an unknown enum
+    value is skipped (see `RecordList.skipped`) rather than failing the whole answer."""
     if not isinstance(data, list):
         raise RecordError(f"expected a JSON array of {what}s, got {_json_type(data)}")
-    return [parse_item(item, f"{what} #{index}") for index, item in enumerate(data)]
+    records: RecordList[T] = RecordList()
+    skipped: list[SkippedRecord] = []
+    for index, item in enumerate(data):
+        try:
+            records.append(parse_item(item, f"{what} #{index}"))
+        except UnknownValue as exc:
+            if not lenient:
+                raise
+            skipped.append(_skipped(item, str(exc)))
+    records.skipped = tuple(skipped)
+    _check_unique_ids(data, what)
+    return records
+
+
+def _skipped(item: Any, problem: str) -> SkippedRecord:
+    obj = item if isinstance(item, Mapping) else {}
+    item_id, name = obj.get("id"), obj.get("name", obj.get("project_name"))
+    return SkippedRecord(
+        id=item_id if _is_int(item_id) else None,
+        name=name if isinstance(name, str) else None,
+        problem=problem,
+    )
+
+
+def _check_unique_ids(data: list[Any], what: str) -> None:
+    by_id: dict[int, list[int]] = {}
+    for index, item in enumerate(data):
+        if isinstance(item, Mapping) and _is_int(item.get("id")):
+            by_id.setdefault(item["id"], []).append(index)
+    for record_id, indexes in by_id.items():
+        if len(indexes) > 1:
+            shown = ", ".join(f"#{i} {_name_of(data[i])}".rstrip() for i in indexes[:4])
+            more = ", ..." if len(indexes) > 4 else ""
+            raise RecordError(
+                f"{len(indexes)} {what}s have id {record_id} ({shown}{more}); one id must name "
+                "one record"
+            )
+
+
+def _name_of(item: Mapping[str, Any]) -> str:
+    for key in ("project_name", "name", "image_name"):
+        value = item.get(key)
+        if isinstance(value, str):
+            return repr(value)
+    return ""
 
 
 # ---------------------------------------------------------------- records
