@@ -26,6 +26,7 @@ from jsonschema.exceptions import best_match
 
 from reconciler.diff import DiffResult, PlannedStep, diff_states
 from reconciler.errors import ReconcilerError
+from reconciler.image_review import ImageReview, review_from_json, review_to_json
 from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
 from reconciler.steps import STEP_TYPES, Ref, StartTraining, Step
@@ -54,6 +55,8 @@ class Change:
     drift: bool = False  # the change repairs an edit made outside the manifests
     warnings: tuple[str, ...] = ()
     step_ids: tuple[str, ...] = ()  # the steps (in plan order) that carry this change out
+    #: a dataset change's images with their captions before and after (for review)
+    images: tuple[ImageReview, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = Fa
             drift=change.drift,
             warnings=tuple(change.warnings),
             step_ids=tuple(sorted((ids[s.key] for s in change.steps), key=_id_number)),
+            images=change.images,
         )
         for change in result.changes
     )
@@ -241,6 +245,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "after": change.after,
                 "warnings": list(change.warnings),
                 "operations": [_step_to_json(by_id[step_id]) for step_id in change.step_ids],
+                **({"images": [review_to_json(i) for i in change.images]} if change.images else {}),
             }
             for change in plan.changes
         ],
@@ -285,6 +290,7 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
                 drift=change["drift"],
                 warnings=tuple(change["warnings"]),
                 step_ids=tuple(ids),
+                images=tuple(review_from_json(i) for i in change.get("images", ())),
             )
         )
     steps.sort(key=lambda step: _id_number(step.id))

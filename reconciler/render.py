@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.image_review import caption_diffs
 from reconciler.naming import parse_image_remote_name
 from reconciler.plan import Change, Plan
+from reconciler.render_escape import printable
 from reconciler.steps import Ref, Step
 
 SYMBOLS = {
@@ -113,13 +115,35 @@ def _item(value: Any) -> str:
 # ---------------------------------------------------------------- text
 
 
+def caption_text(caption: str | None, source: str | None) -> str:
+    """A caption for people: quoted whole, or what stands in for it."""
+    if caption is not None:
+        return '"' + caption + '"'
+    if source == "automatic":
+        return "(Bria's automatic caption)"
+    return "(no caption)"
+
+
+def caption_diff_lines(change: Change) -> list[str]:
+    """Each caption change whole: `caption a.png (automatic -> manual):`, then - old, + new."""
+    lines = []
+    for image in caption_diffs(change.images):
+        sources = f"{image.source_before or 'none'} -> {image.source_after or 'none'}"
+        lines.append(f"      caption {printable(image.file)} ({sources}):")
+        before = caption_text(image.caption_before, image.source_before)
+        after = caption_text(image.caption_after, image.source_after)
+        lines.append(f"        - {printable(before)}")
+        lines.append(f"        + {printable(after)}")
+    return lines
+
+
 def render_text(plan: Plan, color: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
 
     out: list[str] = []
     for error in plan.errors:
-        out.append(paint(f"Error: {error}", "1;31"))
+        out.append(paint(f"Error: {printable(error)}", "1;31"))
     if plan.errors:
         out.append("")
     active = [c for c in plan.changes if c.action != "noop"]
@@ -129,30 +153,32 @@ def render_text(plan: Plan, color: bool = False) -> str:
         out.append("")
     for change in active:
         symbol = SYMBOLS[change.action]
-        head = f"{paint(symbol, _COLORS[symbol])} {change.address} ({change.action})"
+        head = f"{paint(symbol, _COLORS[symbol])} {printable(change.address)} ({change.action})"
         if change.drift:
             head += " " + paint("[drift: changed outside the manifests]", "33")
         out.append(head)
-        out.append(f"    {change.reason}")
+        out.append(f"    {printable(change.reason)}")
         for line in field_lines(change):
-            out.append(f"      {line}")
+            out.append(f"      {printable(line)}")
         for title, items in image_lists(change):
-            out.append(f"      {title} ({len(items)}): {shorten(items)}")
+            out.append(f"      {title} ({len(items)}): {printable(shorten(items))}")
+        out += caption_diff_lines(change)
         for warning in change.warnings:
-            out.append("    " + paint(f"warning: {warning}", "33"))
+            out.append("    " + paint(f"warning: {printable(warning)}", "33"))
         out.append(f"      {operations_line(plan, change)}")
         out.append("")
     if noops:
         out.append("No changes:" if not active else "Unchanged:")
         for change in noops:
-            out.append(f"  {paint('=', _COLORS['='])} {change.address}: {change.reason}")
+            line = f"{printable(change.address)}: {printable(change.reason)}"
+            out.append(f"  {paint('=', _COLORS['='])} {line}")
         out.append("")
     if not plan.has_changes and not plan.errors:
         out.append(NO_CHANGES)
     else:
         out.append(paint(summary_line(plan), "1"))
     for warning in plan.warnings:
-        out.append(paint(f"WARNING: {warning}", "1;33"))
+        out.append(paint(f"WARNING: {printable(warning)}", "1;33"))
     return "\n".join(out) + "\n"
 
 

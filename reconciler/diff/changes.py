@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.image_review import ImageReview
 from reconciler.steps import Step
 
 TRAINING_TIME = "training takes 1-3 hours"
@@ -44,6 +45,7 @@ class PlannedChange:
     drift: bool = False
     warnings: list[str] = field(default_factory=list)
     steps: list[PlannedStep] = field(default_factory=list)
+    images: tuple[ImageReview, ...] = ()  # a dataset change's images, for review
 
     def add(
         self, what: str, kind: type[Step], after: Iterable[str | None] = (), **args: Any

@@ -14,6 +14,7 @@ from typing import Any
 from reconciler.diff.changes import TRAINING_TIME, PlannedChange, plural, quoted
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
+from reconciler.image_review import ImageReview, review_images
 from reconciler.naming import DIGEST_LEN, parse_image_remote_name, versioned_name
 from reconciler.state import DesiredDataset, LiveDataset
 from reconciler.steps import CloneDataset, CreateDataset, DeleteDataset, Ref, UpdateDataset
@@ -87,6 +88,7 @@ def diff_dataset(
         return change
     change.reason = "; ".join(notes)
     change.after = _after(ref.remote_name, status_after, desired, live, edits)
+    change.images = _review(desired, live, edits)
     _warn_unrecognised(scope, change, edits)
     return change
 
@@ -139,6 +141,7 @@ def _create(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
         parts.append("then complete it")
     change.reason = f"dataset '{desired.name}' does not exist: " + ", ".join(parts)
     change.after = _after(desired.name, desired.status, desired, None, edits)
+    change.images = _review(desired, None, edits)
     scope.outcomes[desired.name] = DatasetOutcome(
         desired.name, ref, None, True, complete_key, desired.status
     )
@@ -183,6 +186,7 @@ def _clone(
         )
     change.reason = "; ".join(notes)
     change.after = _after(new_name, desired.status, desired, live, edits)
+    change.images = _review(desired, live, edits)
     scope.outcomes[desired.name] = DatasetOutcome(
         desired.name,
         clone,
@@ -268,6 +272,14 @@ def _after(
         "images_removed": list(edits.removed),
         "caption_changes": list(edits.caption_changes),
     }
+
+
+def _review(
+    desired: DesiredDataset, live: LiveDataset | None, edits: ImageEdits
+) -> tuple[ImageReview, ...]:
+    images = live.images or () if live else ()
+    prefix_changes = edits.new_prefix is not None
+    return review_images(desired, images, edits.caption_changes, prefix_changes=prefix_changes)
 
 
 def _warn_unrecognised(scope: ProjectScope, change: PlannedChange, edits: ImageEdits) -> None:

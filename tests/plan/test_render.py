@@ -43,6 +43,9 @@ def test_text_of_a_draft_edit_is_exact() -> None:
         "      images changed (1): b.png\n"
         "      images removed (1): gone.png\n"
         "      caption changes (1): c.png\n"
+        "      caption c.png (manual -> manual):\n"
+        '        - "old caption"\n'
+        '        + "new caption"\n'
         "      operations (8): DeleteImage x2, UploadImage x3, SetCaption x2, UpdateDataset\n"
         "\n"
         "Unchanged:\n"
@@ -148,15 +151,15 @@ def test_markdown_has_heading_summary_table_details_and_noops() -> None:
     assert "| | Address | Action | Reason |" in lines
     assert (
         "| `+/-` | `model.lora/lora-light` | replace | model 'lora-light' must be replaced: "
-        "training_version light -> max: trains a new model 'lora-light~2' (training takes 1-3 "
+        "training_version light -> max: trains a new model 'lora-light\\~2' (training takes 1-3 "
         "hours); the old model 'lora-light' (Completed) stays until pruned |"
     ) in lines
     assert "<details><summary>API operations, in order (2)</summary>" in lines
     assert (
-        "1. `s001` CreateModel model 'lora/lora-light~2' (new) on dataset 'lora/lora-v1' "
+        "1. `s001` CreateModel model 'lora/lora-light\\~2' (new) on dataset 'lora/lora-v1' "
         '(id 10): training_version="max"'
     ) in lines
-    assert "1. `s002` StartTraining model 'lora/lora-light~2' (new) (after s001)" in lines
+    assert "1. `s002` StartTraining model 'lora/lora-light\\~2' (new) (after s001)" in lines
     assert "<details><summary>Unchanged (2)</summary>" in lines
     assert "- `project.lora`: project 'lora' matches the manifest" in lines
 
