@@ -15,7 +15,7 @@ from reconciler.secrets import redact
 if TYPE_CHECKING:
     from reconciler.plan import Plan
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 
 def render_plan(plan: Plan, output_format: str, *, color: bool = False) -> str:
@@ -28,6 +28,13 @@ def render_plan(plan: Plan, output_format: str, *, color: bool = False) -> str:
         from reconciler.render_markdown import render_markdown
 
         return redact(render_markdown(plan))
+    if output_format == "html":
+        from reconciler.render_html import render_html
+        from reconciler.thumbnails import placeholder, thumbnails
+
+        paths = [i.path for c in plan.changes for i in c.images if i.path is not None]
+        placeholders = {kind: placeholder(kind) for kind in ("removed", "missing")}
+        return redact(render_html(plan, thumbnails(paths), placeholders))
     from reconciler.render import render_text
 
     return redact(render_text(plan, color))

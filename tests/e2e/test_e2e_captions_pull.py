@@ -92,6 +92,45 @@ def test_editing_one_pulled_sidecar_plans_exactly_that_caption(world: World) -> 
     assert old != "Lora waving from a red boat"
 
 
+def test_a_pulled_sidecar_edit_shows_old_and_new_text_in_every_format(world: World) -> None:
+    draft_world(world)
+    assert world.cli("captions", "pull", "manifests").exit_code == 0
+    old = (folder(world) / "lora-03.txt").read_text(encoding="utf-8").strip()
+    new = old.replace("Lora,", "Lora, laughing,", 1) + " Holding a red kite."
+    (folder(world) / "lora-03.txt").write_text(new + "\n", encoding="utf-8")
+    out = {
+        f: world.cli("plan", "manifests", "--format", f)
+        for f in ("text", "json", "markdown", "html")
+    }
+    assert all(r.exit_code == 0 for r in out.values()), {f: r.output for f, r in out.items()}
+    text = out["text"].stdout
+    assert "      caption lora-03.png (automatic -> manual):\n" in text
+    assert f'        - "{old}"\n        + "{new}"\n' in text
+    plan = json.loads(out["json"].stdout)
+    dataset = next(c for c in plan["changes"] if c["address"] == "dataset.lora/lora-v1")
+    changed = [i for i in dataset["images"] if i["caption_changed"]]
+    assert changed == [
+        {
+            "file": "lora-03.png",
+            "state": "kept",
+            "path": str((folder(world) / "lora-03.png").resolve()),
+            "caption_before": old,
+            "source_before": "automatic",
+            "caption_after": new,
+            "source_after": "manual",
+            "caption_changed": True,
+        }
+    ]
+    assert len(dataset["images"]) == 3
+    markdown = out["markdown"].stdout
+    assert "- caption diffs (1):" in markdown
+    assert "  - `lora-03.png` (automatic → manual): " in markdown
+    assert "**laughing,**" in markdown and "**Holding a red kite.**" in markdown
+    page = out["html"].stdout
+    assert "<ins>laughing,</ins>" in page and "<ins>Holding a red kite.</ins>" in page
+    assert '<span class="tag source automatic">automatic</span> → ' in page
+
+
 def test_pull_of_one_dataset_and_of_an_undeclared_one(world: World) -> None:
     draft_world(world)
     world.tree.dataset("lora", "lora-new", {"new-01.png": 90}, status="draft")
