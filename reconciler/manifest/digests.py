@@ -1,9 +1,12 @@
 """Remembers what reading an image taught us, so a no-change run reads no image bytes.
 
 Hashing and decoding thousands of training images on every `plan` would dominate its run time,
-so the facts are cached in one JSON file keyed by (absolute path, size, mtime_ns): the same key
-git uses to trust its index. A file touched within `RACY_SECONDS` of the run is not cached,
-since a second write in the same clock tick could keep size and mtime (git's "racy" case).
+so the facts are cached in one JSON file keyed by (absolute path, size, mtime_ns, inode,
+ctime_ns): the stat data git uses to trust its index. Size and mtime alone are not enough: `cp
+-p`, `rsync -t` and archive extraction keep both while changing the bytes, but they make a new
+inode or a new ctime, which no tool can set back. A file touched within `RACY_SECONDS` of the
+run is not cached, since a second write in the same clock tick could keep the key (git's "racy"
+case). `forget` drops an entry that a later re-hash (apply's, before uploading) contradicted.
 
 The cache is an optimisation only: a missing, unreadable or corrupt file is ignored, and it is
 written atomically (temp file + os.replace) so a crash or a concurrent run never leaves half a
@@ -22,7 +25,7 @@ from typing import Any
 
 CACHE_FILE = "images.json"
 FORMATS = ("JPEG", "PNG", "WEBP")  # Pillow's names of the formats Bria accepts
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 RACY_SECONDS = 2.0
 
 
@@ -38,42 +41,55 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
-class _Key:
+class FileKey:
+    """What says a file is unchanged without reading it (`FileKey.of(os.stat(path))`)."""
+
     size: int
     mtime_ns: int
+    inode: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileKey:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 class DigestCache:
-    """Image facts by (absolute path, size, mtime_ns); `directory=None` keeps them in memory."""
+    """Image facts by absolute path and `FileKey`; `directory=None` keeps them in memory."""
 
     def __init__(self, directory: Path | None) -> None:
         self.path = directory / CACHE_FILE if directory is not None else None
-        self._entries: dict[str, tuple[_Key, ImageFacts]] = {}
+        self._entries: dict[str, tuple[FileKey, ImageFacts]] = {}
         self._changed = False
         self._started = time.time()
         if self.path is not None:
             self._entries = _read(self.path)
 
-    def get(self, path: str, size: int, mtime_ns: int) -> ImageFacts | None:
+    def get(self, path: str, key: FileKey) -> ImageFacts | None:
         entry = self._entries.get(path)
-        if entry is None or entry[0] != _Key(size, mtime_ns):
+        if entry is None or entry[0] != key:
             return None
         return entry[1]
 
-    def put(self, path: str, size: int, mtime_ns: int, facts: ImageFacts) -> None:
-        if mtime_ns / 1e9 > self._started - RACY_SECONDS:
+    def put(self, path: str, key: FileKey, facts: ImageFacts) -> None:
+        if key.mtime_ns / 1e9 > self._started - RACY_SECONDS:
             return  # too fresh to trust: a same-size rewrite in this tick would go unnoticed
-        if self.get(path, size, mtime_ns) == facts:
+        if self.get(path, key) == facts:
             return
-        self._entries[path] = (_Key(size, mtime_ns), facts)
+        self._entries[path] = (key, facts)
         self._changed = True
+
+    def forget(self, path: str) -> None:
+        """Drop `path`'s entry (its facts were found wrong); saved with the next `save`."""
+        if self._entries.pop(path, None) is not None:
+            self._changed = True
 
     def save(self) -> None:
         """Write the cache if anything changed, dropping entries whose file is gone."""
         if self.path is None or not self._changed:
             return
         entries = {
-            path: {"size": key.size, "mtime_ns": key.mtime_ns, **asdict(facts)}
+            path: {**asdict(key), **asdict(facts)}
             for path, (key, facts) in sorted(self._entries.items())
             if os.path.exists(path)
         }
@@ -93,7 +109,7 @@ class DigestCache:
         self._changed = False
 
 
-def _read(path: Path) -> dict[str, tuple[_Key, ImageFacts]]:
+def _read(path: Path) -> dict[str, tuple[FileKey, ImageFacts]]:
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -103,7 +119,7 @@ def _read(path: Path) -> dict[str, tuple[_Key, ImageFacts]]:
     images = raw.get("images")
     if not isinstance(images, dict):
         return {}
-    entries: dict[str, tuple[_Key, ImageFacts]] = {}
+    entries: dict[str, tuple[FileKey, ImageFacts]] = {}
     for image_path, item in images.items():
         entry = _entry(item)
         if entry is not None and isinstance(image_path, str):
@@ -111,11 +127,11 @@ def _read(path: Path) -> dict[str, tuple[_Key, ImageFacts]]:
     return entries
 
 
-def _entry(item: Any) -> tuple[_Key, ImageFacts] | None:
+def _entry(item: Any) -> tuple[FileKey, ImageFacts] | None:
     """One cache record, or None when any field is missing or of the wrong type."""
     if not isinstance(item, dict):
         return None
-    ints = ("size", "mtime_ns", "width", "height")
+    ints = ("size", "mtime_ns", "inode", "ctime_ns", "width", "height")
     if not all(type(item.get(k)) is int for k in ints):
         return None
     sha256, fmt, alpha = item.get("sha256"), item.get("format"), item.get("has_alpha")
@@ -126,4 +142,5 @@ def _entry(item: Any) -> tuple[_Key, ImageFacts] | None:
     if not isinstance(alpha, bool):
         return None
     facts = ImageFacts(sha256, fmt, item["width"], item["height"], alpha)
-    return _Key(item["size"], item["mtime_ns"]), facts
+    key = FileKey(item["size"], item["mtime_ns"], item["inode"], item["ctime_ns"])
+    return key, facts

@@ -24,7 +24,7 @@ from reconciler.manifest.diagnostics import (
     did_you_mean,
     quote,
 )
-from reconciler.manifest.digests import DigestCache, ImageFacts
+from reconciler.manifest.digests import DigestCache, FileKey, ImageFacts
 from reconciler.manifest.documents import Resource
 from reconciler.manifest.image_probe import (
     EXTENSION_FORMATS,
@@ -57,7 +57,7 @@ class _File:
     name: str
     path: str  # absolute, symlinks resolved
     size: int
-    mtime_ns: int
+    key: FileKey  # stat data: unchanged key, unchanged file
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _list_folder(
         if not stat.S_ISREG(info.st_mode):
             dataset.error(sink, _WHERE, f"file {where} is not a regular file")
             continue
-        found = _File(name, real, info.st_size, info.st_mtime_ns)
+        found = _File(name, real, info.st_size, FileKey.of(info))
         if name.lower().endswith(".txt"):
             sidecars[name[: -len(".txt")]] = found
         else:
@@ -210,7 +210,7 @@ def _facts(
             _image_error(dataset, f, "is empty (0 bytes)", sink)
         elif f.size > MAX_IMAGE_BYTES:
             _image_error(dataset, f, size_problem(f.size), sink)
-        elif (cached := cache.get(f.path, f.size, f.mtime_ns)) is not None:
+        elif (cached := cache.get(f.path, f.key)) is not None:
             counter.cache_hits += 1
             found[f.name] = cached
         else:
@@ -226,7 +226,7 @@ def _facts(
         if probe.facts is None:
             _image_error(dataset, f, probe.problem or "cannot be read", sink)
             continue
-        cache.put(f.path, f.size, f.mtime_ns, probe.facts)
+        cache.put(f.path, f.key, probe.facts)
         found[f.name] = probe.facts
     for f in files:
         if f.name in found and not _check_facts(dataset, f, found[f.name], sink):
