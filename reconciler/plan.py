@@ -383,6 +383,16 @@ def load_plan(path: str | Path) -> Plan:
             f"plan file '{source}' is not JSON (line {err.lineno}, column {err.colno}: "
             f"{err.msg}): make it again with `reconciler plan --out {source}`"
         ) from err
+    except (RecursionError, ValueError) as err:  # too deep, or an int past Python's digit limit
+        reason = (
+            "is nested too deeply to read"
+            if isinstance(err, RecursionError)
+            else ("holds a number too long to read")
+        )
+        raise PlanFileError(
+            f"plan file '{source}' {reason}: it is not a plan this tool wrote; make it again "
+            f"with `reconciler plan --out {source}`"
+        ) from None
     return plan_from_json(data, source=str(source))
 
 
