@@ -46,6 +46,7 @@ class ConnectionSettings:
     token_file: str | None = None
     use_emulator: bool = False
     debug: bool = False
+    emulator_profile: str = "reference"  # with use_emulator: reference | current
 
 
 def resolve_api_url(flag_value: str | None) -> str:
@@ -123,7 +124,10 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
         register_secret(token)
         EMULATOR_DATA_DIR.mkdir(parents=True, exist_ok=True)
         server = EmulatorServer(
-            EMULATOR_DATA_DIR, token=token, training_seconds=emulator_training_seconds()
+            EMULATOR_DATA_DIR,
+            token=token,
+            training_seconds=emulator_training_seconds(),
+            api_profile=settings.emulator_profile,
         )
         url = server.start()
         try:

@@ -4,18 +4,32 @@ Each method builds the route, sends it through `HttpSession` (auth, retries, err
 answer strictly into records; a badly shaped answer becomes `MalformedResponse` naming the call.
 A write answered with no record at all (`{}`, the reference's own sample for uploads and caption
 updates, or only a message) is confirmed by reading the resource back instead.
-Routes and fields follow ../shared/reference/bria-tailored-generation-api.txt.
+Routes and fields follow ../shared/reference/bria-tailored-generation-api.txt; the current
+generation's (Bria's published OpenAPI: training_mode, visual_schema, checkpoints, and the `/v2`
+generation with its status service) are here too, each method saying which generation it is.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
+from reconciler.client.current_records import (
+    Checkpoint,
+    CheckpointList,
+    GenerationAccepted,
+    GenerationResult,
+    GenerationStatus,
+    parse_checkpoint,
+    parse_checkpoint_list,
+    parse_generation_answer,
+    parse_generation_status,
+    parse_visual_schema,
+)
 from reconciler.client.errors import MalformedResponse
 from reconciler.client.http import ClientStats, HttpSession
 from reconciler.client.records import (
@@ -38,6 +52,13 @@ _WITH_TRAINING_PARAMETERS = {"include_training_parameters": "true"}
 PROJECT_FIELDS = frozenset({"project_name", "project_description", "ip_name", "ip_description"})
 
 T = TypeVar("T")
+
+
+def api_root(base_url: str) -> str:
+    """`https://HOST/v1` -> `https://HOST` (where `/v2/...` lives); a URL not ending in /v1 is
+    taken as the root itself."""
+    stripped = base_url.rstrip("/")
+    return stripped.removesuffix("/v1") if stripped.endswith("/v1") else stripped
 
 
 def _id(value: int, name: str) -> int:
@@ -96,21 +117,24 @@ class BriaClient:
         register_secret(token)
         self.base_url = base_url
         self.stats = ClientStats()
-        self._http = HttpSession(
-            base_url,
-            token,
-            timeout=timeout,
-            deadline=deadline,
-            max_retries=max_retries,
-            backoff_base=backoff_base,
-            backoff_max=backoff_max,
-            transport=transport,
-            debug_log=debug_log,
-            stats=self.stats,
-        )
+        session_options: dict[str, Any] = {
+            "timeout": timeout,
+            "deadline": deadline,
+            "max_retries": max_retries,
+            "backoff_base": backoff_base,
+            "backoff_max": backoff_max,
+            "transport": transport,
+            "debug_log": debug_log,
+            "stats": self.stats,
+        }
+        self._http = HttpSession(base_url, token, **session_options)
+        # The current generation's /v2 routes live beside /v1 (https://HOST/v2/...): a second
+        # session on the URL without its /v1, so messages name "/v2/..." routes.
+        self._root = HttpSession(api_root(base_url), token, **session_options)
 
     def close(self) -> None:
         self._http.close()
+        self._root.close()
 
     def __enter__(self) -> BriaClient:
         return self
@@ -136,7 +160,8 @@ class BriaClient:
         **ids: int,
     ) -> T:
         path = template.format(**{name: _id(value, name) for name, value in ids.items()})
-        answer = self._http.request(method, template, path, json_body=json_body, params=params)
+        session = self._root if template.startswith("/v2/") else self._http
+        answer = session.request(method, template, path, json_body=json_body, params=params)
         try:
             return parse(answer)
         except RecordError as exc:
@@ -247,8 +272,13 @@ class BriaClient:
             dataset_id=dataset_id,
         )
 
-    def create_dataset(self, *, project_id: int, name: str) -> DatasetRecord:
-        body = {"project_id": _id(project_id, "project_id"), "name": name}
+    def create_dataset(
+        self, *, project_id: int, name: str, upload_type: str | None = None
+    ) -> DatasetRecord:
+        """`upload_type` (basic | advanced) is the current generation's; None sends none."""
+        body = _without_none(
+            project_id=_id(project_id, "project_id"), name=name, upload_type=upload_type
+        )
         return self._call(
             "POST",
             "/tailored-gen/datasets",
@@ -263,12 +293,17 @@ class BriaClient:
         name: str | None = None,
         caption_prefix: str | None = None,
         status: str | None = None,
+        visual_schema: str | None = None,
     ) -> DatasetRecord:
+        """`caption_prefix` is the reference generation's, `visual_schema` (a JSON string, only
+        on a draft) the current one's."""
         record = self._call(
             "PUT",
             "/tailored-gen/datasets/{dataset_id}",
             _unless_terse(parse_dataset),
-            json_body=_without_none(name=name, caption_prefix=caption_prefix, status=status),
+            json_body=_without_none(
+                name=name, caption_prefix=caption_prefix, status=status, visual_schema=visual_schema
+            ),
             dataset_id=dataset_id,
         )
         return record if record is not None else self.get_dataset(dataset_id)
@@ -449,12 +484,23 @@ class BriaClient:
         )
 
     def create_model(
-        self, *, name: str, dataset_id: int, training_version: str, description: str | None = None
+        self,
+        *,
+        name: str,
+        dataset_id: int,
+        training_version: str | None = None,
+        training_mode: str | None = None,
+        description: str | None = None,
     ) -> ModelRecord:
+        """Exactly one of `training_version` (light | max, the reference generation) or
+        `training_mode` (fully_automated | expert, the current one)."""
+        if (training_version is None) == (training_mode is None):
+            raise ValueError("create_model needs exactly one of training_version or training_mode")
         body = _without_none(
             name=name,
             dataset_id=_id(dataset_id, "dataset_id"),
             training_version=training_version,
+            training_mode=training_mode,
             description=description,
         )
         return self._call(
@@ -479,22 +525,72 @@ class BriaClient:
     def delete_model(self, model_id: int) -> None:
         self._delete("/tailored-gen/models/{model_id}", model_id=model_id)
 
-    def start_training(self, model_id: int) -> ModelRecord:
-        """The answer may be only {id, status}; see ModelRecord. An empty answer is re-read."""
-        return self._training("start", model_id)
+    def start_training(
+        self, model_id: int, parameters: Mapping[str, Any] | None = None
+    ) -> ModelRecord:
+        """The answer may be only {id, status}; see ModelRecord. An empty answer is re-read.
+        `parameters`: an expert model's training parameters (current generation: rank,
+        learning_rate, lr_scheduler, total_training_steps, checkpoint_interval,
+        lr_warmup_steps), sent as the body; None sends no body, as the reference does."""
+        return self._training("start", model_id, None if parameters is None else dict(parameters))
 
     def stop_training(self, model_id: int) -> ModelRecord:
         """The reference shows no answer: an empty one is re-read with get_model."""
-        return self._training("stop", model_id)
+        return self._training("stop", model_id, None)
 
-    def _training(self, action: str, model_id: int) -> ModelRecord:
+    def _training(self, action: str, model_id: int, body: dict[str, Any] | None) -> ModelRecord:
         record = self._call(
             "POST",
             "/tailored-gen/models/{model_id}/" + action + "_training",
             _unless_terse(lambda a: _as_sent(parse_model(a, partial=True), "a model", id=model_id)),
+            json_body=body,
             model_id=model_id,
         )
         return record if record is not None else self.get_model(model_id)
+
+    # ------------------------------------------------------------ current generation
+
+    def list_checkpoints(self, model_id: int) -> CheckpointList:
+        """An expert model's saved checkpoints and the one used for inference."""
+        return self._call(
+            "GET",
+            "/tailored-gen/models/{model_id}/checkpoints",
+            parse_checkpoint_list,
+            model_id=model_id,
+        )
+
+    def get_checkpoint(self, model_id: int, checkpoint_step: int) -> Checkpoint:
+        return self._call(
+            "GET",
+            "/tailored-gen/models/{model_id}/checkpoints/{checkpoint_step}",
+            parse_checkpoint,
+            model_id=model_id,
+            checkpoint_step=checkpoint_step,
+        )
+
+    def delete_checkpoint(self, model_id: int, checkpoint_step: int) -> None:
+        """Bria refuses (400) to delete the checkpoint selected for inference."""
+        self._delete(
+            "/tailored-gen/models/{model_id}/checkpoints/{checkpoint_step}",
+            model_id=model_id,
+            checkpoint_step=checkpoint_step,
+        )
+
+    def generate_visual_schema(
+        self, images: Sequence[bytes | str], *, content_moderation: bool | None = None
+    ) -> str:
+        """A visual schema (a JSON string) from 5-10 sample images: bytes are sent
+        base64-encoded, strings as given (public URLs). Save it with update_dataset."""
+        body = _without_none(
+            images=[
+                base64.b64encode(item).decode("ascii") if isinstance(item, bytes) else item
+                for item in images
+            ],
+            content_moderation=content_moderation,
+        )
+        return self._call(
+            "POST", "/tailored-gen/generate_visual_schema", parse_visual_schema, json_body=body
+        )
 
     # ------------------------------------------------------------ generation
 
@@ -516,3 +612,42 @@ class BriaClient:
 
     def reimagine(self, model_id: int, **params: Any) -> dict[str, Any]:
         return self._generate("/reimagine/tailored", model_id, params)
+
+    # ------------------------------------------------------------ generation (current, /v2)
+
+    def generate_image_v2(
+        self,
+        tailored_model_id: int,
+        *,
+        prompt: str | None = None,
+        structured_prompt: str | None = None,
+        seed: int | None = None,
+        sync: bool | None = None,
+        **params: Any,
+    ) -> GenerationResult | GenerationAccepted:
+        """POST /v2/image/generate/tailored (current-generation models): 200 gives the result,
+        202 a request to poll with get_generation_status (see `wait_for_generation`). Other
+        published parameters (aspect_ratio, negative_prompt, guidance_scale, steps_num,
+        tailored_model_influence, moderation flags) pass through `params`."""
+        body = _without_none(
+            tailored_model_id=str(_id(tailored_model_id, "tailored_model_id")),
+            prompt=prompt,
+            structured_prompt=structured_prompt,
+            seed=seed,
+            sync=sync,
+            **params,
+        )
+        return self._call(
+            "POST", "/v2/image/generate/tailored", parse_generation_answer, json_body=body
+        )
+
+    def get_generation_status(self, request_id: str) -> GenerationStatus:
+        """GET /v2/status/{request_id}: Bria's status service for a 202 generation."""
+        if not request_id or not all(c.isalnum() or c in "-_" for c in request_id):
+            raise ValueError(f"request_id {request_id!r} is not a request id")
+        path = f"/v2/status/{request_id}"
+        answer = self._root.request("GET", "/v2/status/{request_id}", path)
+        try:
+            return parse_generation_status(answer, request_id)
+        except RecordError as exc:
+            raise MalformedResponse("GET", path, None, str(exc)) from exc

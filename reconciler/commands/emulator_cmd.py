@@ -78,6 +78,14 @@ def default_data_dir() -> Path:
     help="Length of the sliding rate-limit window, in seconds.",
 )
 @click.option("--seed", default=None, type=int, help="Seed for reproducible faults.")
+@click.option(
+    "--api-profile",
+    type=click.Choice(["reference", "current"]),
+    default="reference",
+    show_default=True,
+    help="API generation to serve: 'reference' (the contract) or 'current' (Bria's published "
+    "OpenAPI: training_mode, visual_schema, checkpoints, /v2 generation).",
+)
 def emulator(
     host: str,
     port: int,
@@ -93,6 +101,7 @@ def emulator(
     rate_limit_per_window: int,
     rate_window_s: float,
     seed: int | None,
+    api_profile: str,
 ) -> None:
     """Serve a local emulator of Bria's Tailored Generation API."""
     register_secret(token)
@@ -109,6 +118,7 @@ def emulator(
             rate_limit_per_window=rate_limit_per_window,
             rate_window_s=rate_window_s,
             seed=seed,
+            api_profile=api_profile,
         )
     except ConfigError as err:
         raise UsageError(f"emulator: {err}") from None

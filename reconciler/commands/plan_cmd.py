@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reconciler.connection import CACHE_DIR, ConnectionSettings, open_client
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.plan_formats import FORMATS, render_plan
 from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
@@ -48,8 +48,22 @@ class ExitOneOnUsageError(click.Command):
             raise
 
 
+def _remember_profile(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    ctx.meta["emulator_profile"] = value
+
+
 def connection_options(command: F) -> F:
-    """--api-url, --token-file, --emulator: shared by plan and apply."""
+    """--api-url, --token-file, --emulator, --emulator-profile: shared by plan and apply.
+    The profile is kept in `ctx.meta` (no parameter), so commands keep their signatures."""
+    command = click.option(
+        "--emulator-profile",
+        type=click.Choice(["reference", "current"]),
+        default=None,
+        expose_value=False,
+        callback=_remember_profile,
+        help="With --emulator: the API generation it serves, 'reference' (the contract, default) "
+        "or 'current' (Bria's published OpenAPI: training_mode, visual_schema).",
+    )(command)
     command = click.option(
         "--emulator",
         "use_emulator",
@@ -72,8 +86,17 @@ def connection_settings(
     ctx: click.Context, api_url: str | None, token_file: str | None, use_emulator: bool
 ) -> ConnectionSettings:
     debug = bool(ctx.find_root().obj and ctx.find_root().obj.get("debug"))
+    profile = ctx.meta.get("emulator_profile")
+    if profile is not None and not use_emulator:
+        raise UsageError(
+            "--emulator-profile needs --emulator (it chooses the API the emulator serves)"
+        )
     return ConnectionSettings(
-        api_url=api_url, token_file=token_file, use_emulator=use_emulator, debug=debug
+        api_url=api_url,
+        token_file=token_file,
+        use_emulator=use_emulator,
+        debug=debug,
+        emulator_profile=profile or "reference",
     )
 
 

@@ -1,5 +1,9 @@
 """HTTP routing: the reference's `/v1` routes -> behaviour, plus admin and file routes.
 
+The `current` API profile adds the published OpenAPI's routes (generate_visual_schema,
+checkpoints, and `/v2` generation with its status service); the reference profile serves
+exactly the reference's routes.
+
 Each `/v1` route goes through one wrapper that applies the fault knobs, checks the
 `api_token` header, parses the JSON body, runs the (synchronous, storage-locking) operation in
 a worker thread, and turns `ApiError` into `{"message": ...}` with its status. Admin routes
@@ -30,10 +34,12 @@ from reconciler.emulator import admin
 from reconciler.emulator.behaviour import Account
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.faults import FaultDecision, FaultInjector
+from reconciler.emulator.generation_v2 import GenerationV2
 from reconciler.emulator.images import MAX_FILE_BYTES
 from reconciler.emulator.rules import ApiError, parse_id
 from reconciler.emulator.storage import Storage
 from reconciler.emulator.training import Models
+from reconciler.emulator.visual_schema import generate_visual_schema
 
 _log = logging.getLogger("reconciler.emulator")
 
@@ -52,6 +58,7 @@ class Emulator:
     account: Account
     models: Models
     faults: FaultInjector
+    generation_v2: GenerationV2
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class Call:
     query: QueryParams
     body: Any
     files_url: str
+    api_root: str = ""  # scheme://host[:port], for the status_url of a v2 generation
 
     def id(self, name: str, kind: str) -> int:
         return parse_id(self.params[name], kind)
@@ -108,7 +116,9 @@ def _projects() -> list[tuple[str, str, Handler]]:
              c.id("project_id", "Project"), include_models=c.flag("include_models"),
              include_models_ids=c.flag("include_models_ids")))),
         ("GET", "/tailored-gen/projects/{project_id}/models",
-         lambda e, c: (200, e.models.list_for_project(c.id("project_id", "Project")))),
+         lambda e, c: (200, e.models.list_for_project(
+             c.id("project_id", "Project"),
+             with_training=c.flag("include_training_parameters")))),
     ]  # fmt: skip
 
 
@@ -153,16 +163,48 @@ def _models() -> list[tuple[str, str, Handler]]:
 
     return [
         ("POST", "/tailored-gen/models", lambda e, c: (201, e.models.create(c.body))),
-        ("GET", "/tailored-gen/models", lambda e, c: (200, e.models.list_all())),
+        ("GET", "/tailored-gen/models", lambda e, c: (200, e.models.list_all(
+            with_training=c.flag("include_training_parameters")))),
         ("GET", md, lambda e, c: (200, e.models.get(mid(c)))),
         ("PUT", md, lambda e, c: (200, e.models.update(mid(c), c.body))),
         ("DELETE", md, lambda e, c: (204, e.models.delete(mid(c)))),
-        ("POST", md + "/start_training", lambda e, c: (200, e.models.start_training(mid(c)))),
+        ("POST", md + "/start_training",
+         lambda e, c: (200, e.models.start_training(mid(c), c.body))),
         ("POST", md + "/stop_training", lambda e, c: (200, e.models.stop_training(mid(c)))),
         ("POST", "/text-to-image/tailored/{model_id}", generation("text-to-image")),
         ("POST", "/text-to-vector/tailored/{model_id}", generation("text-to-vector")),
         ("POST", "/reimagine/tailored/{model_id}", generation("reimagine")),
-    ]
+    ]  # fmt: skip
+
+
+def _current_v1() -> list[tuple[str, str, Handler]]:
+    """The published OpenAPI's `/v1` routes the reference does not have."""
+    md = "/tailored-gen/models/{model_id}"
+
+    def mid(c: Call) -> int:
+        return c.id("model_id", "Model")
+
+    def step(c: Call) -> int:
+        return c.id("checkpoint_step", "Checkpoint")
+
+    return [
+        ("POST", "/tailored-gen/generate_visual_schema",
+         lambda e, c: (200, generate_visual_schema(c.body, e.account.fetch_url))),
+        ("GET", md + "/checkpoints", lambda e, c: (200, e.models.list_checkpoints(mid(c)))),
+        ("GET", md + "/checkpoints/{checkpoint_step}",
+         lambda e, c: (200, e.models.get_checkpoint(mid(c), step(c)))),
+        ("DELETE", md + "/checkpoints/{checkpoint_step}",
+         lambda e, c: (204, e.models.delete_checkpoint(mid(c), step(c)))),
+    ]  # fmt: skip
+
+
+def _current_v2() -> list[tuple[str, str, Handler]]:
+    return [
+        ("POST", "/image/generate/tailored",
+         lambda e, c: e.generation_v2.generate(c.body, c.api_root, c.files_url)),
+        ("GET", "/status/{request_id}",
+         lambda e, c: (200, e.generation_v2.status(c.params["request_id"]))),
+    ]  # fmt: skip
 
 
 def _message(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -191,8 +233,7 @@ async def _parse_body(request: Request) -> Any:
         raise ApiError(400, "Invalid request body: malformed JSON") from None
 
 
-def _v1_endpoint(emulator: Emulator, method: str, template: str, handler: Handler) -> Any:
-    route_name = "/v1" + template
+def _api_endpoint(emulator: Emulator, method: str, route_name: str, handler: Handler) -> Any:
 
     async def endpoint(request: Request) -> Response:
         decision = emulator.faults.decide(method, route_name)
@@ -218,6 +259,7 @@ def _v1_endpoint(emulator: Emulator, method: str, template: str, handler: Handle
                 query=request.query_params,
                 body=await _parse_body(request),
                 files_url=str(request.base_url).rstrip("/") + "/files",
+                api_root=str(request.base_url).rstrip("/"),
             )
             status, body = await run_in_threadpool(handler, emulator, call)
         except ApiError as err:
@@ -235,7 +277,9 @@ def _v1_endpoint(emulator: Emulator, method: str, template: str, handler: Handle
 def build_emulator(config: EmulatorConfig, data_dir: Path) -> Emulator:
     storage = Storage(data_dir)
     account = Account(storage, config, fetch_url=_fetch_image_url)
-    return Emulator(config, storage, account, Models(account), FaultInjector(config))
+    return Emulator(
+        config, storage, account, Models(account), FaultInjector(config), GenerationV2(account)
+    )
 
 
 def create_app(config: EmulatorConfig, data_dir: Path) -> Starlette:
@@ -244,11 +288,15 @@ def create_app(config: EmulatorConfig, data_dir: Path) -> Starlette:
     # Each route also answers with a trailing slash, which the reference itself writes in places
     # ("PUT /datasets/{dataset_id}/images/"), instead of redirecting (a client that does not
     # follow redirects would fail); both count as one route in the stats.
+    served = [("/v1", route) for route in _projects() + _datasets() + _models()]
+    if config.current:
+        served += [("/v1", route) for route in _current_v1()]
+        served += [("/v2", route) for route in _current_v2()]
     routes: list[BaseRoute] = [
-        Route("/v1" + template + slash, endpoint, methods=[method],
-              name=f"{method} /v1{template}{slash}")
-        for method, template, handler in _projects() + _datasets() + _models()
-        for endpoint in [_v1_endpoint(emulator, method, template, handler)]
+        Route(version + template + slash, endpoint, methods=[method],
+              name=f"{method} {version}{template}{slash}")
+        for version, (method, template, handler) in served
+        for endpoint in [_api_endpoint(emulator, method, version + template, handler)]
         for slash in ("", "/")
     ]  # fmt: skip
     routes += admin.routes(emulator)

@@ -6,6 +6,11 @@ Each public method is one API operation, runs in one storage transaction, and re
 response body (or raises `ApiError`). Models and generation live in `training.py`.
 Caption regeneration is asynchronous as on Bria: it is recorded with an end time and "settled"
 (captions rewritten, status `completed`) by the first read after that time.
+
+With `config.current` (the `current` API profile) the published OpenAPI's dataset rules apply
+instead where they differ: `visual_schema` (set only on a draft) replaces `caption_prefix` and
+drives JSON captions (none before a schema is set), completing needs a schema and 5 images,
+and only `basic` datasets take image uploads.
 """
 
 from __future__ import annotations
@@ -15,9 +20,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from reconciler.emulator import rules
+from reconciler.emulator import current_rules, rules
 from reconciler.emulator.captions import automatic_caption, default_caption_prefix
 from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.current_shapes import (
+    current_dataset_json,
+    current_project_json,
+    project_lock,
+)
 from reconciler.emulator.images import CheckedImage, check_upload, decode_base64
 from reconciler.emulator.rules import ApiError
 from reconciler.emulator.shapes import (
@@ -29,8 +39,11 @@ from reconciler.emulator.shapes import (
     project_json,
 )
 from reconciler.emulator.storage import Row, Storage
+from reconciler.emulator.visual_schema import check_schema_text, structured_caption
 
 MAX_IMAGES = 200
+MIN_IMAGES_TO_COMPLETE = 1
+CURRENT_MIN_IMAGES_TO_COMPLETE = 5  # the published OpenAPI's rule
 ImageFetcher = Callable[[str], bytes]
 
 
@@ -88,14 +101,30 @@ class Account:
             for image in self.images_of(dataset["id"]):
                 if image["caption_updated_at"] > dataset["regen_started_at"]:
                     continue  # edited after the regeneration was requested: keep it
-                caption = automatic_caption(dataset["regen_prefix"], image["sha256"])
+                caption = self.caption_for(dataset["regen_prefix"], image["sha256"])
                 self.storage.update(
                     "images",
                     image["id"],
-                    {"caption": caption, "caption_source": "automatic"},
+                    {"caption": caption, "caption_source": "automatic" if caption else ""},
                 )
             self.storage.update("datasets", dataset["id"], {"captions_update_status": "completed"})
         return {**dataset, "captions_update_status": "completed"}
+
+    def caption_for(self, prefix_or_schema: str | None, image_sha256: str) -> str:
+        """An automatic caption: the prefix continued (reference), or a JSON caption under the
+        visual schema (current; "" = none, as before a schema is set)."""
+        if not self.config.current:
+            return automatic_caption(prefix_or_schema or "", image_sha256)
+        return structured_caption(prefix_or_schema, image_sha256) if prefix_or_schema else ""
+
+    def dataset_shape(self, dataset: Row) -> dict[str, Any]:
+        return current_dataset_json(dataset) if self.config.current else dataset_json(dataset)
+
+    def project_shape(self, project: Row) -> dict[str, Any]:
+        if not self.config.current:
+            return project_json(project)
+        models = self.storage.select("models", "project_id = ?", (project["id"],))
+        return current_project_json(project, project_lock(models))
 
     def settle_all(self) -> None:
         for dataset in self.storage.select("datasets", "captions_update_status = 'in_progress'"):
@@ -110,13 +139,14 @@ class Account:
             project_id = self.storage.insert(
                 "projects", {**fields, "created_at": now, "updated_at": now}
             )
-            return project_json(self.project_row(project_id))
+            return self.project_shape(self.project_row(project_id))
 
     def list_projects(self) -> list[dict[str, Any]]:
-        return [project_json(row) for row in self.storage.select("projects")]
+        with self.storage.transaction():
+            return [self.project_shape(row) for row in self.storage.select("projects")]
 
     def get_project(self, project_id: int) -> dict[str, Any]:
-        return project_json(self.project_row(project_id))
+        return self.project_shape(self.project_row(project_id))
 
     def update_project(self, project_id: int, body: Any) -> dict[str, Any]:
         with self.storage.transaction():
@@ -124,7 +154,7 @@ class Account:
             changes = rules.check_project_update(body, project["ip_type"])
             if changes:
                 self.storage.update("projects", project_id, {**changes, "updated_at": self.clock()})
-            return project_json(self.project_row(project_id))
+            return self.project_shape(self.project_row(project_id))
 
     def delete_project(self, project_id: int) -> None:
         with self.storage.transaction():
@@ -139,10 +169,14 @@ class Account:
     # ------------------------------------------------------------------ datasets
 
     def create_dataset(self, body: Any) -> dict[str, Any]:
-        project_id, name = rules.check_dataset_create(body)
+        upload_type = None
+        if self.config.current:
+            project_id, name, upload_type = current_rules.check_dataset_create(body)
+        else:
+            project_id, name = rules.check_dataset_create(body)
         with self.storage.transaction():
             project = self.project_row(project_id)
-            prefix = default_caption_prefix(
+            prefix = "" if self.config.current else default_caption_prefix(
                 project["ip_type"], project["ip_medium"], project["ip_name"],
                 project["ip_description"],
             )  # fmt: skip
@@ -153,19 +187,20 @@ class Account:
                     "project_id": project_id,
                     "name": name,
                     "caption_prefix": prefix,
+                    "upload_type": upload_type,
                     "status": "draft",
                     "captions_update_status": "empty",
                     "created_at": now,
                     "updated_at": now,
                 },
             )
-            return dataset_json(self.dataset_row(dataset_id))
+            return self.dataset_shape(self.dataset_row(dataset_id))
 
     def list_datasets(self) -> list[dict[str, Any]]:
         with self.storage.transaction():
             self.settle_all()
             return [
-                dataset_with_images_json(row, self.images_of(row["id"]), embed_images=False)
+                self.dataset_with_images(row, self.images_of(row["id"]), embed_images=False)
                 for row in self.storage.select("datasets")
             ]
 
@@ -179,7 +214,7 @@ class Account:
             self.settle_all()
             shaped = []
             for row in self.storage.select("datasets", "project_id = ?", (project_id,)):
-                item = dataset_with_images_json(row, self.images_of(row["id"]), embed_images=False)
+                item = self.dataset_with_images(row, self.images_of(row["id"]), embed_images=False)
                 models = self.storage.select(
                     "models", "dataset_id = ? AND deleted_at IS NULL", (row["id"],)
                 )
@@ -194,9 +229,24 @@ class Account:
         with self.storage.transaction():
             dataset = self.dataset_row(dataset_id)
             images = [image_json(image, files_url) for image in self.images_of(dataset_id)]
-            return dataset_with_images_json(dataset, images)
+            return self.dataset_with_images(dataset, images)
+
+    def dataset_with_images(
+        self, dataset: Row, images: list[Any], *, embed_images: bool = True
+    ) -> dict[str, Any]:
+        if not self.config.current:
+            return dataset_with_images_json(dataset, images, embed_images=embed_images)
+        shaped = current_dataset_json(dataset)
+        created_at, updated_at = shaped.pop("created_at"), shaped.pop("updated_at")
+        shaped["images_count"] = len(images)
+        if embed_images:
+            shaped["images"] = images
+        shaped["created_at"], shaped["updated_at"] = created_at, updated_at
+        return shaped
 
     def update_dataset(self, dataset_id: int, body: Any) -> dict[str, Any]:
+        if self.config.current:
+            return self._update_current_dataset(dataset_id, body)
         changes = rules.check_dataset_update(body)
         with self.storage.transaction():
             dataset = self.dataset_row(dataset_id)
@@ -217,6 +267,41 @@ class Account:
             if changes:
                 self.storage.update("datasets", dataset_id, {**changes, "updated_at": self.clock()})
             return dataset_json(self.dataset_row(dataset_id))
+
+    def _update_current_dataset(self, dataset_id: int, body: Any) -> dict[str, Any]:
+        """Update Dataset as the published OpenAPI states it (409s for a completed dataset's
+        schema and for completing without a schema or with fewer than 5 images)."""
+        changes = current_rules.check_dataset_update(body)
+        with self.storage.transaction():
+            dataset = self.dataset_row(dataset_id)
+            completed = dataset["status"] == "completed"
+            if completed and "visual_schema" in changes:
+                raise ApiError(409, "Cannot update visual_schema for a completed dataset")
+            if completed and changes.get("status") == "draft":
+                raise ApiError(
+                    409, "Cannot change a completed dataset back to draft; clone it as a draft"
+                )
+            if changes.get("status") == "completed" and not completed:
+                count = self.storage.count("images", "dataset_id = ?", (dataset_id,))
+                if count < CURRENT_MIN_IMAGES_TO_COMPLETE:
+                    raise ApiError(
+                        409,
+                        f"Insufficient images to complete: the dataset has {count}, at least "
+                        f"{CURRENT_MIN_IMAGES_TO_COMPLETE} are required",
+                    )
+                if not (changes.get("visual_schema") or dataset["visual_schema"]):
+                    raise ApiError(
+                        409,
+                        "Cannot complete a dataset without a visual_schema: generate one with "
+                        "/generate_visual_schema and set it with PUT /datasets/{dataset_id}",
+                    )
+                if dataset["captions_update_status"] == "in_progress":
+                    raise ApiError(
+                        409, "Cannot complete a dataset while its captions are being regenerated"
+                    )
+            if changes:
+                self.storage.update("datasets", dataset_id, {**changes, "updated_at": self.clock()})
+            return current_dataset_json(self.dataset_row(dataset_id))
 
     def delete_dataset(self, dataset_id: int) -> None:
         with self.storage.transaction():
@@ -248,6 +333,8 @@ class Account:
                     "name": name,
                     "description": description,
                     "caption_prefix": source["caption_prefix"],
+                    "visual_schema": source["visual_schema"],
+                    "upload_type": source["upload_type"],
                     "status": "draft",
                     "captions_update_status": "empty",
                     "created_at": now,
@@ -282,6 +369,12 @@ class Account:
         return self._store_upload(dataset_id, checked, image_name or default_name, files_url)
 
     def _check_room_for_upload(self, dataset: Row) -> None:
+        if self.config.current and dataset["upload_type"] == "advanced":
+            raise ApiError(
+                400,
+                "Upload Image Files can only be used by 'basic' upload type datasets; use "
+                "images/bulk-upload for advanced datasets",
+            )
         if dataset["status"] == "completed":
             raise ApiError(409, "Cannot upload images to a completed dataset")
         if self.storage.count("images", "dataset_id = ?", (dataset["id"],)) >= MAX_IMAGES:
@@ -294,6 +387,7 @@ class Account:
             dataset = self.dataset_row(dataset_id)  # again: it may have changed meanwhile
             self._check_room_for_upload(dataset)
             self.storage.save_file(checked.sha256, checked.png)
+            caption = self.caption_for(self._caption_basis(dataset), checked.sha256)
             image_id = self.storage.next_id()
             now = self.clock()
             self.storage.insert(
@@ -305,8 +399,8 @@ class Account:
                     "sha256": checked.sha256,
                     "width": checked.width,
                     "height": checked.height,
-                    "caption": automatic_caption(dataset["caption_prefix"], checked.sha256),
-                    "caption_source": "automatic",
+                    "caption": caption,
+                    "caption_source": "automatic" if caption else "",
                     "caption_updated_at": now,
                     "created_at": now,
                     "updated_at": now,
@@ -314,6 +408,10 @@ class Account:
             )
             self.storage.update("datasets", dataset_id, {"updated_at": now})
             return image_json(self.image_row(dataset_id, image_id), files_url)
+
+    def _caption_basis(self, dataset: Row) -> str | None:
+        basis = dataset["visual_schema"] if self.config.current else dataset["caption_prefix"]
+        return None if basis is None else str(basis)
 
     def list_images(self, dataset_id: int, files_url: str) -> list[dict[str, Any]]:
         with self.storage.transaction():
@@ -333,11 +431,11 @@ class Account:
                     "captions_update_status": "in_progress",
                     "regen_started_at": now,
                     "regen_ends_at": now + self.config.captions_seconds,
-                    "regen_prefix": dataset["caption_prefix"],
+                    "regen_prefix": self._caption_basis(dataset),
                     "updated_at": now,
                 },
             )
-            return dataset_json(self.dataset_row(dataset_id))
+            return self.dataset_shape(self.dataset_row(dataset_id))
 
     def get_image(self, dataset_id: int, image_id: int, files_url: str) -> dict[str, Any]:
         with self.storage.transaction():
@@ -348,6 +446,8 @@ class Account:
         self, dataset_id: int, image_id: int, body: Any, files_url: str
     ) -> dict[str, Any]:
         caption = rules.check_caption_update(body)
+        if caption is not None and self.config.current:
+            check_schema_text(caption, "caption")
         with self.storage.transaction():
             if self.storage.get("deleted_datasets", dataset_id) is not None:
                 raise ApiError(410, "Dataset deleted")
@@ -357,8 +457,8 @@ class Account:
                 raise ApiError(409, "Cannot update caption in a completed dataset")
             now = self.clock()
             if caption is None:
-                caption = automatic_caption(dataset["caption_prefix"], image["sha256"])
-                source = "automatic"
+                caption = self.caption_for(self._caption_basis(dataset), image["sha256"])
+                source = "automatic" if caption else ""
             else:
                 source = "manual"
             self.storage.update(

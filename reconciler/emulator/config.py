@@ -4,7 +4,8 @@ Tests drive timing (`training_seconds`, `captions_seconds`, `stopping_seconds`) 
 (`latency`, `failure_rate`, `lost_response_rate`, `rate_limit_every`, `retry_after`, `seed`)
 and Bria's own per-endpoint rate limit (`rate_limit_per_window` requests per `rate_window_s`)
 through this one dataclass, so `PUT /_emulator/config` can change any of them at runtime with
-the same names the constructor and the CLI flags use.
+the same names the constructor and the CLI flags use. `api_profile` (reference | current)
+chooses which API generation is served and is fixed at start.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _RUNTIME_KNOBS: dict[str, type] = {
     "rate_window_s": float,
     "seed": int,
 }
+# Which API the emulator speaks: the reference (the contract) or Bria's published OpenAPI
+# (training_mode, visual_schema, checkpoints, v2 generation). Fixed for the emulator's life.
+API_PROFILES = ("reference", "current")
 _RATES = ("failure_rate", "lost_response_rate")
 
 
@@ -52,6 +56,12 @@ class EmulatorConfig:
     rate_limit_per_window: int = 0  # per endpoint; 0 = no limit
     rate_window_s: float = 60.0
     seed: int | None = None
+    api_profile: str = "reference"
+
+    @property
+    def current(self) -> bool:
+        """Serving Bria's current API generation (the published OpenAPI)."""
+        return self.api_profile == "current"
 
     def __post_init__(self) -> None:
         self.check()
@@ -61,6 +71,10 @@ class EmulatorConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"knob '{name}' must be between 0 and 1, got {value}")
+        if self.api_profile not in API_PROFILES:
+            raise ConfigError(
+                f"api profile '{self.api_profile}' is unknown; use one of {', '.join(API_PROFILES)}"
+            )
         for name in (
             "training_seconds",
             "captions_seconds",

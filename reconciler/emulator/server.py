@@ -65,6 +65,7 @@ class EmulatorServer:
         rate_window_s: float = 60.0,
         seed: int | None = None,
         captions_seconds: float = 0.2,
+        api_profile: str = "reference",
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
@@ -81,6 +82,7 @@ class EmulatorServer:
             rate_limit_per_window=rate_limit_per_window,
             rate_window_s=rate_window_s,
             seed=seed,
+            api_profile=api_profile,
         )
         self.url = ""
         self.app: Starlette | None = None

@@ -76,8 +76,9 @@ def image_json(image: Row, files_url: str) -> dict[str, Any]:
     return {
         "id": image["id"],
         "dataset_id": image["dataset_id"],
-        "caption": image["caption"],
-        "caption_source": image["caption_source"],
+        # "" is stored for "no caption yet" (current profile, uploaded before a visual schema)
+        "caption": image["caption"] or None,
+        "caption_source": image["caption_source"] or None,
         "image_name": image["image_name"],
         "image_url": f"{files_url}/images/{image['id']}.png",
         "thumbnail_url": f"{files_url}/thumbnails/{image['id']}.jpg",

@@ -24,7 +24,14 @@ from typing import Any
 
 Row = dict[str, Any]
 
-TABLES = ("projects", "datasets", "images", "models", "deleted_datasets")
+TABLES = (
+    "projects",
+    "datasets",
+    "images",
+    "models",
+    "deleted_datasets",
+    "generation_requests",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -50,7 +57,20 @@ CREATE TABLE IF NOT EXISTS models (
     started_at REAL, training_ends_at REAL, stop_requested_at REAL, stop_ends_at REAL,
     deleted_at REAL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS deleted_datasets (id INTEGER PRIMARY KEY, deleted_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS generation_requests (
+    id TEXT PRIMARY KEY, model_id INTEGER NOT NULL, image_url TEXT NOT NULL,
+    structured_prompt TEXT NOT NULL, seed INTEGER NOT NULL, ready_at REAL NOT NULL);
 """
+# Columns of the current API generation (the published OpenAPI), added to data dirs made before
+# them: a model's training_version is "" when it has a training_mode instead.
+_ADDED_COLUMNS = {
+    "datasets": (("visual_schema", "TEXT"), ("upload_type", "TEXT")),
+    "models": (
+        ("training_mode", "TEXT"),
+        ("training_parameters", "TEXT"),  # JSON object, set by start_training
+        ("deleted_checkpoints", "TEXT"),  # JSON array of steps
+    ),
+}
 
 
 class Storage:
@@ -73,6 +93,14 @@ class Storage:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            self._add_columns()
+
+    def _add_columns(self) -> None:
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in present:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -117,13 +145,17 @@ class Storage:
         row = dict(row)
         if "id" not in row:
             row["id"] = self.next_id()
+        self.insert_row(table, row)
+        return int(row["id"])
+
+    def insert_row(self, table: str, row: Row) -> None:
+        """Insert `row` as given (its own key, e.g. a generation request's text id)."""
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         with self.transaction():
             self._conn.execute(
                 f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values())
             )
-        return int(row["id"])
 
     def update(self, table: str, row_id: int, changes: Row) -> None:
         if not changes:
@@ -134,7 +166,7 @@ class Storage:
                 f"UPDATE {table} SET {assignments} WHERE id = ?", (*changes.values(), row_id)
             )
 
-    def get(self, table: str, row_id: int) -> Row | None:
+    def get(self, table: str, row_id: int | str) -> Row | None:
         with self.transaction():
             found = self._conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
         return dict(found) if found else None

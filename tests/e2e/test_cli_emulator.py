@@ -54,3 +54,13 @@ def test_emulator_rejects_a_bad_training_seconds(examples_copy: Path) -> None:
     assert "RECONCILER_EMULATOR_TRAINING_SECONDS 'soon' is not a number of seconds" in (
         result.output
     )
+
+
+def test_emulator_profile_needs_the_emulator(examples_copy: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["plan", "examples/manifests", "--emulator-profile", "current"],
+        env={"BRIA_API_TOKEN": "x", "NO_COLOR": "1"},
+    )
+    assert result.exit_code == 1
+    assert "--emulator-profile needs --emulator" in result.output

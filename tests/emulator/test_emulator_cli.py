@@ -160,3 +160,52 @@ def test_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "'--port': 70000 is not in the range 0<=x<=65535" in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_api_profile_current_serves_the_published_openapi(tmp_path: Path) -> None:
+    args = ("--port", "0", "--data", str(tmp_path), "--token", TOKEN, "--api-profile", "current")
+    with emulator_process(*args) as (proc, url):
+        headers = {"api_token": TOKEN}
+        project = httpx.post(
+            f"{url}/tailored-gen/projects",
+            headers=headers,
+            json={"project_name": "p", "ip_medium": "illustration", "ip_type": "icons"},
+        ).json()
+        assert project["training_version"] is None  # the current generation's lock field
+        dataset = httpx.post(
+            f"{url}/tailored-gen/datasets",
+            headers=headers,
+            json={"project_id": project["id"], "name": "d"},
+        ).json()
+        assert (dataset["visual_schema"], dataset["upload_type"]) == (None, "basic")
+        assert "caption_prefix" not in dataset
+        root = url.removesuffix("/v1")
+        status = httpx.get(f"{root}/v2/status/unknown", headers=headers)
+        assert (status.status_code, status.json()) == (404, {"message": "Request not found"})
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_api_profile_reference_is_the_default_and_has_no_v2(tmp_path: Path) -> None:
+    with emulator_process("--port", "0", "--data", str(tmp_path)) as (proc, url):
+        root = url.removesuffix("/v1")
+        assert httpx.get(f"{root}/v2/status/x", headers={"api_token": "t"}).status_code == 404
+        project = httpx.post(
+            f"{url}/tailored-gen/projects",
+            headers={"api_token": "t"},
+            json={"project_name": "p", "ip_medium": "illustration", "ip_type": "icons"},
+        ).json()
+        assert "training_version" not in project
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_an_unknown_api_profile_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "emulator", "--api-profile", "future"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "'future' is not one of 'reference', 'current'" in result.stderr

@@ -5,6 +5,7 @@ plus small helpers (polling, test images). The fixtures that build targets are i
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from PIL import Image, ImageDraw
 from reconciler.client import BriaClient
 
 TOKEN = "t0k-contract-8e21f4"
+VISUAL_SCHEMA = '{"style": "flat vector illustration", "colors": ["purple", "teal"]}'
 TRAINING_SECONDS = 0.1
 DEFAULT_KNOBS: dict[str, Any] = {
     "training_seconds": TRAINING_SECONDS,
@@ -57,6 +59,7 @@ class Target:
     prefix: str
     token: str
     clients: list[BriaClient] = field(default_factory=list)
+    profile: str = "reference"  # the API generation served: reference | current
 
     @property
     def client(self) -> BriaClient:
@@ -69,6 +72,32 @@ class Target:
         made = BriaClient(self.base_url, token or self.token, transport=self.transport, **settings)
         self.clients.append(made)
         return made
+
+    @property
+    def current(self) -> bool:
+        """The backend speaks Bria's current API generation (the published OpenAPI)."""
+        return self.profile == "current"
+
+    @property
+    def min_images(self) -> int:
+        """Images a dataset needs to be completed: 1 in the reference, 5 in the current one."""
+        return 5 if self.current else 1
+
+    def model_kwargs(self, version: str = "light") -> dict[str, str]:
+        """create_model's generation field: `training_version`, or (current generation) the
+        `training_mode` that stands for it (max -> expert, light -> fully_automated)."""
+        if self.current:
+            return {"training_mode": "expert" if version == "max" else "fully_automated"}
+        return {"training_version": version}
+
+    def caption(self, text: str) -> str:
+        """A manual caption: free text in the reference, a JSON structure in the current one."""
+        return json.dumps({"caption": text}) if self.current else text
+
+    def prepare(self, dataset_id: int) -> None:
+        """What a new dataset needs before uploads: the current generation's visual schema."""
+        if self.current:
+            self.client.update_dataset(dataset_id, visual_schema=VISUAL_SCHEMA)
 
     def name(self, label: str) -> str:
         """A resource name unique to this run (the real API is shared)."""

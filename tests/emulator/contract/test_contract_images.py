@@ -1,8 +1,12 @@
-"""Contract: images and captions (reference "Upload Image" .. "Delete Image")."""
+"""Contract: images and captions (reference "Upload Image" .. "Delete Image"), on both API
+profiles. A test's caption "prefix" is the reference's caption_prefix, or in the current
+generation a visual schema whose style it is: automatic captions then are JSON structures that
+carry that style instead of text that starts with the prefix."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from PIL import Image
@@ -25,9 +29,20 @@ def _draft(bria: Target, label: str = "ds", prefix: str | None = None) -> int:
         project_name=bria.name(f"{label}-project"), ip_type="icons", ip_medium="illustration"
     )
     dataset = bria.client.create_dataset(project_id=project.id, name=bria.name(label))
-    if prefix is not None:
+    if prefix is not None and bria.current:
+        bria.client.update_dataset(dataset.id, visual_schema=json.dumps({"style": prefix}))
+    elif prefix is not None:
         bria.client.update_dataset(dataset.id, caption_prefix=prefix)
     return dataset.id
+
+
+def _follows(bria: Target, caption: str | None, prefix: str) -> bool:
+    """The automatic caption follows the prefix (reference) or the schema's style (current)."""
+    if caption is None:
+        return False
+    if bria.current:
+        return bool(json.loads(caption)["style"] == prefix)
+    return caption.startswith(prefix)
 
 
 def test_upload_list_get_delete(bria: Target) -> None:
@@ -39,7 +54,7 @@ def test_upload_list_get_delete(bria: Target) -> None:
         "robot.png",
         "automatic",
     )
-    assert uploaded.caption and uploaded.caption.startswith("An icon of a tiny robot,")
+    assert _follows(bria, uploaded.caption, "An icon of a tiny robot,")
     assert uploaded.image_url and uploaded.thumbnail_url
 
     assert client.get_image(dataset_id, uploaded.id) == uploaded
@@ -131,7 +146,7 @@ def test_unknown_image_is_404(bria: Target) -> None:
     dataset_id = _draft(bria)
     for call in (
         lambda: bria.client.get_image(dataset_id, 987654321),
-        lambda: bria.client.update_image_caption(dataset_id, 987654321, caption="x"),
+        lambda: bria.client.update_image_caption(dataset_id, 987654321, caption=bria.caption("x")),
         lambda: bria.client.delete_image(dataset_id, 987654321),
         lambda: bria.client.list_images(987654321),
     ):
@@ -144,7 +159,7 @@ def test_caption_update_in_a_deleted_dataset_is_410(bria: Target) -> None:
     uploaded = bria.client.upload_image(dataset_id, file=make_png(14))
     bria.client.delete_dataset(dataset_id)
     with pytest.raises(Gone) as info:
-        bria.client.update_image_caption(dataset_id, uploaded.id, caption="too late")
+        bria.client.update_image_caption(dataset_id, uploaded.id, caption=bria.caption("late"))
     assert str(info.value).startswith(
         f"PUT /tailored-gen/datasets/{dataset_id}/images/{uploaded.id}: 410 Gone"
     )
@@ -170,9 +185,10 @@ def test_manual_caption_and_regenerated_caption(bria: Target) -> None:
     dataset_id = _draft(bria, prefix="An icon of a tiny robot,")
     uploaded = client.upload_image(dataset_id, file=make_png(8))
 
-    manual = client.update_image_caption(dataset_id, uploaded.id, caption="A robot, waving")
-    assert (manual.caption, manual.caption_source) == ("A robot, waving", "manual")
-    assert client.get_image(dataset_id, uploaded.id).caption == "A robot, waving"
+    text = bria.caption("A robot, waving")
+    manual = client.update_image_caption(dataset_id, uploaded.id, caption=text)
+    assert (manual.caption, manual.caption_source) == (text, "manual")
+    assert client.get_image(dataset_id, uploaded.id).caption == text
 
     regenerated = client.update_image_caption(dataset_id, uploaded.id, regenerate_caption=True)
     assert regenerated.caption_source == "automatic"
@@ -200,7 +216,7 @@ def test_automatic_captions_are_deterministic_per_prefix_and_image(bria: Target)
     captions = [client.upload_image(d, file=make_png(10)).caption for d in (first, second, other)]
     assert captions[0] == captions[1]
     assert captions[2] != captions[0]
-    assert captions[2] and captions[2].startswith("An icon of a sleepy cat,")
+    assert _follows(bria, captions[2], "An icon of a sleepy cat,")
 
 
 def test_regenerate_all_captions_is_asynchronous(bria: Target) -> None:
@@ -208,7 +224,10 @@ def test_regenerate_all_captions_is_asynchronous(bria: Target) -> None:
     dataset_id = _draft(bria, prefix="An icon of a tiny robot,")
     for seed in (11, 12):
         client.upload_image(dataset_id, file=make_png(seed))
-    client.update_dataset(dataset_id, caption_prefix="An icon of a brave knight,")
+    if bria.current:
+        client.update_dataset(dataset_id, visual_schema='{"style": "An icon of a brave knight,"}')
+    else:
+        client.update_dataset(dataset_id, caption_prefix="An icon of a brave knight,")
 
     started = client.regenerate_captions(dataset_id)
     assert started.id == dataset_id
@@ -222,7 +241,7 @@ def test_regenerate_all_captions_is_asynchronous(bria: Target) -> None:
     assert done.captions_update_status == "completed"
     captions = [image.caption or "" for image in client.list_images(dataset_id)]
     assert len(captions) == 2
-    assert all(c.startswith("An icon of a brave knight,") for c in captions), captions
+    assert all(_follows(bria, c, "An icon of a brave knight,") for c in captions), captions
 
 
 def test_regenerate_all_reports_in_progress_first(bria: Target) -> None:

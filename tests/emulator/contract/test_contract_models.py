@@ -1,5 +1,7 @@
 """Contract: models, training and tailored generation (reference "Create Model" .. "Stop
-Training", and the generation routes)."""
+Training", and the generation routes). The lifecycle tests run on both API profiles (a
+`training_mode` model in the current one); training_version rules and the v1 generation routes
+are the reference's (the current generation's are in test_contract_current.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,9 @@ def _dataset(bria: Target, *, complete: bool = True, medium: str = "illustration
         project_name=bria.name("proj"), ip_type="stylized_scene", ip_medium=medium
     )
     dataset = client.create_dataset(project_id=project.id, name=bria.name("ds"))
-    client.upload_image(dataset.id, file=make_png(1))
+    bria.prepare(dataset.id)
+    for seed in range(bria.min_images):
+        client.upload_image(dataset.id, file=make_png(seed + 1))
     if complete:
         client.update_dataset(dataset.id, status="completed")
     return dataset.id
@@ -37,8 +41,8 @@ def _model(bria: Target, version: str = "light", **dataset_options: bool | str) 
     return bria.client.create_model(
         name=bria.name(f"model-{version}"),
         dataset_id=dataset_id,
-        training_version=version,
         description="contract",
+        **bria.model_kwargs(version),
     )
 
 
@@ -52,6 +56,7 @@ def _trained(bria: Target, version: str = "light") -> ModelRecord:
     )
 
 
+@pytest.mark.profiles("reference")
 def test_create_get_list_update_delete(bria: Target) -> None:
     client = bria.client
     dataset_id = _dataset(bria, complete=False)
@@ -85,6 +90,7 @@ def test_create_get_list_update_delete(bria: Target) -> None:
     assert client.list_project_models(dataset.project_id) == []
 
 
+@pytest.mark.profiles("reference")
 def test_create_rules(bria: Target) -> None:
     client = bria.client
     with pytest.raises(NotFound):
@@ -97,6 +103,7 @@ def test_create_rules(bria: Target) -> None:
     assert client.list_models() == [] or bria.kind == "realapi"
 
 
+@pytest.mark.profiles("reference")
 def test_max_is_not_available_for_photography(bria: Target) -> None:
     dataset_id = _dataset(bria, complete=False, medium="photography")
     with pytest.raises(BadRequest):
@@ -180,6 +187,7 @@ def test_stop_training_goes_through_stopping_to_stopped(bria: Target) -> None:
     client.delete_model(model.id)
 
 
+@pytest.mark.profiles("reference")
 def test_text_to_image_returns_served_results(bria: Target) -> None:
     bria.emulator_only("needs a trained model")
     model = _trained(bria)
@@ -191,6 +199,7 @@ def test_text_to_image_returns_served_results(bria: Target) -> None:
     assert Image.open(io.BytesIO(fetched.content)).format == "PNG"
 
 
+@pytest.mark.profiles("reference")
 def test_text_to_vector_and_reimagine(bria: Target) -> None:
     bria.emulator_only("needs a trained model")
     client = bria.client
@@ -217,6 +226,7 @@ INVALID_GENERATION_PARAMS: list[dict[str, object]] = [
 ]  # fmt: skip
 
 
+@pytest.mark.profiles("reference")
 def test_generation_parameters_are_validated_400(bria: Target) -> None:
     bria.emulator_only("needs a trained model")
     model = _trained(bria)
@@ -229,6 +239,7 @@ def test_generation_parameters_are_validated_400(bria: Target) -> None:
     assert bria.client.text_to_image(model.id, prompt="x", num_results=1)["result"]
 
 
+@pytest.mark.profiles("reference")
 def test_max_models_do_not_generate_fast(bria: Target) -> None:
     bria.emulator_only("needs a trained model")
     model = _trained(bria, "max")
@@ -237,6 +248,7 @@ def test_max_models_do_not_generate_fast(bria: Target) -> None:
     assert bria.client.text_to_image(model.id, prompt="x", fast=False, num_results=1)["result"]
 
 
+@pytest.mark.profiles("reference")
 def test_generation_with_an_untrained_model_is_refused(bria: Target) -> None:
     model = _model(bria)
     with pytest.raises(BadRequest):
