@@ -17,6 +17,10 @@ from reconciler.client import BadRequest
 from .target import Target, make_png
 from .test_contract_models import _trained
 
+# the v1 generation routes and light/max rules: the reference generation's (the current one's
+# /v2 generation is in test_contract_current.py)
+pytestmark = pytest.mark.profiles("reference")
+
 IMAGE = base64.b64encode(make_png(3, size=(256, 256))).decode()
 
 
