@@ -19,6 +19,7 @@ from reconciler.commands.emulator_cmd import emulator
 from reconciler.commands.generate_cmd import generate
 from reconciler.commands.import_cmd import import_account
 from reconciler.commands.plan_cmd import plan
+from reconciler.commands.samples_cmd import samples
 from reconciler.commands.show_cmd import show
 from reconciler.commands.status_cmd import status
 from reconciler.commands.validate_cmd import validate
@@ -75,6 +76,7 @@ cli.add_command(emulator)
 cli.add_command(import_account)
 cli.add_command(generate)
 cli.add_command(status)
+cli.add_command(samples)
 
 
 def main() -> None:

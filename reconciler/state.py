@@ -67,6 +67,22 @@ class DesiredDataset:
 
 
 @dataclass(frozen=True)
+class SamplePrompt:
+    """One `spec.samples` entry of a Model: generated with fixed parameters by every version, so
+    `reconciler samples` shows versions side by side. Not part of the plan (generation only)."""
+
+    prompt: str
+    seed: int
+    name: str | None = None  # a short label; the prompt by default
+    num_results: int = 1
+    aspect_ratio: str | None = None
+    steps_num: int | None = None
+    fast: bool | None = None
+    vector: bool = False
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
 class DesiredModel:
     project: str
     name: str
@@ -75,6 +91,7 @@ class DesiredModel:
     description: str | None = None
     delete: bool = False
     source: Source | None = None
+    samples: tuple[SamplePrompt, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,21 @@ class GenerationRefused(ReconcilerError):
 
 
 @dataclass(frozen=True)
+class Spelling:
+    """How messages name the parameters: command-line flags, or a manifest's `spec.samples`."""
+
+    num_results: str = "--num-results"
+    steps: str = "--steps"
+    fast: str = "--fast"
+    no_fast: str = "--no-fast"
+    vector: str = "--vector"
+
+
+FLAGS = Spelling()
+SAMPLE_FIELDS = Spelling("num_results", "steps_num", "fast: true", "fast: false", "vector: true")
+
+
+@dataclass(frozen=True)
 class Guidance:
     """One `--guidance METHOD=IMAGE[:SCALE]`."""
 
@@ -139,7 +154,10 @@ def prompt_problem(prompt: str) -> str | None:
 
 
 def check_request(
-    options: GenerationOptions, model: ModelFacts, images: Mapping[str, ImageInput]
+    options: GenerationOptions,
+    model: ModelFacts,
+    images: Mapping[str, ImageInput],
+    spelling: Spelling = FLAGS,
 ) -> GenerationRequest:
     """The request to send, or GenerationRefused naming the first broken rule.
 
@@ -151,7 +169,7 @@ def check_request(
         raise GenerationRefused(problem)
     route = route_of(options)
     is_max = model.training_version == "max"
-    _check_route(options, model, route, is_max)
+    _check_route(options, model, route, is_max, spelling)
     if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
         raise GenerationRefused(
             f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
@@ -160,11 +178,12 @@ def check_request(
     if options.fast is True and is_max:
         raise GenerationRefused(
             f"model '{model.label}' was trained with the 'max' training version, which does not "
-            "support fast generation: drop --fast (max models generate with --no-fast)"
+            f"support fast generation: drop {spelling.fast} (max models generate with "
+            f"{spelling.no_fast})"
         )
     fast = options.fast if options.fast is not None else not is_max
     guided = bool(options.guidance) or options.image_prompt is not None
-    _check_counts(options, fast, guided)
+    _check_counts(options, fast, guided, spelling)
     _check_guidance(options, model, is_max)
     params: dict[str, Any] = {"prompt": options.prompt}
     described: dict[str, Any] = {"prompt": options.prompt}
@@ -184,7 +203,9 @@ def check_ready(model: ModelFacts) -> None:
         )
 
 
-def _check_route(options: GenerationOptions, model: ModelFacts, route: str, is_max: bool) -> None:
+def _check_route(
+    options: GenerationOptions, model: ModelFacts, route: str, is_max: bool, spelling: Spelling
+) -> None:
     if options.vector and options.structure_image is not None:
         raise GenerationRefused(
             "--vector and --structure-image cannot be combined: text-to-vector takes no "
@@ -193,7 +214,8 @@ def _check_route(options: GenerationOptions, model: ModelFacts, route: str, is_m
     if route == ROUTE_VECTOR and model.ip_medium != "illustration":
         raise GenerationRefused(
             f"model '{model.label}' belongs to a {model.ip_medium or 'non-illustration'} "
-            "project: text-to-vector is compatible only with illustration projects; drop --vector"
+            "project: text-to-vector is compatible only with illustration projects; drop "
+            + spelling.vector
         )
     if route == ROUTE_REIMAGINE and is_max:
         raise GenerationRefused(
@@ -202,22 +224,24 @@ def _check_route(options: GenerationOptions, model: ModelFacts, route: str, is_m
         )
 
 
-def _check_counts(options: GenerationOptions, fast: bool, guided: bool) -> None:
+def _check_counts(options: GenerationOptions, fast: bool, guided: bool, spelling: Spelling) -> None:
     count = options.num_results
     if count is not None and not 1 <= count <= MAX_RESULTS:
         raise GenerationRefused(
-            f"--num-results {count} is out of range: Bria generates 1 to {MAX_RESULTS} results"
+            f"{spelling.num_results} {count} is out of range: Bria generates 1 to {MAX_RESULTS} "
+            "results"
         )
     low, high = FAST_STEPS if fast else REGULAR_STEPS
     if options.steps is not None and not low <= options.steps <= high:
-        mode = "fast mode" if fast else "regular mode (--no-fast)"
+        mode = "fast mode" if fast else f"regular mode ({spelling.no_fast})"
         raise GenerationRefused(
-            f"--steps {options.steps} is out of range: in {mode} steps_num must be {low}-{high}"
+            f"{spelling.steps} {options.steps} is out of range: in {mode} steps_num must be "
+            f"{low}-{high}"
         )
     if count is not None and not fast and count > MAX_RESULTS_NOT_FAST:
         raise GenerationRefused(
-            f"--num-results {count} is not supported without fast mode: use 1 or 2 "
-            "with --no-fast (and with max models)"
+            f"{spelling.num_results} {count} is not supported without fast mode: use 1 or 2 "
+            f"with {spelling.no_fast} (and with max models)"
         )
     if count is not None and count != 1 and guided:
         raise GenerationRefused(

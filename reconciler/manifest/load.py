@@ -20,6 +20,7 @@ from reconciler.manifest.documents import Resource, read_resource
 from reconciler.manifest.images import ReadCounter, read_dataset_images
 from reconciler.manifest.references import Catalog, build_catalog
 from reconciler.manifest.rules import check_image_count
+from reconciler.manifest.samples import read_samples
 from reconciler.manifest.yaml_loader import load_yaml_file
 from reconciler.state import (
     DatasetStatus,
@@ -28,6 +29,7 @@ from reconciler.state import (
     DesiredModel,
     DesiredProject,
     DesiredState,
+    SamplePrompt,
     Source,
     TrainingVersion,
 )
@@ -66,6 +68,7 @@ def load_manifests(
             if resource is not None:
                 resources.append(resource)
     catalog = build_catalog(resources, sink, check_references=every_file_read)
+    samples = read_samples(catalog, sink)
 
     cache = DigestCache(cache_dir)
     counter = ReadCounter()
@@ -81,7 +84,7 @@ def load_manifests(
     cache.save()
 
     return LoadResult(
-        state=_desired_state(catalog, images),
+        state=_desired_state(catalog, images, samples),
         diagnostics=sink.sorted(),
         files=tuple(f.display for f in files),
         skipped=() if strict else discovery.skipped,
@@ -95,7 +98,9 @@ def load_manifests(
 
 
 def _desired_state(
-    catalog: Catalog, images: dict[tuple[str, str], tuple[DesiredImage, ...]]
+    catalog: Catalog,
+    images: dict[tuple[str, str], tuple[DesiredImage, ...]],
+    samples: dict[tuple[str, str], tuple[SamplePrompt, ...]],
 ) -> DesiredState:
     """The valid resources as state dataclasses, sorted by name (resources with errors left out)."""
     projects = tuple(
@@ -135,8 +140,9 @@ def _desired_state(
             description=m.text("description"),
             delete=m.delete,
             source=_source(m),
+            samples=samples.get(key, ()),
         )
-        for _, m in sorted(catalog.models.items())
+        for key, m in sorted(catalog.models.items())
         if m.valid and m.project in catalog.projects
     )
     return DesiredState(projects=projects, datasets=datasets, models=models)
