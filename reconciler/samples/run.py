@@ -9,7 +9,7 @@ page, so the page folder can be attached to a CI run on its own.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +35,7 @@ class SamplesOutcome:
 
 def read_account(
     client: BriaClient, desired: DesiredState
-) -> tuple[dict[str, ProjectRecord], dict[str, list[ModelRecord]]]:
+) -> tuple[dict[str, ProjectRecord], dict[str, Sequence[ModelRecord]]]:
     """The projects holding a model with samples, and their models (one list per project)."""
     wanted = {m.project for m in desired.models if m.samples and not m.delete}
     projects: dict[str, ProjectRecord] = {}
@@ -44,7 +44,9 @@ def read_account(
     for record in sorted(client.list_projects(), key=lambda p: p.id):
         if record.project_name in wanted:
             projects.setdefault(record.project_name, record)
-    models = {name: client.list_project_models(record.id) for name, record in projects.items()}
+    models: dict[str, Sequence[ModelRecord]] = {
+        name: client.list_project_models(record.id) for name, record in projects.items()
+    }
     return projects, models
 
 
