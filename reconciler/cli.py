@@ -7,6 +7,7 @@ traceback only with `--debug`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -17,7 +18,9 @@ from reconciler.commands.apply_cmd import apply
 from reconciler.commands.captions_cmd import captions
 from reconciler.commands.emulator_cmd import emulator
 from reconciler.commands.generate_cmd import generate
+from reconciler.commands.help_texts import GROUP_EPILOG, document
 from reconciler.commands.import_cmd import import_account
+from reconciler.commands.init_cmd import init
 from reconciler.commands.plan_cmd import plan
 from reconciler.commands.samples_cmd import samples
 from reconciler.commands.show_cmd import show
@@ -31,8 +34,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (click.exceptions.Exit, click.ClickException):
             raise
+        except click.exceptions.Abort:  # Ctrl-C (or end of input) at one of click's prompts
+            click.secho("interrupted", fg="red", err=True)
+            sys.exit(130)
         except ReconcilerError as err:
             if ctx.obj and ctx.obj.get("debug"):
                 import traceback
@@ -57,7 +63,9 @@ class _Group(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=GROUP_EPILOG
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and HTTP traces (token redacted).")
 @click.version_option(__version__, prog_name="reconciler")
 @click.pass_context
@@ -65,8 +73,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Declarative plan/apply for Bria's Tailored Generation API."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value
+        ctx.color = False
 
 
+cli.add_command(init)
 cli.add_command(validate)
 cli.add_command(plan)
 cli.add_command(apply)
@@ -77,6 +88,9 @@ cli.add_command(import_account)
 cli.add_command(generate)
 cli.add_command(status)
 cli.add_command(samples)
+
+for _command in cli.commands.values():
+    document(_command)  # summary, examples and exit codes: commands/help_texts.py
 
 
 def main() -> None:

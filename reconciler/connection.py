@@ -2,7 +2,8 @@
 
 The token is read from `--token-file` or `BRIA_API_TOKEN` and registered as a secret the moment it
 is read, so `redact` removes it from every message that follows. `--emulator` starts the emulator
-in-process (data under `./.reconciler/emulator/`, so `apply` then `plan` see the same account) with
+in-process (data under `.reconciler/emulator/` at the top of the git work tree, so `apply` then
+`plan`, from any folder of the repository, see the same account) with
 a random per-run token that is registered as a secret too: no token is needed from the user.
 """
 
@@ -18,14 +19,12 @@ from typing import TYPE_CHECKING
 
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact, register_secret
+from reconciler.workspace import emulator_data_dir, ensure_state_dir
 
 if TYPE_CHECKING:
     from reconciler.client import BriaClient
 
 DEFAULT_API_URL = "https://engine.prod.bria-api.com/v1"
-STATE_DIR = Path(".reconciler")
-EMULATOR_DATA_DIR = STATE_DIR / "emulator"
-CACHE_DIR = STATE_DIR / "cache"
 EMULATOR_TRAINING_SECONDS_ENV = "RECONCILER_EMULATOR_TRAINING_SECONDS"
 DEFAULT_EMULATOR_TRAINING_SECONDS = 20.0
 
@@ -122,9 +121,11 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
 
         token = token_generator.token_hex(16)
         register_secret(token)
-        EMULATOR_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        ensure_state_dir()
+        data_dir = emulator_data_dir()
+        data_dir.mkdir(parents=True, exist_ok=True)
         server = EmulatorServer(
-            EMULATOR_DATA_DIR,
+            data_dir,
             token=token,
             training_seconds=emulator_training_seconds(),
             api_profile=settings.emulator_profile,

@@ -33,20 +33,52 @@ from reconciler.commands.plan_cmd import (
     strict_option,
     use_color,
 )
-from reconciler.connection import STATE_DIR, open_client
+from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError
 from reconciler.naming import parse_versioned_name
 from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
 from reconciler.training_watch import DEFAULT_WAIT_TIMEOUT, wait_for_training
+from reconciler.workspace import ensure_state_dir
 
 if TYPE_CHECKING:
     from reconciler.plan import Plan
 
-LOCK_FILE = STATE_DIR / "apply.lock"
 NOT_A_TERMINAL = (
     "refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve"
 )
+
+
+class ApplyCancelled(ReconcilerError):
+    """The answer at the prompt was not yes (or there was none): nothing was changed."""
+
+
+def stdin_is_terminal() -> bool:
+    """False when stdin is closed (`<&-`: sys.stdin is None) or not a terminal."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # a closed or broken stream
+        return False
+
+
+def confirm_apply() -> None:
+    """Ask on the terminal; only y/yes goes on. No, an empty answer or end of input cancel with
+    exit 1 ("Apply cancelled"); Ctrl-C raises KeyboardInterrupt (exit 130)."""
+    if not stdin_is_terminal():
+        raise ReconcilerError(NOT_A_TERMINAL)
+    click.echo("Apply these changes? [y/N] ", nl=False)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        click.echo()
+        raise
+    except (ValueError, OSError):
+        answer = ""
+    if not answer:
+        click.echo()
+        raise ApplyCancelled("Apply cancelled: no answer (end of input); nothing was changed")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise ApplyCancelled("Apply cancelled; nothing was changed")
 
 
 class StalePlan(ReconcilerError):
@@ -63,14 +95,14 @@ class ApplyLocked(ReconcilerError):
 
 @contextmanager
 def apply_lock() -> Iterator[None]:
-    """One apply at a time in this directory (flock; released by the OS if the process dies)."""
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE, "a+") as handle:
+    """One apply at a time in this repository (flock; released by the OS if the process dies)."""
+    lock_file = ensure_state_dir()[0] / "apply.lock"
+    with open(lock_file, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ApplyLocked(
-                f"another apply is running in this directory (lock '{LOCK_FILE}' is held); "
+                f"another apply is running in this repository (lock '{lock_file}' is held); "
                 "wait for it to finish, then run apply again"
             ) from None
         try:
@@ -218,11 +250,13 @@ def apply(
 ) -> None:
     """Change the account to match the manifests."""
     from reconciler.apply import apply_plan
+    from reconciler.commands.flag_rules import check_saved_plan_flags
     from reconciler.render import render_text
 
-    # with --plan the saved plan holds everything; manifest PATHS, if given, are not read
-    desired = None if plan_file else load_desired(paths, strict=strict)
+    # with --plan the saved plan holds everything (PATHS, --prune, --strict are refused)
+    check_saved_plan_flags(plan_file, paths, prune=prune, strict=strict)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
+    desired = None if plan_file else load_desired(paths, strict=strict)
     with apply_lock(), open_client(settings) as client:
         if plan_file:
             the_plan, live = _load_saved(client, plan_file)
@@ -235,11 +269,7 @@ def apply(
         started: list[tuple[str, int]] = []
         if the_plan.has_changes:
             if not auto_approve:
-                if not sys.stdin.isatty():
-                    raise ReconcilerError(NOT_A_TERMINAL)
-                if not click.confirm("Apply these changes?", default=False):
-                    click.echo("Apply cancelled; nothing was changed.")
-                    return
+                confirm_apply()
             cancel = threading.Event()
             with sigint_sets(cancel):
                 result = apply_plan(

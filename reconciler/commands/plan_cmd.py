@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.connection import CACHE_DIR, ConnectionSettings, open_client
+from reconciler.connection import ConnectionSettings, open_client
 from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.plan_formats import FORMATS, render_plan
 from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
+from reconciler.workspace import cache_dir, emulator_data_dir, ensure_state_dir
 
 if TYPE_CHECKING:
     from reconciler.plan import Plan
@@ -68,7 +69,8 @@ def connection_options(command: F) -> F:
         "--emulator",
         "use_emulator",
         is_flag=True,
-        help="Run against the embedded emulator (state under ./.reconciler/emulator); no token.",
+        help="Run against the embedded emulator (state: .reconciler/emulator at the repository "
+        "root); no token.",
     )(command)
     command = click.option(
         "--token-file",
@@ -85,11 +87,20 @@ def connection_options(command: F) -> F:
 def connection_settings(
     ctx: click.Context, api_url: str | None, token_file: str | None, use_emulator: bool
 ) -> ConnectionSettings:
+    from reconciler.commands.flag_rules import check_connection_flags
+
+    check_connection_flags(api_url, token_file, use_emulator)
     debug = bool(ctx.find_root().obj and ctx.find_root().obj.get("debug"))
     profile = ctx.meta.get("emulator_profile")
     if profile is not None and not use_emulator:
         raise UsageError(
             "--emulator-profile needs --emulator (it chooses the API the emulator serves)"
+        )
+    if use_emulator:
+        prepare_state_dir()
+        click.echo(
+            f"Emulator: the account in '{emulator_data_dir()}' (delete it to start empty)",
+            err=True,
         )
     return ConnectionSettings(
         api_url=api_url,
@@ -98,6 +109,12 @@ def connection_settings(
         debug=debug,
         emulator_profile=profile or "reference",
     )
+
+
+def prepare_state_dir() -> None:
+    """`.reconciler/` at the repository root, ignoring itself in git (no note printed: output
+    stays the same on the first run; `reconciler init` adds the line to .gitignore)."""
+    ensure_state_dir()
 
 
 def strict_option(command: F) -> F:
@@ -118,7 +135,8 @@ def load_desired(
     from reconciler.manifest import load_manifests
     from reconciler.manifest.discovery import describe_skipped
 
-    result = load_manifests(list(paths) or ["."], cache_dir=CACHE_DIR, strict=strict)
+    prepare_state_dir()
+    result = load_manifests(list(paths) or ["."], cache_dir=cache_dir(), strict=strict)
     if result.skipped and show_warnings:
         click.echo(describe_skipped(result.skipped), err=True)
     errors = 0
@@ -192,8 +210,8 @@ def plan(
     """Show what apply would change to make the account match the manifests."""
     from reconciler.plan import save_plan
 
-    desired = load_desired(paths, strict=strict)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
+    desired = load_desired(paths, strict=strict)
     with open_client(settings) as client:
         the_plan, _live = make_plan(client, desired, prune=prune)
     click.echo(render_plan(the_plan, output_format, color=use_color()))

@@ -9,15 +9,14 @@ makes the following plan faster.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from reconciler.manifest import Diagnostic, LoadResult, load_manifests
 from reconciler.manifest.diagnostics import plural
 from reconciler.manifest.discovery import describe_skipped
+from reconciler.workspace import cache_dir
 
-CACHE_DIR = Path(".reconciler") / "cache"
 _COLOURS = {"error": "red", "warning": "yellow"}
 
 
@@ -39,7 +38,10 @@ _COLOURS = {"error": "red", "warning": "yellow"}
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, strict: bool) -> None:
     """Check manifests under PATHS (default: the current directory) without contacting Bria."""
-    result = load_manifests(paths or (".",), cache_dir=CACHE_DIR, strict=strict)
+    from reconciler.commands.plan_cmd import prepare_state_dir
+
+    prepare_state_dir()
+    result = load_manifests(paths or (".",), cache_dir=cache_dir(), strict=strict)
     if output_format == "json":
         click.echo(json.dumps(render_json(result), indent=2))
     else:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.manifest.diagnostics import DiagnosticSink, quote
+from reconciler.workspace import git_work_tree
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 SNIFF_BYTES = 64 * 1024
@@ -165,16 +166,8 @@ def _display(given: str, absolute: Path, cwd: Path) -> str:
 
 def _root(folder: Path, cwd: Path, search_root: Path, git_roots: dict[Path, Path | None]) -> Path:
     if folder not in git_roots:
-        git_roots[folder] = _git_work_tree(folder)
+        git_roots[folder] = git_work_tree(folder)
     git_root = git_roots[folder]
     if git_root is not None:
         return git_root
     return cwd if folder.is_relative_to(cwd) else search_root
-
-
-def _git_work_tree(folder: Path) -> Path | None:
-    """The nearest folder at or above `folder` holding `.git` (a folder, or a worktree file)."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None

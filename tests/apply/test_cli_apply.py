@@ -63,9 +63,9 @@ def test_confirmation_no_changes_nothing(world: World) -> None:
     world.tree = standard_tree(world.root, images=1)
     world.tree.write()
     code, output = apply_on_a_terminal(world, "n")
-    assert code == 0, output
+    assert code == 1, output  # a cancelled apply is not a success (issue 10)
     assert "Apply these changes? [y/N]" in output
-    assert "Apply cancelled; nothing was changed." in output
+    assert "Apply cancelled; nothing was changed" in output
     assert world.raw_state()["projects"] == []
 
 
@@ -99,7 +99,7 @@ def test_a_second_apply_in_the_same_directory_is_refused(world: World) -> None:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what a running apply holds
         result = world.cli("apply", "manifests", "--auto-approve")
     assert result.exit_code == 1
-    assert "another apply is running in this directory" in result.output
+    assert "another apply is running in this repository" in result.output
     assert world.raw_state()["projects"] == []
     assert world.cli("apply", "manifests", "--auto-approve").exit_code == 0  # lock released
 
