@@ -90,6 +90,11 @@ HELP: dict[str, CommandHelp] = {
         ("reconciler import --out manifests/", "reconciler import --project lora --out m/"),
         ((0, "written"), (1, "error (nothing is overwritten)"), _INTERRUPTED),
     ),
+    "status": CommandHelp(
+        "Show declared resources as the account has them.",
+        ("reconciler status manifests/", "reconciler status . --watch --interval 30"),
+        ((0, "shown"), (1, "error (invalid manifests, API or connection)"), _INTERRUPTED),
+    ),
     "generate": CommandHelp(
         "Generate images with a declared model.",
         ('reconciler generate lora/lora-light --prompt "Lora waving" manifests/',),

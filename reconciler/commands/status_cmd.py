@@ -17,9 +17,10 @@ from reconciler.commands.plan_cmd import (
     connection_settings,
     load_desired,
 )
-from reconciler.connection import STATE_DIR, ConnectionSettings, open_client
+from reconciler.connection import ConnectionSettings, open_client
 from reconciler.secrets import redact
 from reconciler.state import DesiredState
+from reconciler.workspace import state_dir
 
 if TYPE_CHECKING:
     from reconciler.status.report import StatusReport
@@ -35,7 +36,7 @@ def status_report(settings: ConnectionSettings, desired: DesiredState) -> Status
         readings = read_projects(client, desired)
         key = "emulator" if settings.use_emulator else client.base_url
     now = time.time()
-    history = TrainingHistory(STATE_DIR / HISTORY_FILE, key)
+    history = TrainingHistory(state_dir() / HISTORY_FILE, key)
     history.record(
         (
             Sighting(
