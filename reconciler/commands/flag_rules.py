@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import UsageError
 
 
-class FlagConflict(ReconcilerError):
+class FlagConflict(UsageError):
     """Two flags that contradict each other."""
 
 
