@@ -95,6 +95,11 @@ HELP: dict[str, CommandHelp] = {
         ("reconciler status manifests/", "reconciler status . --watch --interval 30"),
         ((0, "shown"), (1, "error (invalid manifests, API or connection)"), _INTERRUPTED),
     ),
+    "samples": CommandHelp(
+        "Generate the models' sample prompts, current vs previous.",
+        ("reconciler samples manifests/ --dry-run", "reconciler samples . --out samples/"),
+        ((0, "written (or counted with --dry-run)"), (1, "error"), _INTERRUPTED),
+    ),
     "generate": CommandHelp(
         "Generate images with a declared model.",
         ('reconciler generate lora/lora-light --prompt "Lora waving" manifests/',),

@@ -17,12 +17,12 @@ from reconciler.commands.plan_cmd import (
     connection_settings,
     load_desired,
 )
-from reconciler.connection import STATE_DIR, open_client
+from reconciler.connection import open_client
 from reconciler.generation.results import DEFAULT_RESULT_TIMEOUT
 from reconciler.secrets import redact
+from reconciler.workspace import state_dir
 
 DEFAULT_OUT = Path("generated") / "samples"
-CACHE_DIR = STATE_DIR / "samples"
 
 
 @click.command(name="samples", cls=ExitOneOnUsageError)
@@ -63,7 +63,7 @@ def samples(
         outcome = run_samples(
             client,
             desired,
-            SampleCache(CACHE_DIR),
+            SampleCache(state_dir() / "samples"),
             Path(out_dir) if out_dir else DEFAULT_OUT,
             dry_run=dry_run,
             timeout=wait_timeout,
