@@ -36,6 +36,7 @@ from reconciler.state import (
     LiveModel,
     LiveProject,
     LiveState,
+    ModelStatus,
 )
 
 READ_PARALLELISM = 8
@@ -196,7 +197,7 @@ def _live_dataset(
         caption_prefix=record.caption_prefix,
         captions_update_status=record.captions_update_status,
         images=None if images is None else tuple(live_image(i) for i in _by_id(images)),
-        models=tuple(live_model(m) for m in _by_id(models) if m.status != "Deleted"),
+        models=tuple(live_model(m) for m in _by_id(models) if m.status != ModelStatus.DELETED),
         visual_schema=record.visual_schema,
         upload_type=record.upload_type,
     )

@@ -19,50 +19,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from reconciler.diff import DiffResult, PlannedStep, diff_states
+from reconciler.diff import DiffResult, diff_states
 from reconciler.errors import ReconcilerError
-from reconciler.image_review import ImageReview, review_from_json, review_to_json
+from reconciler.image_review import review_from_json, review_to_json
 from reconciler.secrets import redact
-from reconciler.state import DesiredState, LiveState
-from reconciler.steps import STEP_TYPES, Ref, StartTraining, Step
+from reconciler.state import GOOD_STATUSES, DesiredState, LiveState
+from reconciler.steps import STEP_TYPES, Action, AnyStep, Change, Ref, StartTraining
 
 FORMAT_VERSION = 1
 
-Action = Literal[
-    "create",  # a new resource
-    "update",  # in-place change (includes drift repair)
-    "clone",  # a completed dataset changes: new draft version cloned from it, edited, completed
-    "replace",  # a model is retrained (new model) or a project recreated
-    "delete",
-    "noop",  # nothing to do; `reason` says why
-]
+__all__ = ["Action", "Change", "Plan", "build_plan"]
+
 #: The actions the summary counts, in the order it lists them.
-COUNTED_ACTIONS: tuple[str, ...] = ("create", "update", "clone", "replace", "delete")
-
-
-@dataclass(frozen=True)
-class Change:
-    address: str  # "project.lora", "dataset.lora/lora-v1", "model.lora/lora-light"
-    action: Action
-    reason: str  # one plain sentence; for noop, why nothing needs doing
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    drift: bool = False  # the change repairs an edit made outside the manifests
-    warnings: tuple[str, ...] = ()
-    step_ids: tuple[str, ...] = ()  # the steps (in plan order) that carry this change out
-    #: a dataset change's images with their captions before and after (for review)
-    images: tuple[ImageReview, ...] = ()
+COUNTED_ACTIONS: tuple[Action, ...] = ("create", "update", "clone", "replace", "delete")
 
 
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
-    steps: tuple[Step, ...]  # topologically ordered; apply may run independent ones in parallel
+    steps: tuple[AnyStep, ...]  # topologically ordered; apply may run independent ones in parallel
     fingerprint: str  # of the live state the plan was made from
     prune: bool = False
     format_version: int = FORMAT_VERSION
@@ -79,15 +59,14 @@ class Plan:
 
     def summary(self) -> dict[str, int]:
         """How many changes of each counted action: {create, update, clone, replace, delete}."""
-        counts = dict.fromkeys(COUNTED_ACTIONS, 0)
+        counts: dict[str, int] = dict.fromkeys(COUNTED_ACTIONS, 0)
         for change in self.changes:
             if change.action in counts:
                 counts[change.action] += 1
         return counts
 
-    def steps_of(self, change: Change) -> tuple[Step, ...]:
-        wanted = set(change.step_ids)
-        return tuple(step for step in self.steps if step.id in wanted)
+    def steps_of(self, change: Change) -> tuple[AnyStep, ...]:
+        return change.steps
 
 
 ReadScopeData = tuple[tuple[str, tuple[str, ...]], ...]
@@ -114,41 +93,32 @@ def build_plan(desired: DesiredState, live: LiveState, *, prune: bool = False) -
 
 
 def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = False) -> Plan:
-    planned: list[tuple[str, PlannedStep]] = [
-        (change.address, step) for change in result.changes for step in change.steps
-    ]
-    order = _topological_order([step for _, step in planned])
-    ids = {planned[i][1].key: f"s{n:03d}" for n, i in enumerate(order, start=1)}
+    """Order the diff's steps (prerequisites first, else in the order the diff made them) and
+    renumber them `s001`..; nothing else about them changes."""
+    keyed = [step for change in result.changes for step in change.steps]
+    order = _topological_order(keyed)
+    ids = {keyed[i].id: f"s{n:03d}" for n, i in enumerate(order, start=1)}
     position = {key: n for n, key in enumerate(ids)}
-    steps: list[Step] = []
+    numbered: dict[str, AnyStep] = {}
     for i in order:
-        address, step = planned[i]
-        deps = sorted(set(step.after), key=lambda key: position[key])
-        steps.append(
-            step.kind(
-                id=ids[step.key],
-                address=address,
-                depends_on=tuple(ids[key] for key in deps),
-                **step.args,
-            )
+        step = keyed[i]
+        deps = sorted(set(step.depends_on), key=lambda key: position[key])
+        numbered[step.id] = dataclasses.replace(
+            step, id=ids[step.id], depends_on=tuple(ids[key] for key in deps)
         )
     changes = tuple(
-        Change(
-            address=change.address,
-            action=change.action,  # type: ignore[arg-type]
-            reason=change.reason,
-            before=change.before,
-            after=change.after,
-            drift=change.drift,
-            warnings=tuple(change.warnings),
-            step_ids=tuple(sorted((ids[s.key] for s in change.steps), key=_id_number)),
-            images=change.images,
+        dataclasses.replace(
+            change,
+            steps=tuple(
+                sorted((numbered[s.id] for s in change.steps), key=lambda s: _id_number(s.id))
+            ),
         )
         for change in result.changes
     )
+    steps = tuple(numbered[keyed[i].id] for i in order)
     return Plan(
         changes=changes,
-        steps=tuple(steps),
+        steps=steps,
         fingerprint=live_fingerprint,
         prune=prune,
         errors=tuple(result.errors),
@@ -156,7 +126,7 @@ def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = Fa
     )
 
 
-def _training_warning(steps: list[Step]) -> list[str]:
+def _training_warning(steps: tuple[AnyStep, ...]) -> list[str]:
     trainings = sum(1 for step in steps if isinstance(step, StartTraining))
     if not trainings:
         return []
@@ -168,18 +138,18 @@ def _id_number(step_id: str) -> int:
     return int(step_id[1:])
 
 
-def _topological_order(steps: list[PlannedStep]) -> list[int]:
+def _topological_order(steps: list[AnyStep]) -> list[int]:
     """Indices of `steps` so that every step comes after its prerequisites; ties keep the order
     in which the diff produced them (deterministic, and readable: a change's steps together)."""
-    index = {step.key: i for i, step in enumerate(steps)}
+    index = {step.id: i for i, step in enumerate(steps)}
     if len(index) != len(steps):
         raise ValueError("duplicate step keys in the plan")
     waiting = [0] * len(steps)
     unlocks: list[list[int]] = [[] for _ in steps]
     for i, step in enumerate(steps):
-        for key in set(step.after):
+        for key in set(step.depends_on):
             if key not in index:
-                raise ValueError(f"step {step.key} depends on unknown step {key}")
+                raise ValueError(f"step {step.id} depends on unknown step {key}")
             waiting[i] += 1
             unlocks[index[key]].append(i)
     ready = [i for i, count in enumerate(waiting) if count == 0]
@@ -197,20 +167,36 @@ def _topological_order(steps: list[PlannedStep]) -> list[int]:
     return order
 
 
+def order_problem(steps: tuple[AnyStep, ...]) -> tuple[str, str | None] | None:
+    """The one check of a plan's order, for a loaded plan and for apply: (step id, None) for a
+    step listed twice, (step id, dependency) for a step depending on one that does not come
+    before it, or None when apply can follow the order."""
+    seen: set[str] = set()
+    for step in steps:
+        if step.id in seen:
+            return (step.id, None)
+        missing = [dep for dep in step.depends_on if dep not in seen]
+        if missing:
+            return (step.id, missing[0])
+        seen.add(step.id)
+    return None
+
+
 # Training finishing (InProgress -> Completed) changes nothing a plan would do: both are a good
 # model (a stop step on a model that finished meanwhile is answered 409 and treated as stopped).
 # Without this, a plan saved while models train would go stale hours later for no reason.
-_SAME_FOR_PLANS = {"InProgress": "InProgress|Completed", "Completed": "InProgress|Completed"}
+_SAME_FOR_PLANS = "InProgress|Completed"  # GOOD_STATUSES, folded into one
 
 
 def fingerprint(live: LiveState) -> str:
     """sha256 of a canonical JSON of the whole live state (every field, sorted keys), with
-    model statuses that plan alike folded together (`_SAME_FOR_PLANS`)."""
+    model statuses that plan alike folded together (`GOOD_STATUSES`)."""
     data = dataclasses.asdict(live)
     for project in data["projects"]:
         for dataset in project["datasets"] or ():
             for model in dataset["models"]:
-                model["status"] = _SAME_FOR_PLANS.get(model["status"], model["status"])
+                if model["status"] in GOOD_STATUSES:
+                    model["status"] = _SAME_FOR_PLANS
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -226,7 +212,6 @@ class PlanFileError(ReconcilerError):
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The plan as plain JSON data (see reconciler/schemas/plan.schema.json)."""
-    by_id = {step.id: step for step in plan.steps}
     return {
         "format_version": plan.format_version,
         "fingerprint": plan.fingerprint,
@@ -244,7 +229,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 "before": change.before,
                 "after": change.after,
                 "warnings": list(change.warnings),
-                "operations": [_step_to_json(by_id[step_id]) for step_id in change.step_ids],
+                "operations": [_step_to_json(step) for step in change.steps],
                 **({"images": [review_to_json(i) for i in change.images]} if change.images else {}),
             }
             for change in plan.changes
@@ -252,7 +237,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _step_to_json(step: Step) -> dict[str, Any]:
+def _step_to_json(step: AnyStep) -> dict[str, Any]:
     data: dict[str, Any] = {"id": step.id, "op": step.op, "depends_on": list(step.depends_on)}
     for f in dataclasses.fields(step):
         if f.name in _STEP_BASE_FIELDS:
@@ -273,13 +258,11 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
     problem = _first_schema_error(data)
     if problem:
         raise PlanFileError(f"{_subject(source)} is not a valid plan: {problem}")
-    steps: list[Step] = []
+    steps: list[AnyStep] = []
     changes: list[Change] = []
     for change in data["changes"]:
-        ids = []
-        for op in change["operations"]:
-            steps.append(_step_from_json(op, change["address"]))
-            ids.append(op["id"])
+        own = [_step_from_json(op, change["address"]) for op in change["operations"]]
+        steps += own
         changes.append(
             Change(
                 address=change["address"],
@@ -289,12 +272,20 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
                 after=change["after"],
                 drift=change["drift"],
                 warnings=tuple(change["warnings"]),
-                step_ids=tuple(ids),
+                steps=tuple(own),
                 images=tuple(review_from_json(i) for i in change.get("images", ())),
             )
         )
     steps.sort(key=lambda step: _id_number(step.id))
-    _check_order(steps, source)
+    disorder = order_problem(tuple(steps))
+    if disorder is not None:
+        step_id, dep = disorder
+        if dep is None:
+            raise PlanFileError(f"{_subject(source)} lists step {step_id} twice")
+        raise PlanFileError(
+            f"{_subject(source)} is not a valid plan: step {step_id} depends on {dep}, which "
+            "does not come before it"
+        )
     return Plan(
         changes=tuple(changes),
         steps=tuple(steps),
@@ -309,29 +300,17 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
     )
 
 
-def _step_from_json(op: dict[str, Any], address: str) -> Step:
+def _step_from_json(op: dict[str, Any], address: str) -> AnyStep:
+    """The schema has checked every field; an optional one a plan of an older reconciler lacks
+    (DeleteImage's image_id) reads as None."""
     cls = STEP_TYPES[op["op"]]
     args: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
-        if f.name in _STEP_BASE_FIELDS or f.name not in op:
+        if f.name in _STEP_BASE_FIELDS:
             continue
-        value = op[f.name]
+        value: Any = op.get(f.name)
         args[f.name] = Ref(**value) if f.type == "Ref" else value
     return cls(id=op["id"], address=address, depends_on=tuple(op["depends_on"]), **args)
-
-
-def _check_order(steps: list[Step], source: str) -> None:
-    seen: set[str] = set()
-    for step in steps:
-        if step.id in seen:
-            raise PlanFileError(f"{_subject(source)} lists step {step.id} twice")
-        for dep in step.depends_on:
-            if dep not in seen:
-                raise PlanFileError(
-                    f"{_subject(source)} is not a valid plan: step {step.id} depends on {dep}, "
-                    "which does not come before it"
-                )
-        seen.add(step.id)
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:

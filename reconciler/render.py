@@ -1,6 +1,7 @@
 """The plan as people read it: Terraform-like text for a terminal, and the pieces every format
-shares (symbols, the summary line, field lines, `describe_step`); markdown for a pull request is
-in `reconciler.render_markdown`, the visual page in `reconciler.render_html`.
+shares (symbols, the summary line, field lines; `describe_step` lives beside the steps, in
+`reconciler.steps`); markdown for a pull request is in `reconciler.render_markdown`, the visual
+page in `reconciler.render_html`.
 
 All render the same `Plan` value that `apply` carries out, so the review cannot differ from what
 happens: every change with its symbol, its reason and what it changes; refused changes first; the
@@ -18,7 +19,6 @@ from reconciler.image_review import caption_diffs
 from reconciler.naming import parse_image_remote_name
 from reconciler.plan import Change, Plan
 from reconciler.render_escape import printable
-from reconciler.steps import Ref, Step
 
 SYMBOLS = {
     "create": "+",
@@ -183,36 +183,6 @@ def render_text(plan: Plan, color: bool = False) -> str:
 
 
 # ---------------------------------------------------------------- operations
-
-
-def describe_step(step: Step) -> str:
-    """One line for an operation: `UploadImage `a.<digest>.png` to dataset 'lora/lora-v1' (new)`."""
-    args = vars(step)
-    refs = {key: value for key, value in args.items() if isinstance(value, Ref)}
-    if "image_name" in args:
-        text = f"{step.op} `{args['image_name']}` in {_ref(refs['dataset'])}"
-    elif "source" in refs:
-        text = f"{step.op} {_ref(refs['source'])} as {_ref(refs['dataset'])}"
-    elif "model" in refs:
-        text = f"{step.op} {_ref(refs['model'])}"
-        if "dataset" in refs:
-            text += f" on {_ref(refs['dataset'])}"
-    elif "dataset" in refs:
-        text = f"{step.op} {_ref(refs['dataset'])}"
-        if "project" in refs:
-            text += f" in {_ref(refs['project'])}"
-    else:
-        text = f"{step.op} {_ref(refs['project'])}"
-    details = [f"{k}={_value(v)}" for k, v in sorted((args.get("fields") or {}).items())]
-    for key in ("training_version", "description", "caption"):
-        if key in args and args[key] is not None:
-            details.append(f"{key}={_value(args[key])}")
-    return text + (": " + ", ".join(details) if details else "")
-
-
-def _ref(ref: Ref) -> str:
-    text = str(ref)
-    return text + (f" (id {ref.id})" if ref.id is not None else " (new)")
 
 
 def image_file_name(image_name: str) -> str:

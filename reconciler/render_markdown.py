@@ -18,12 +18,12 @@ from reconciler.plan import Change, Plan
 from reconciler.render import (
     NO_CHANGES,
     SYMBOLS,
-    describe_step,
     field_lines,
     image_lists,
     summary_line,
 )
 from reconciler.render_escape import md_code, md_text, md_word_diff
+from reconciler.steps import describe_step
 
 #: GitHub refuses comments over 65,536 characters; stay well below, with room for a CI header.
 MAX_CHARS = 60_000

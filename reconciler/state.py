@@ -8,6 +8,7 @@ names verbatim and the planner interprets them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 DatasetStatus = Literal["draft", "completed"]
@@ -15,6 +16,36 @@ TrainingVersion = Literal["light", "max"]
 TrainingMode = Literal["fully_automated", "expert"]
 # expert training parameters by their API names, sorted by name (a tuple so states stay hashable)
 TrainingParameterItems = tuple[tuple[str, int | float | str | None], ...]
+
+#: The API's limit of images per dataset.
+MAX_IMAGES = 200
+
+
+class ModelStatus(StrEnum):
+    """A model's status as Bria reports it (normalised by the client); the one vocabulary every
+    module uses, with the named groups below. Members compare equal to their strings."""
+
+    CREATED = "Created"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    DELETED = "Deleted"
+
+
+#: A model that is, or may still be, training: deleting it (or its dataset or project) needs a
+#: stop first, and Bria answers 409 to a delete while it lasts.
+TRAINING_STATUSES = frozenset({ModelStatus.IN_PROGRESS, ModelStatus.STOPPING})
+#: A model that can no longer become usable: the plan replaces it.
+DEAD_STATUSES = frozenset({ModelStatus.FAILED, ModelStatus.STOPPED, ModelStatus.DELETED})
+#: A model whose training has ended one way or another (waits end here).
+FINAL_STATUSES = DEAD_STATUSES | {ModelStatus.COMPLETED}
+#: A training that ended without a usable model (`apply --wait` exits 1).
+UNSUCCESSFUL_STATUSES = DEAD_STATUSES
+#: Statuses that plan alike: InProgress and Completed are both a good model, so a plan saved
+#: while models train does not go stale when they finish.
+GOOD_STATUSES = frozenset({ModelStatus.IN_PROGRESS, ModelStatus.COMPLETED})
 
 
 @dataclass(frozen=True)
@@ -118,7 +149,7 @@ class LiveModel:
     name: str
     dataset_id: int | None
     training_version: str  # lower-cased
-    status: str  # Created | InProgress | Completed | Failed | Stopping | Stopped (normalised)
+    status: str  # a ModelStatus value (normalised by the client)
     description: str | None = None
     # current generation (Bria's published OpenAPI); None when the record does not say
     training_mode: str | None = None  # fully_automated | expert; then training_version is ""

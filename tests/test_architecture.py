@@ -35,3 +35,66 @@ def test_package_type_checks_strictly() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+TYPED_SEAMS = {
+    "a misspelt step keyword": (
+        """
+from reconciler.diff.changes import StepList
+from reconciler.steps import CreateModel, Ref
+
+ref = Ref("model", "p", "m")
+steps = StepList("model.p/m")
+steps.add(CreateModel(**steps.head("create"), dataset=ref, model=ref, trainng_version="light",
+                      description=None))
+""",
+        'Unexpected keyword argument "trainng_version"',
+    ),
+    "a step paired with the wrong handler": (
+        """
+from reconciler.apply.context import ApplyContext
+from reconciler.apply.handlers import create_project
+from reconciler.steps import AnyStep, CreateDataset
+
+
+def carry_out(ctx: ApplyContext, step: AnyStep) -> str:
+    match step:
+        case CreateDataset():
+            return create_project(ctx, step)
+    return ""
+""",
+        'incompatible type "CreateDataset"; expected "CreateProject"',
+    ),
+    "a step type without a handler": (
+        """
+from typing import assert_never
+
+from reconciler.steps import AnyStep, DeleteModel
+
+
+def carry_out(step: AnyStep) -> str:
+    match step:
+        case DeleteModel():
+            return "deleted"
+        case _:
+            assert_never(step)
+""",
+        'Argument 1 to "assert_never" has incompatible type',
+    ),
+}
+
+
+@pytest.mark.parametrize("snippet, expected", TYPED_SEAMS.values(), ids=list(TYPED_SEAMS))
+def test_mypy_catches_a_mistyped_seam(snippet: str, expected: str, tmp_path: Path) -> None:
+    """The typed seams of STYLE.md hold: each snippet is a mistake mypy must report."""
+    source = tmp_path / "bad_snippet.py"
+    source.write_text(snippet)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(source)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert expected in proc.stdout, proc.stdout

@@ -4,7 +4,7 @@ Everything that talks to Bria goes through here; see `api.py` (one method per en
 `http.py` (transport rules and retries), `errors.py` and `records.py`.
 """
 
-from reconciler.client.api import DEFAULT_API_URL, BriaClient
+from reconciler.client.api import BriaClient
 from reconciler.client.errors import (
     BadRequest,
     BriaError,
@@ -34,7 +34,6 @@ from reconciler.client.records import (
 )
 
 __all__ = [
-    "DEFAULT_API_URL",
     "MODEL_STATUSES",
     "BadRequest",
     "BriaClient",

@@ -47,7 +47,6 @@ from reconciler.client.records import (
 )
 from reconciler.secrets import register_secret
 
-DEFAULT_API_URL = "https://engine.prod.bria-api.com/v1"
 _WITH_TRAINING_PARAMETERS = {"include_training_parameters": "true"}
 PROJECT_FIELDS = frozenset({"project_name", "project_description", "ip_name", "ip_description"})
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from reconciler.state import ModelStatus
+
 IP_TYPES = frozenset(
     {
         "multi_object_set",
@@ -43,7 +45,7 @@ CAPTION_SOURCES = frozenset({"automatic", "manual", "unknown", "pending"})
 TRAINING_VERSIONS = frozenset({"light", "max"})
 TRAINING_MODES = frozenset({"fully_automated", "expert"})
 UPLOAD_TYPES = frozenset({"basic", "advanced"})
-MODEL_STATUSES = ("Created", "InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleted")
+MODEL_STATUSES = tuple(ModelStatus)
 _MODEL_STATUS_BY_KEY = {status.lower(): status for status in MODEL_STATUSES}
 
 T = TypeVar("T")

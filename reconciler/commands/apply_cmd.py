@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.apply import DEFAULT_PARALLELISM, ApplyEvent, ApplyResult, describe_step
+from reconciler.apply import DEFAULT_PARALLELISM, ApplyEvent, ApplyResult
+from reconciler.apply.wait import TRAINING_WAIT_TIMEOUT, wait_for_training
 from reconciler.commands.plan_cmd import (
     ExitOneOnUsageError,
     connection_options,
@@ -37,8 +38,8 @@ from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError
 from reconciler.naming import parse_versioned_name
 from reconciler.secrets import redact
-from reconciler.state import DesiredState, LiveState
-from reconciler.training_watch import DEFAULT_WAIT_TIMEOUT, wait_for_training
+from reconciler.state import TRAINING_STATUSES, DesiredState, LiveState
+from reconciler.steps import describe_step
 from reconciler.workspace import ensure_state_dir
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def _training_models(desired: DesiredState | None, live: LiveState) -> list[tupl
                 if (
                     parsed
                     and (project.project_name, parsed.base) in declared
-                    and model.status in ("InProgress", "Stopping")
+                    and model.status in TRAINING_STATUSES
                 ):
                     found.append((f"{project.project_name}/{model.name}", model.id))
     return found
@@ -214,7 +215,7 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     "--wait-timeout",
     type=click.FloatRange(min=0),
     envvar="RECONCILER_WAIT_TIMEOUT",
-    default=DEFAULT_WAIT_TIMEOUT,
+    default=TRAINING_WAIT_TIMEOUT,
     show_default="4 h; env RECONCILER_WAIT_TIMEOUT",
     help="Seconds to wait for training with --wait.",
 )

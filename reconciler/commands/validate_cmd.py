@@ -13,8 +13,8 @@ import json
 import click
 
 from reconciler.manifest import Diagnostic, LoadResult, load_manifests
-from reconciler.manifest.diagnostics import plural
 from reconciler.manifest.discovery import describe_skipped
+from reconciler.wording import plural
 from reconciler.workspace import cache_dir
 
 _COLOURS = {"error": "red", "warning": "yellow"}

@@ -1,96 +1,73 @@
-"""What the diff produces before the plan numbers it: changes that carry their steps by key.
+"""What the diff produces: typed steps keyed by what they do, gathered into changes.
 
 The diff knows *what* must happen and *after what* (a dataset's completion before its model is
 created, a model's deletion before its dataset's), but step ids are only handed out once the whole
-plan is known and ordered. So each planned step has a stable, readable key (`<address>:<what>`),
-depends on other keys (possibly in other changes), and `reconciler.plan.build_plan` turns keys
-into the plan's `s001`.. ids in topological order.
+plan is known and ordered. So each step the diff builds is a real typed `Step` whose `id` is a
+stable, readable key (`<address>:<what>`) and whose `depends_on` holds other keys (possibly of
+other changes); `reconciler.plan.build_plan` orders the steps and renumbers them `s001`...
 
-Also the few wording helpers every reason uses, so reasons read alike across resource kinds.
+`StepList` collects one change's steps: `head(what, *after)` gives the id/address/depends_on of
+a new step (a TypedDict, so `CreateModel(**steps.head("create"), dataset=...)` is checked by mypy
+keyword by keyword), `add` appends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
-from reconciler.image_review import ImageReview
-from reconciler.steps import Step
+from reconciler.steps import AnyStep, Change
+from reconciler.wording import plural, quoted
 
 TRAINING_TIME = "training takes 1-3 hours"
-#: Statuses of a model that is, or may still be, training (deleting it needs a stop first).
-TRAINING_STATUSES = ("InProgress", "Stopping")
-#: Statuses after which a model can no longer become usable; it is replaced.
-DEAD_STATUSES = ("Failed", "Stopped", "Deleted")
+
+__all__ = ["TRAINING_TIME", "Change", "DiffResult", "StepList", "model_key", "plural", "quoted"]
 
 
-@dataclass
-class PlannedStep:
-    """One step before numbering: `after` holds keys of direct prerequisites."""
+class StepHead(TypedDict):
+    """The fields every step has, as the diff fills them in (keys, not yet plan ids)."""
 
-    key: str
-    kind: type[Step]
-    args: dict[str, Any]
-    after: list[str] = field(default_factory=list)
-
-
-@dataclass
-class PlannedChange:
+    id: str
     address: str
-    action: str
-    reason: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    drift: bool = False
-    warnings: list[str] = field(default_factory=list)
-    steps: list[PlannedStep] = field(default_factory=list)
-    images: tuple[ImageReview, ...] = ()  # a dataset change's images, for review
+    depends_on: tuple[str, ...]
 
-    def add(
-        self, what: str, kind: type[Step], after: Iterable[str | None] = (), **args: Any
-    ) -> str:
-        """Append a step keyed `<address>:<what>`; None entries in `after` are skipped."""
-        key = f"{self.address}:{what}"
-        deps = [k for k in after if k is not None]
-        self.steps.append(PlannedStep(key=key, kind=kind, args=args, after=deps))
-        return key
 
-    def add_keyed(
-        self, key: str, kind: type[Step], after: Iterable[str | None] = (), **args: Any
-    ) -> str:
-        """Append a step under a key other changes know in advance (model deletes by id)."""
-        deps = [k for k in after if k is not None]
-        self.steps.append(PlannedStep(key=key, kind=kind, args=args, after=deps))
-        return key
+class StepList:
+    """The steps of one change, in the order the diff makes them."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.steps: list[AnyStep] = []
+
+    def head(self, what: str, *after: str | None) -> StepHead:
+        """Id `<address>:<what>`, waiting for `after` (None entries are skipped)."""
+        return self.keyed(f"{self.address}:{what}", *after)
+
+    def keyed(self, key: str, *after: str | None) -> StepHead:
+        """A step under a key other changes know in advance (model stops and deletes by id)."""
+        deps = tuple(dict.fromkeys(k for k in after if k is not None))
+        return StepHead(id=key, address=self.address, depends_on=deps)
+
+    def add(self, step: AnyStep) -> str:
+        self.steps.append(step)
+        return step.id
 
     def sinks(self) -> list[str]:
-        """Keys of this change's steps that no other step of this change waits for."""
-        waited = {dep for step in self.steps for dep in step.after}
-        return [step.key for step in self.steps if step.key not in waited]
+        """Keys of the steps that no other step of this change waits for."""
+        waited = {dep for step in self.steps for dep in step.depends_on}
+        return [step.id for step in self.steps if step.id not in waited]
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
 
 
 @dataclass
 class DiffResult:
-    changes: list[PlannedChange] = field(default_factory=list)
+    """Everything the diff of the whole desired state gives: changes, refusals, warnings."""
+
+    changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------- wording
-
-
-def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
-    """`1 image`, `3 images`, `2 models`."""
-    return f"{count} {noun if count == 1 else (plural_noun or noun + 's')}"
-
-
-def quoted(names: Sequence[str]) -> str:
-    """`'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`."""
-    items = [f"'{name}'" for name in names]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def model_key(model_id: int, what: str) -> str:

@@ -1,111 +1,158 @@
-"""Declared datasets: create, edit a draft in place, clone a completed one, delete, or repair a
-rename made in the console.
-
-A completed dataset is immutable in Bria, so when its content must change the plan clones it as
-the next version (`lora-v1~2`), edits the clone and completes it; the models on it are then
-replaced by the model diff. The comparison is always against the current (highest) version; older
-versions are left to `reconciler.diff.prune`.
-"""
-
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff.changes import TRAINING_TIME, PlannedChange, plural, quoted
+from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, plural, quoted
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.image_review import ImageReview, review_images
-from reconciler.naming import DIGEST_LEN, parse_image_remote_name, versioned_name
-from reconciler.state import DesiredDataset, LiveDataset
-from reconciler.steps import CloneDataset, CreateDataset, DeleteDataset, Ref, UpdateDataset
+from reconciler.naming import versioned_name
+from reconciler.state import DesiredDataset, LiveDataset, LiveModel, ModelStatus
+from reconciler.steps import Change, CloneDataset, CreateDataset, DeleteDataset, UpdateDataset
 
 
-def diff_dataset(
-    scope: ProjectScope, desired: DesiredDataset, renamed_from: LiveDataset | None = None
-) -> PlannedChange:
-    """The change for one declared dataset; records its outcome in `scope.outcomes`."""
+@dataclass(frozen=True)
+class DatasetsDiff:
+    """The declared datasets' changes and what the later phases need to know of them."""
+
+    changes: tuple[Change, ...]
+    outcomes: Mapping[str, DatasetOutcome]  # manifest name -> where it stands after the plan
+    claimed: frozenset[int]  # live dataset ids a declared dataset owns (current, renamed, deleted)
+    removed_models: frozenset[int]  # live model ids deleted with a deleted dataset
+
+
+@dataclass
+class _Collected:
+    """One phase's own accumulator (local to `diff_datasets` / `prune_datasets`)."""
+
+    changes: list[Change] = field(default_factory=list)
+    claimed: set[int] = field(default_factory=set)
+    removed_models: set[int] = field(default_factory=set)
+
+
+def diff_datasets(
+    scope: ProjectScope, renames: Mapping[str, LiveDataset], removed_models: frozenset[int]
+) -> DatasetsDiff:
+    """Every declared dataset of the project; `removed_models` are deleted by model changes."""
+    out = _Collected()
+    outcomes: dict[str, DatasetOutcome] = {}
+    for desired in scope.datasets:
+        change, outcome = _diff_dataset(
+            scope, desired, renames.get(desired.name), out, removed_models
+        )
+        out.changes.append(change)
+        if outcome is not None:
+            outcomes[desired.name] = outcome
+    return DatasetsDiff(
+        tuple(out.changes), outcomes, frozenset(out.claimed), frozenset(out.removed_models)
+    )
+
+
+def _diff_dataset(
+    scope: ProjectScope,
+    desired: DesiredDataset,
+    renamed_from: LiveDataset | None,
+    out: _Collected,
+    removed_models: frozenset[int],
+) -> tuple[Change, DatasetOutcome | None]:
     if desired.delete:
-        return _delete(scope, desired)
+        return _delete(scope, desired, out, removed_models), None
     current = scope.index.current_dataset(desired.name)
     live = current.dataset if current else renamed_from
     if live is None:
         return _create(scope, desired)
-    scope.index.claimed_datasets.add(live.id)
+    out.claimed.add(live.id)
     address = scope.address("dataset", desired.name)
     twins = scope.index.twin_datasets(desired.name)
     if len(twins) > 1:
-        return _ambiguous(scope, desired, address, twins)
+        return _ambiguous(scope, desired, address, twins, out)
     if live.images is None:
         scope.result.errors.append(
             f"dataset '{scope.name}/{live.name}': its images were not read from Bria, so it "
             "cannot be compared (this is a bug in reading the live state; please report it)"
         )
-        scope.outcomes[desired.name] = DatasetOutcome(
+        outcome = DatasetOutcome(
             desired.name, scope.index.dataset_ref(live), live.id, False, None, live.status
         )
-        return PlannedChange(address, "noop", "not compared: its images were not read")
+        reason = "not compared: its images were not read"
+        return Change(address=address, action="noop", reason=reason), outcome
     edits = compare_images(desired, live.images, live.caption_prefix)
-    change = PlannedChange(address, "noop", "", before=_before(live))
+    steps = StepList(address)
     start: str | None = None
     ref = scope.index.dataset_ref(live)
     notes: list[str] = []
+    drift = bool(edits.regenerate)
     if renamed_from is not None:
-        ref = Ref("dataset", scope.name, desired.name, live.id)
-        start = change.add("rename", UpdateDataset, dataset=ref, fields={"name": desired.name})
-        change.action, change.drift = "update", True
+        ref = scope.index.dataset_ref(live, desired.name)
+        start = steps.add(
+            UpdateDataset(**steps.head("rename"), dataset=ref, fields={"name": desired.name})
+        )
+        drift = True
         notes.append(
             f"dataset '{desired.name}' was renamed in the console from '{desired.name}' to "
             f"'{live.name}': rename it back"
         )
-    if edits.regenerate:
-        change.drift = True
     if live.status == "completed" and edits.content_differs:
-        return _clone(scope, desired, change, live, ref, start, edits, notes)
+        return _clone(scope, desired, steps, live, start, edits, notes, drift)
     parts = edits.summary_parts()
-    add_edit_steps(change, ref, start, edits)
+    add_edit_steps(steps, ref, start, edits)
     complete_key = None
     if live.status == "draft" and desired.status == "completed":
-        complete_key = change.add(
-            "complete", UpdateDataset, change.sinks(), dataset=ref, fields={"status": "completed"}
+        complete_key = steps.add(
+            UpdateDataset(
+                **steps.head("complete", *steps.sinks()),
+                dataset=ref,
+                fields={"status": "completed"},
+            )
         )
         parts.append("then complete it" if parts else "complete it (its content matches)")
     status_after = "completed" if complete_key or live.status == "completed" else "draft"
-    scope.outcomes[desired.name] = DatasetOutcome(
-        desired.name, ref, live.id, False, complete_key, status_after
-    )
+    outcome = DatasetOutcome(desired.name, ref, live.id, False, complete_key, status_after)
+    updated = bool(steps) or (bool(parts) and live.status == "draft")
     if parts and live.status == "draft":
-        change.action = "update"
         notes.append(f"dataset '{ref.remote_name}' is a draft: " + ", ".join(parts))
-    if change.action == "noop":
-        change.before = None
+    if not updated:
         if live.status == "completed" and desired.status == "draft":
-            change.reason = (
+            reason = (
                 "dataset is completed; a completed dataset cannot return to draft (change its "
                 "content to start a new draft version)"
             )
         else:
-            change.reason = f"dataset '{live.name}' matches the manifest ({live.status})"
-        return change
-    change.reason = "; ".join(notes)
-    change.after = _after(ref.remote_name, status_after, desired, live, edits)
-    change.images = _review(desired, live, edits)
-    _warn_unrecognised(scope, change, edits)
-    return change
+            reason = f"dataset '{live.name}' matches the manifest ({live.status})"
+        return Change(address=address, action="noop", reason=reason, drift=drift), outcome
+    change = Change(
+        address=address,
+        action="update",
+        reason="; ".join(notes),
+        before=_before(live),
+        after=_after(ref.remote_name, status_after, desired, live, edits),
+        drift=drift,
+        warnings=_unrecognised(edits),
+        steps=tuple(steps.steps),
+        images=_review(desired, live, edits),
+    )
+    return change, outcome
 
 
 def _ambiguous(
-    scope: ProjectScope, desired: DesiredDataset, address: str, twins: list[LiveDataset]
-) -> PlannedChange:
+    scope: ProjectScope,
+    desired: DesiredDataset,
+    address: str,
+    twins: list[LiveDataset],
+    out: _Collected,
+) -> tuple[Change, DatasetOutcome]:
     """Two live datasets carry the current version's name: refuse rather than guess."""
     live = twins[-1]
-    scope.index.claimed_datasets.update(d.id for d in twins)
+    out.claimed.update(d.id for d in twins)
     ids = ", ".join(str(d.id) for d in twins)
     scope.result.errors.append(
         f"dataset '{live.name}' exists {len(twins)} times in project '{scope.name}' in Bria "
         f"(ids {ids}), so the plan cannot tell which one the manifest means: rename or delete "
         "the extra ones in Bria's console, then plan again"
     )
-    scope.outcomes[desired.name] = DatasetOutcome(
+    outcome = DatasetOutcome(
         desired.name,
         scope.index.dataset_ref(live),
         live.id,
@@ -114,18 +161,21 @@ def _ambiguous(
         live.status,
         ambiguous=True,
     )
-    return PlannedChange(address, "noop", "not compared: its name is ambiguous in Bria")
+    reason = "not compared: its name is ambiguous in Bria"
+    return Change(address=address, action="noop", reason=reason), outcome
 
 
-def _create(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
+def _create(scope: ProjectScope, desired: DesiredDataset) -> tuple[Change, DatasetOutcome]:
     address = scope.address("dataset", desired.name)
-    ref = Ref("dataset", scope.name, desired.name)
-    change = PlannedChange(address, "create", "")
-    created = change.add(
-        "create", CreateDataset, [scope.ready_key], project=scope.project_ref(), dataset=ref
+    ref = scope.index.new_dataset_ref(desired.name)
+    steps = StepList(address)
+    created = steps.add(
+        CreateDataset(
+            **steps.head("create", scope.ready_key), project=scope.project_ref(), dataset=ref
+        )
     )
     edits = compare_images(desired, (), None)
-    add_edit_steps(change, ref, created, edits)
+    add_edit_steps(steps, ref, created, edits)
     parts = ["create it"]
     if edits.new_prefix is not None:
         parts.append("set its caption prefix")
@@ -135,41 +185,51 @@ def _create(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
         parts.append(f"set {plural(captions, 'caption')}")
     complete_key = None
     if desired.status == "completed":
-        complete_key = change.add(
-            "complete", UpdateDataset, change.sinks(), dataset=ref, fields={"status": "completed"}
+        complete_key = steps.add(
+            UpdateDataset(
+                **steps.head("complete", *steps.sinks()),
+                dataset=ref,
+                fields={"status": "completed"},
+            )
         )
         parts.append("then complete it")
-    change.reason = f"dataset '{desired.name}' does not exist: " + ", ".join(parts)
-    change.after = _after(desired.name, desired.status, desired, None, edits)
-    change.images = _review(desired, None, edits)
-    scope.outcomes[desired.name] = DatasetOutcome(
-        desired.name, ref, None, True, complete_key, desired.status
+    change = Change(
+        address=address,
+        action="create",
+        reason=f"dataset '{desired.name}' does not exist: " + ", ".join(parts),
+        after=_after(desired.name, desired.status, desired, None, edits),
+        steps=tuple(steps.steps),
+        images=_review(desired, None, edits),
     )
-    return change
+    return change, DatasetOutcome(desired.name, ref, None, True, complete_key, desired.status)
 
 
 def _clone(
     scope: ProjectScope,
     desired: DesiredDataset,
-    change: PlannedChange,
+    steps: StepList,
     live: LiveDataset,
-    source: Ref,
     start: str | None,
     edits: ImageEdits,
     notes: list[str],
-) -> PlannedChange:
+    drift: bool,
+) -> tuple[Change, DatasetOutcome]:
+    source = scope.index.dataset_ref(live, desired.name if start else None)
     new_name = scope.index.next_dataset_name(desired.name)
     if new_name == source.remote_name:  # renamed back to version 1 in this plan: clone as 2
         new_name = versioned_name(desired.name, 2)
-    clone = Ref("dataset", scope.name, new_name)
-    change.action = "clone"
-    cloned = change.add("clone", CloneDataset, [start], source=source, dataset=clone)
-    add_edit_steps(change, clone, cloned, edits)
+    clone = scope.index.new_dataset_ref(new_name)
+    cloned = steps.add(CloneDataset(**steps.head("clone", start), source=source, dataset=clone))
+    add_edit_steps(steps, clone, cloned, edits, fresh_clone=True)
     complete_key = None
     parts = edits.summary_parts()
     if desired.status == "completed":
-        complete_key = change.add(
-            "complete", UpdateDataset, change.sinks(), dataset=clone, fields={"status": "completed"}
+        complete_key = steps.add(
+            UpdateDataset(
+                **steps.head("complete", *steps.sinks()),
+                dataset=clone,
+                fields={"status": "completed"},
+            )
         )
         parts.append("then complete it")
     else:
@@ -184,10 +244,18 @@ def _clone(
             f"{'model' if len(retrain) == 1 else 'models'} {quoted(retrain)} will retrain on "
             f"'{new_name}' ({TRAINING_TIME}{' each' if len(retrain) > 1 else ''})"
         )
-    change.reason = "; ".join(notes)
-    change.after = _after(new_name, desired.status, desired, live, edits)
-    change.images = _review(desired, live, edits)
-    scope.outcomes[desired.name] = DatasetOutcome(
+    change = Change(
+        address=steps.address,
+        action="clone",
+        reason="; ".join(notes),
+        before=_before(live),
+        after=_after(new_name, desired.status, desired, live, edits),
+        drift=drift,
+        warnings=_unrecognised(edits),
+        steps=tuple(steps.steps),
+        images=_review(desired, live, edits),
+    )
+    outcome = DatasetOutcome(
         desired.name,
         clone,
         None,
@@ -196,53 +264,75 @@ def _clone(
         desired.status,
         previous=source.remote_name,
         previous_id=source.id,
-        done_keys=tuple(change.sinks()),
+        done_keys=tuple(steps.sinks()),
     )
-    _warn_unrecognised(scope, change, edits)
-    return change
+    return change, outcome
 
 
-def _delete(scope: ProjectScope, desired: DesiredDataset) -> PlannedChange:
+def _delete(
+    scope: ProjectScope, desired: DesiredDataset, out: _Collected, removed_models: frozenset[int]
+) -> Change:
     address = scope.address("dataset", desired.name)
-    versions = [v.dataset for v in scope.index.dataset_versions.get(desired.name, [])]
+    versions = [v.dataset for v in scope.index.dataset_versions.get(desired.name, ())]
     if not versions:
-        return PlannedChange(address, "noop", f"dataset '{desired.name}' is already absent")
-    change = PlannedChange(address, "delete", "")
-    models = delete_dataset_versions(scope, change, versions, "marked for deletion")
+        reason = f"dataset '{desired.name}' is already absent"
+        return Change(address=address, action="noop", reason=reason)
+    steps = StepList(address)
+    models = delete_dataset_versions(
+        scope, steps, versions, "marked for deletion", out, removed_models
+    )
     names = [d.name for d in versions]
     reason = f"dataset '{desired.name}' is marked for deletion: delete {quoted(names)}"
     if models:
         on = "it" if len(versions) == 1 else "them"
         reason += f" and the {'model' if len(models) == 1 else 'models'} on {on}: "
         reason += describe_models(models)
-    change.reason = reason
-    change.before = {
-        "versions": names,
-        "models": model_summary(models),
-    }
-    return change
+    return Change(
+        address=address,
+        action="delete",
+        reason=reason,
+        before={"versions": names, "models": model_summary(models)},
+        steps=tuple(steps.steps),
+    )
 
 
 def delete_dataset_versions(
     scope: ProjectScope,
-    change: PlannedChange,
+    steps: StepList,
     versions: list[LiveDataset],
     why: str,
+    out: _Collected,
+    removed_models: frozenset[int],
     after: tuple[str, ...] = (),
-) -> list[Any]:
+    replacements: Mapping[int, str] = {},
+) -> list[LiveModel]:
     """DeleteDataset for each version, after deleting the models on it (and after `after`);
-    the models removed. Each model's deletion is a change of its own (`scope.side_changes`)."""
-    removed = []
+    the models removed. Each model's deletion is a change of its own (in `out.changes`) unless
+    a model change already deletes it (`removed_models`); a model this plan replaces is removed
+    only once its replacement has started training (`replacements`: id -> that step's key)."""
+    removed: list[LiveModel] = []
     for dataset in versions:
-        scope.index.claimed_datasets.add(dataset.id)
+        out.claimed.add(dataset.id)
         models = scope.index.models_on(dataset)
-        waits = [scope.delete_model_with_dataset(m, dataset.name, why, []) for m in models]
+        waits: list[str | None] = []
+        for model in models:
+            if model.status == ModelStatus.DELETED:
+                continue
+            if model.id in removed_models or model.id in out.removed_models:
+                waits.append(model_key(model.id, "delete"))
+                continue
+            change = scope.delete_model_with_dataset(
+                model, dataset.name, why, (replacements.get(model.id),)
+            )
+            out.changes.append(change)
+            out.removed_models.add(model.id)
+            waits.append(model_key(model.id, "delete"))
         removed += models
-        change.add(
-            f"delete:{dataset.name}#{dataset.id}",
-            DeleteDataset,
-            [*after, *waits],
-            dataset=scope.index.dataset_ref(dataset),
+        steps.add(
+            DeleteDataset(
+                **steps.head(f"delete:{dataset.name}#{dataset.id}", *after, *waits),
+                dataset=scope.index.dataset_ref(dataset),
+            )
         )
     return removed
 
@@ -282,38 +372,12 @@ def _review(
     return review_images(desired, images, edits.caption_changes, prefix_changes=prefix_changes)
 
 
-def _warn_unrecognised(scope: ProjectScope, change: PlannedChange, edits: ImageEdits) -> None:
-    if edits.unrecognised:
-        change.warnings.append(
-            f"removes {plural(len(edits.unrecognised), 'image')} the reconciler did not upload "
-            f"(their names carry no content digest): {quoted(edits.unrecognised[:10])}"
-            + (f" and {len(edits.unrecognised) - 10} more" if len(edits.unrecognised) > 10 else "")
-        )
-
-
-def find_renames(scope: ProjectScope) -> dict[str, LiveDataset]:
-    """Declared datasets with no version whose exact images sit in one undeclared dataset."""
-    image_sets: dict[int, frozenset[tuple[str, str]]] = {}
-    for live in scope.index.undeclared_datasets:
-        if live.images is None:
-            continue
-        parsed = [parse_image_remote_name(image.image_name) for image in live.images]
-        if parsed and all(p is not None for p in parsed):
-            image_sets[live.id] = frozenset((p.file_name, p.digest) for p in parsed if p)
-    candidates: dict[str, list[LiveDataset]] = {}
-    for desired in scope.datasets:
-        if desired.delete or scope.index.dataset_versions.get(desired.name):
-            continue
-        wanted = frozenset((i.file_name, i.digest[:DIGEST_LEN]) for i in desired.images)
-        candidates[desired.name] = [
-            live for live in scope.index.undeclared_datasets if image_sets.get(live.id) == wanted
-        ]
-    taken: dict[int, int] = {}
-    for matches in candidates.values():
-        for live in matches:
-            taken[live.id] = taken.get(live.id, 0) + 1
-    return {
-        name: matches[0]
-        for name, matches in candidates.items()
-        if len(matches) == 1 and taken[matches[0].id] == 1
-    }
+def _unrecognised(edits: ImageEdits) -> tuple[str, ...]:
+    if not edits.unrecognised:
+        return ()
+    more = len(edits.unrecognised) - 10
+    return (
+        f"removes {plural(len(edits.unrecognised), 'image')} the reconciler did not upload "
+        f"(their names carry no content digest): {quoted(edits.unrecognised[:10])}"
+        + (f" and {more} more" if more > 0 else ""),
+    )

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reconciler.diff.changes import PlannedChange, plural
+from reconciler.diff.changes import StepList, plural
 from reconciler.naming import DIGEST_LEN, image_remote_name, parse_image_remote_name
-from reconciler.state import DesiredDataset, DesiredImage, LiveImage
+from reconciler.state import MAX_IMAGES, DesiredDataset, DesiredImage, LiveImage
 from reconciler.steps import (
     DeleteImage,
     Ref,
@@ -34,8 +34,6 @@ from reconciler.steps import (
     UploadImage,
 )
 
-MAX_IMAGES = 200  # the API's limit per dataset
-
 
 @dataclass
 class ImageEdits:
@@ -43,6 +41,7 @@ class ImageEdits:
 
     uploads: list[DesiredImage] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)  # remote image names
+    delete_ids: list[int] = field(default_factory=list)  # the copy each of `deletes` removes
     set_captions: list[tuple[str, str]] = field(default_factory=list)  # kept images
     regenerate: list[str] = field(default_factory=list)  # kept images, manual -> automatic
     manifest_captions: list[tuple[str, str]] = field(default_factory=list)  # every kept one
@@ -113,6 +112,7 @@ def compare_images(
         if parsed is None:
             edits.unrecognised.append(live.image_name)
             edits.deletes.append(live.image_name)
+            edits.delete_ids.append(live.id)
             edits.removed.append(live.image_name)
             continue
         key = (parsed.file_name, parsed.digest)
@@ -120,6 +120,7 @@ def compare_images(
             kept[key] = live
             continue
         edits.deletes.append(live.image_name)
+        edits.delete_ids.append(live.id)
         if key in kept:  # a second copy of the same file
             edits.removed.append(live.image_name)
         elif parsed.file_name not in desired_files:
@@ -152,71 +153,87 @@ def compare_images(
 
 
 def add_edit_steps(
-    change: PlannedChange,
+    steps: StepList,
     dataset: Ref,
     start: str | None,
     edits: ImageEdits,
+    *,
+    fresh_clone: bool = False,
 ) -> None:
     """Prefix, regeneration, deletes, uploads and captions, in the order the API needs.
 
     `start` is the key every edit waits for (creation, clone or rename), None when the dataset
     exists as it is. A prefix change regenerates the captions of the images already there (none
-    on a new dataset, whose prefix is set before any upload).
+    on a new dataset, whose prefix is set before any upload). In a clone made by this plan the
+    image ids are not known yet, so its DeleteImage steps carry none.
     """
     base = start
     regenerated = False
     if edits.new_prefix is not None:
-        base = change.add(
-            "prefix",
-            UpdateDataset,
-            [base],
-            dataset=dataset,
-            fields={"caption_prefix": edits.new_prefix},
+        base = steps.add(
+            UpdateDataset(
+                **steps.head("prefix", base),
+                dataset=dataset,
+                fields={"caption_prefix": edits.new_prefix},
+            )
         )
         if edits.kept_count:
-            base = change.add("regenerate-captions", RegenerateCaptions, [base], dataset=dataset)
+            base = steps.add(
+                RegenerateCaptions(**steps.head("regenerate-captions", base), dataset=dataset)
+            )
             regenerated = True
     delete_keys = []
     seen: dict[str, int] = {}
-    for name in edits.deletes:  # a name may repeat: each step deletes one copy
-        seen[name] = seen.get(name, 0) + 1
+    for name, image_id in zip(edits.deletes, edits.delete_ids, strict=True):
+        seen[name] = seen.get(name, 0) + 1  # a name may repeat: each step deletes one copy
         what = f"delete-image:{name}" + (f"#{seen[name]}" if seen[name] > 1 else "")
-        delete_keys.append(change.add(what, DeleteImage, [base], dataset=dataset, image_name=name))
+        delete = DeleteImage(
+            **steps.head(what, base),
+            dataset=dataset,
+            image_name=name,
+            image_id=None if fresh_clone else image_id,
+        )
+        delete_keys.append(steps.add(delete))
     # Uploads wait for the deletes only when the 200-image limit could be hit in between.
     over_limit = edits.kept_count + len(edits.deletes) + len(edits.uploads) > MAX_IMAGES
     upload_after = [base, *(delete_keys if over_limit else [])]
     for image in edits.uploads:
         name = remote_name_of(image)
-        upload = change.add(
-            f"upload:{name}",
-            UploadImage,
-            upload_after,
-            dataset=dataset,
-            image_name=name,
-            path=image.path,
-            digest=image.digest,
-            size=image.size,
-        )
-        if image.caption is not None:
-            change.add(
-                f"caption:{name}",
-                SetCaption,
-                [upload],
+        upload = steps.add(
+            UploadImage(
+                **steps.head(f"upload:{name}", *upload_after),
                 dataset=dataset,
                 image_name=name,
-                caption=image.caption,
+                path=image.path,
+                digest=image.digest,
+                size=image.size,
+            )
+        )
+        if image.caption is not None:
+            steps.add(
+                SetCaption(
+                    **steps.head(f"caption:{name}", upload),
+                    dataset=dataset,
+                    image_name=name,
+                    caption=image.caption,
+                )
             )
     captions = edits.manifest_captions if regenerated else edits.set_captions
     for name, caption in captions:
-        change.add(
-            f"caption:{name}", SetCaption, [base], dataset=dataset, image_name=name, caption=caption
+        steps.add(
+            SetCaption(
+                **steps.head(f"caption:{name}", base),
+                dataset=dataset,
+                image_name=name,
+                caption=caption,
+            )
         )
     if not regenerated:
         for name in edits.regenerate:
-            change.add(
-                f"regenerate-caption:{name}",
-                RegenerateCaption,
-                [base],
-                dataset=dataset,
-                image_name=name,
+            steps.add(
+                RegenerateCaption(
+                    **steps.head(f"regenerate-caption:{name}", base),
+                    dataset=dataset,
+                    image_name=name,
+                )
             )

@@ -2,18 +2,18 @@
 
 Remote names are versioned (`lora-v1`, `lora-v1~2`, ...; reconciler.naming): this index groups the
 versions of each declared base name (the highest version is the current one), keeps what no
-manifest declares apart, and hands out the next free version name. It also keeps the bookkeeping
-shared by every change of the project: which live models some change already deletes, and which
-addresses are taken.
+manifest declares apart, and hands out the next free version name. It is immutable: the phases of
+a project's diff pass what they decided to the next one as arguments (reconciler.diff.walk).
+`AddressBook` hands out the plan's unique change addresses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from reconciler.naming import parse_versioned_name, versioned_name
-from reconciler.state import LiveDataset, LiveModel, LiveProject
+from reconciler.state import LiveDataset, LiveModel, LiveProject, ModelStatus
 from reconciler.steps import Ref
 
 
@@ -30,22 +30,15 @@ class ModelVersion:
     dataset: LiveDataset  # the dataset it is listed on
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProjectIndex:
     name: str
     live: LiveProject | None
-    dataset_versions: dict[str, list[DatasetVersion]] = field(default_factory=dict)
-    undeclared_datasets: list[LiveDataset] = field(default_factory=list)
-    model_versions: dict[str, list[ModelVersion]] = field(default_factory=dict)
-    undeclared_models: list[ModelVersion] = field(default_factory=list)
-    dataset_by_id: dict[int, LiveDataset] = field(default_factory=dict)
-    #: live model id -> address of the change that deletes it (its steps use `model_key`)
-    deleted_models: dict[int, str] = field(default_factory=dict)
-    #: live dataset ids some change of a declared dataset owns (current version, rename)
-    claimed_datasets: set[int] = field(default_factory=set)
-    claimed_models: set[int] = field(default_factory=set)
-    #: live model id -> (key of the step starting its replacement, the replacement's name)
-    replaced_models: dict[int, tuple[str, str]] = field(default_factory=dict)
+    dataset_versions: Mapping[str, tuple[DatasetVersion, ...]]
+    undeclared_datasets: tuple[LiveDataset, ...]
+    model_versions: Mapping[str, tuple[ModelVersion, ...]]
+    undeclared_models: tuple[ModelVersion, ...]
+    dataset_by_id: Mapping[int, LiveDataset]
 
     @classmethod
     def build(
@@ -55,32 +48,45 @@ class ProjectIndex:
         declared_datasets: Iterable[str],
         declared_models: Iterable[str],
     ) -> ProjectIndex:
-        index = cls(name=name, live=live)
         dataset_bases = set(declared_datasets)
         model_bases = set(declared_models)
         datasets = sorted(live.datasets or (), key=lambda d: (d.name, d.id)) if live else []
+        dataset_versions: dict[str, list[DatasetVersion]] = {}
+        undeclared_datasets: list[LiveDataset] = []
+        model_versions: dict[str, list[ModelVersion]] = {}
+        undeclared_models: list[ModelVersion] = []
         for dataset in datasets:
-            index.dataset_by_id[dataset.id] = dataset
             parsed = parse_versioned_name(dataset.name)
             if parsed is not None and parsed.base in dataset_bases:
-                index.dataset_versions.setdefault(parsed.base, []).append(
+                dataset_versions.setdefault(parsed.base, []).append(
                     DatasetVersion(parsed.version, dataset)
                 )
             else:
-                index.undeclared_datasets.append(dataset)
+                undeclared_datasets.append(dataset)
             for model in sorted(dataset.models, key=lambda m: (m.name, m.id)):
                 parsed_model = parse_versioned_name(model.name)
                 entry = ModelVersion(parsed_model.version if parsed_model else 1, model, dataset)
                 if parsed_model is not None and parsed_model.base in model_bases:
-                    index.model_versions.setdefault(parsed_model.base, []).append(entry)
+                    model_versions.setdefault(parsed_model.base, []).append(entry)
                 else:
-                    index.undeclared_models.append(entry)
-        for versions in index.dataset_versions.values():
-            versions.sort(key=lambda v: (v.version, v.dataset.id))
-        for model_list in index.model_versions.values():
-            model_list.sort(key=lambda v: (v.version, v.model.id))
-        index.undeclared_models.sort(key=lambda v: (v.model.name, v.model.id))
-        return index
+                    undeclared_models.append(entry)
+        return cls(
+            name=name,
+            live=live,
+            dataset_versions={
+                base: tuple(sorted(versions, key=lambda v: (v.version, v.dataset.id)))
+                for base, versions in dataset_versions.items()
+            },
+            undeclared_datasets=tuple(undeclared_datasets),
+            model_versions={
+                base: tuple(sorted(versions, key=lambda v: (v.version, v.model.id)))
+                for base, versions in model_versions.items()
+            },
+            undeclared_models=tuple(
+                sorted(undeclared_models, key=lambda v: (v.model.name, v.model.id))
+            ),
+            dataset_by_id={dataset.id: dataset for dataset in datasets},
+        )
 
     # ------------------------------------------------------------ refs and names
 
@@ -91,11 +97,19 @@ class ProjectIndex:
     def project_ref(self) -> Ref:
         return Ref("project", self.name, self.name, self.project_id)
 
-    def dataset_ref(self, dataset: LiveDataset) -> Ref:
-        return Ref("dataset", self.name, dataset.name, dataset.id)
+    def dataset_ref(self, dataset: LiveDataset, name: str | None = None) -> Ref:
+        """A live dataset (under `name` once this plan renames it back)."""
+        return Ref("dataset", self.name, name or dataset.name, dataset.id, self.project_id)
 
-    def model_ref(self, model: LiveModel) -> Ref:
-        return Ref("model", self.name, model.name, model.id)
+    def new_dataset_ref(self, name: str) -> Ref:
+        return Ref("dataset", self.name, name, None, self.project_id)
+
+    def model_ref(self, model: LiveModel, name: str | None = None) -> Ref:
+        """A live model (under `name` once this plan renames it back)."""
+        return Ref("model", self.name, name or model.name, model.id, self.project_id)
+
+    def new_model_ref(self, name: str) -> Ref:
+        return Ref("model", self.name, name, None, self.project_id)
 
     def current_dataset(self, base: str) -> DatasetVersion | None:
         versions = self.dataset_versions.get(base)
@@ -107,7 +121,7 @@ class ProjectIndex:
 
     def twin_datasets(self, base: str) -> list[LiveDataset]:
         """Every live dataset named like the current version of `base` (normally just it)."""
-        versions = self.dataset_versions.get(base, [])
+        versions = self.dataset_versions.get(base, ())
         if not versions:
             return []
         name = versions[-1].dataset.name
@@ -115,24 +129,27 @@ class ProjectIndex:
 
     def twin_models(self, base: str) -> list[ModelVersion]:
         """Every live model named like the current version of `base` (normally just it)."""
-        versions = self.model_versions.get(base, [])
+        versions = self.model_versions.get(base, ())
         if not versions:
             return []
         name = versions[-1].model.name
-        return [v for v in versions if v.model.name == name and v.model.status != "Deleted"]
+        return [
+            v for v in versions if v.model.name == name and v.model.status != ModelStatus.DELETED
+        ]
 
     def next_dataset_name(self, base: str) -> str:
-        versions = self.dataset_versions.get(base, [])
+        versions = self.dataset_versions.get(base, ())
         return versioned_name(base, max((v.version for v in versions), default=0) + 1)
 
     def next_model_name(self, base: str) -> str:
-        versions = self.model_versions.get(base, [])
+        versions = self.model_versions.get(base, ())
         return versioned_name(base, max((v.version for v in versions), default=0) + 1)
 
     def models_on(self, dataset: LiveDataset) -> list[LiveModel]:
         """The models listed on a dataset that still exist (status Deleted is gone)."""
         return sorted(
-            (m for m in dataset.models if m.status != "Deleted"), key=lambda m: (m.name, m.id)
+            (m for m in dataset.models if m.status != ModelStatus.DELETED),
+            key=lambda m: (m.name, m.id),
         )
 
     def all_models(self) -> list[ModelVersion]:

@@ -9,62 +9,121 @@ pruned. Training takes hours, so every reason that starts one says so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff.changes import DEAD_STATUSES, TRAINING_TIME, PlannedChange
+from reconciler.diff.changes import TRAINING_TIME, StepList
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.naming import parse_versioned_name
-from reconciler.state import DesiredModel, LiveModel
-from reconciler.steps import CreateModel, Ref, StartTraining, UpdateModel
+from reconciler.state import DEAD_STATUSES, DesiredModel, LiveModel, ModelStatus
+from reconciler.steps import Change, CreateModel, StartTraining, UpdateModel
 
 
-def diff_model(
-    scope: ProjectScope, desired: DesiredModel, renamed_from: ModelVersion | None = None
-) -> PlannedChange:
-    address = scope.address("model", desired.name)
-    if desired.delete:
-        return _delete(scope, desired, address)
+@dataclass(frozen=True)
+class Replacement:
+    """A live model this plan replaces: the step starting its replacement, and its name."""
+
+    started: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ModelsDiff:
+    changes: tuple[Change, ...]
+    claimed: frozenset[int]  # live model ids a declared model owns (current, renamed, deleted)
+    removed: frozenset[int]  # live model ids these changes delete
+    replaced: Mapping[int, Replacement] = field(default_factory=dict)
+
+
+def delete_declared_models(scope: ProjectScope) -> ModelsDiff:
+    """The models the manifests mark for deletion: first, since they own those models (a
+    dataset's deletion then waits for their delete steps)."""
+    changes, claimed = [], set()
+    for desired in scope.models:
+        if desired.delete:
+            change, ids = _delete(scope, desired, scope.address("model", desired.name))
+            changes.append(change)
+            claimed |= ids
+    return ModelsDiff(tuple(changes), frozenset(claimed), frozenset(claimed))
+
+
+def diff_models(
+    scope: ProjectScope,
+    outcomes: Mapping[str, DatasetOutcome],
+    renames: Mapping[str, ModelVersion],
+    doomed: frozenset[int],
+) -> ModelsDiff:
+    """Every declared model not marked for deletion. `doomed`: live models deleted with a
+    pruned dataset (a replaced one among them goes once its replacement has started)."""
+    changes: list[Change] = []
+    claimed: set[int] = set()
+    replaced: dict[int, Replacement] = {}
+    for desired in scope.models:
+        if desired.delete:
+            continue
+        address = scope.address("model", desired.name)
+        renamed_from = renames.get(desired.name)
+        change = _diff_model(
+            scope, desired, address, outcomes, renamed_from, doomed, claimed, replaced
+        )
+        changes.append(change)
+    return ModelsDiff(tuple(changes), frozenset(claimed), frozenset(), replaced)
+
+
+def _diff_model(
+    scope: ProjectScope,
+    desired: DesiredModel,
+    address: str,
+    outcomes: Mapping[str, DatasetOutcome],
+    renamed_from: ModelVersion | None,
+    doomed: frozenset[int],
+    claimed: set[int],
+    replaced: dict[int, Replacement],
+) -> Change:
     twins = scope.index.twin_models(desired.name)
     if len(twins) > 1:
+        claimed.update(entry.model.id for entry in twins)
         return _ambiguous(scope, address, twins)
-    outcome = scope.outcomes.get(desired.dataset)
+    outcome = outcomes.get(desired.dataset)
     if outcome is None or outcome.ref is None:
         scope.result.errors.append(
             f"model '{scope.name}/{desired.name}' refers to dataset '{desired.dataset}', which "
             "no manifest declares (or which is marked for deletion): declare the dataset or "
             "delete the model"
         )
-        return PlannedChange(address, "noop", "not planned: its dataset is not declared")
+        reason = "not planned: its dataset is not declared"
+        return Change(address=address, action="noop", reason=reason)
     if outcome.ambiguous:
         current = scope.index.current_model(desired.name)
         if current is not None:
-            scope.index.claimed_models.add(current.model.id)
-        return PlannedChange(
-            address, "noop", f"not compared: the name of dataset '{desired.dataset}' is ambiguous"
-        )
+            claimed.add(current.model.id)
+        reason = f"not compared: the name of dataset '{desired.dataset}' is ambiguous"
+        return Change(address=address, action="noop", reason=reason)
     desired_dataset = next((d for d in scope.datasets if d.name == desired.dataset), None)
     if desired_dataset is not None and desired_dataset.status == "draft":
-        return PlannedChange(
-            address,
-            "noop",
+        reason = (
             f"waiting: dataset '{desired.dataset}' is draft; models train only on completed "
-            "datasets",
+            "datasets"
         )
+        return Change(address=address, action="noop", reason=reason)
     current = scope.index.current_model(desired.name) or renamed_from
     if current is None:
         return _create(scope, desired, outcome, address)
-    scope.index.claimed_models.add(current.model.id)
+    claimed.add(current.model.id)
     problems = _why_not_good(scope, desired, outcome, current)
     if problems:
-        return _replace(scope, desired, outcome, address, current, problems)
+        change, replacement = _replace(scope, desired, outcome, address, current, problems, doomed)
+        if replacement is not None:
+            replaced[current.model.id] = replacement
+        return change
     return _keep(scope, desired, outcome, address, current, renamed=renamed_from is not None)
 
 
-def _ambiguous(scope: ProjectScope, address: str, twins: list[ModelVersion]) -> PlannedChange:
+def _ambiguous(scope: ProjectScope, address: str, twins: list[ModelVersion]) -> Change:
     """Two live models carry the current version's name: refuse rather than guess which one to
     keep (deleting the other could stop hours of training)."""
-    scope.index.claimed_models.update(entry.model.id for entry in twins)
     listed = ", ".join(
         f"id {entry.model.id} {entry.model.status} on dataset '{entry.dataset.name}'"
         for entry in twins
@@ -75,45 +134,50 @@ def _ambiguous(scope: ProjectScope, address: str, twins: list[ModelVersion]) -> 
         f"({listed}), so the plan cannot tell which one the manifest means: rename or "
         "delete the extra ones in Bria's console (stop training first), then plan again"
     )
-    return PlannedChange(address, "noop", "not compared: its name is ambiguous in Bria")
+    reason = "not compared: its name is ambiguous in Bria"
+    return Change(address=address, action="noop", reason=reason)
 
 
 def _create(
     scope: ProjectScope, desired: DesiredModel, outcome: DatasetOutcome, address: str
-) -> PlannedChange:
+) -> Change:
     assert outcome.ref is not None
-    change = PlannedChange(address, "create", "")
+    steps = StepList(address)
     name = scope.index.next_model_name(desired.name)
-    _create_and_train(scope, change, desired, outcome, name)
-    change.reason = (
-        f"model '{desired.name}' does not exist: create it on dataset "
-        f"'{outcome.ref.remote_name}' ({desired.training_version}) and start training "
-        f"({TRAINING_TIME})"
+    _create_and_train(scope, steps, desired, outcome, name)
+    return Change(
+        address=address,
+        action="create",
+        reason=(
+            f"model '{desired.name}' does not exist: create it on dataset "
+            f"'{outcome.ref.remote_name}' ({desired.training_version}) and start training "
+            f"({TRAINING_TIME})"
+        ),
+        after=_after(name, outcome, desired, ModelStatus.IN_PROGRESS),
+        steps=tuple(steps.steps),
     )
-    change.after = _after(name, outcome, desired, "InProgress")
-    return change
 
 
 def _create_and_train(
     scope: ProjectScope,
-    change: PlannedChange,
+    steps: StepList,
     desired: DesiredModel,
     outcome: DatasetOutcome,
     name: str,
 ) -> str:
     """CreateModel then StartTraining; the key of the StartTraining step."""
     assert outcome.ref is not None
-    model = Ref("model", scope.name, name)
-    created = change.add(
-        "create",
-        CreateModel,
-        [outcome.ready_key],
-        dataset=outcome.ref,
-        model=model,
-        training_version=desired.training_version,
-        description=desired.description,
+    model = scope.index.new_model_ref(name)
+    created = steps.add(
+        CreateModel(
+            **steps.head("create", outcome.ready_key),
+            dataset=outcome.ref,
+            model=model,
+            training_version=desired.training_version,
+            description=desired.description,
+        )
     )
-    return change.add("start-training", StartTraining, [created], model=model)
+    return steps.add(StartTraining(**steps.head("start-training", created), model=model))
 
 
 def _why_not_good(
@@ -148,7 +212,7 @@ def _why_not_good(
     elif model.training_version and model.training_version != desired.training_version:
         # a record that names no training version (Update Model's answer) is not a difference
         problems.append(f"training_version {model.training_version} -> {desired.training_version}")
-    if model.status == "Deleted":
+    if model.status == ModelStatus.DELETED:
         problems.append("it was deleted")
     elif model.status in DEAD_STATUSES:
         problems.append(f"previous training {model.status}")
@@ -162,20 +226,21 @@ def _replace(
     address: str,
     current: ModelVersion,
     problems: list[str],
-) -> PlannedChange:
+    doomed: frozenset[int],
+) -> tuple[Change, Replacement | None]:
     old = current.model
-    change = PlannedChange(address, "replace", "", before=_before(old, current))
+    steps = StepList(address)
     name = scope.index.next_model_name(desired.name)
-    started = _create_and_train(scope, change, desired, outcome, name)
+    started = _create_and_train(scope, steps, desired, outcome, name)
     reason = (
         f"model '{old.name}' must be replaced: {'; '.join(problems)}: trains a new model "
         f"'{name}' ({TRAINING_TIME})"
     )
-    if old.status != "Deleted":
-        scope.index.replaced_models[old.id] = (started, name)
+    replacement = None
+    if old.status != ModelStatus.DELETED:
+        replacement = Replacement(started, name)
         old_text = f"the old model '{old.name}' ({old.status})"
-        if old.id in scope.removal_starts:  # its dataset is pruned: create before destroy
-            scope.removal_starts[old.id].after.append(started)
+        if old.id in doomed:  # its dataset is pruned: create before destroy
             reason += (
                 f"; {old_text} is deleted with dataset '{current.dataset.name}' (--prune) once "
                 f"'{name}' has started training"
@@ -184,14 +249,20 @@ def _replace(
             reason += f"; {old_text} is deleted (--prune) once '{name}' has started training"
         else:
             reason += f"; {old_text} stays until pruned"
-            if old.status == "Completed":
+            if old.status == ModelStatus.COMPLETED:
                 scope.result.warnings.append(
                     f"completed model '{scope.name}/{old.name}' is replaced by "
                     f"'{scope.name}/{name}', which trains from scratch"
                 )
-    change.reason = reason
-    change.after = _after(name, outcome, desired, "InProgress")
-    return change
+    change = Change(
+        address=address,
+        action="replace",
+        reason=reason,
+        before=_before(old, current),
+        after=_after(name, outcome, desired, ModelStatus.IN_PROGRESS),
+        steps=tuple(steps.steps),
+    )
+    return change, replacement
 
 
 def _keep(
@@ -202,16 +273,16 @@ def _keep(
     current: ModelVersion,
     *,
     renamed: bool,
-) -> PlannedChange:
+) -> Change:
     assert outcome.ref is not None
     model = current.model
     ref = scope.index.model_ref(model)
-    change = PlannedChange(address, "noop", "", before=_before(model, current))
+    steps = StepList(address)
     fields: dict[str, Any] = {}
     notes: list[str] = []
     if renamed:
         fields["name"] = desired.name
-        ref = Ref("model", scope.name, desired.name, model.id)
+        ref = scope.index.model_ref(model, desired.name)
         notes.append(
             f"model '{desired.name}' was renamed in the console from '{desired.name}' to "
             f"'{model.name}': rename it back"
@@ -221,83 +292,65 @@ def _keep(
         notes.append(f"model '{ref.remote_name}' description differs: update it")
     update_key = None
     if fields:
-        update_key = change.add("update", UpdateModel, model=ref, fields=fields)
-        change.drift = True
+        update_key = steps.add(UpdateModel(**steps.head("update"), model=ref, fields=fields))
     status_after = model.status
-    if model.status == "Created":
-        change.add("start-training", StartTraining, [outcome.ready_key, update_key], model=ref)
+    if model.status == ModelStatus.CREATED:
+        steps.add(
+            StartTraining(**steps.head("start-training", outcome.ready_key, update_key), model=ref)
+        )
         notes.append(
             f"model '{ref.remote_name}' was created but not started: start training "
             f"({TRAINING_TIME})"
         )
-        status_after = "InProgress"
-    if change.steps:
-        change.action = "update"
-        change.reason = "; ".join(notes)
-        change.after = _after(ref.remote_name, outcome, desired, status_after)
+        status_after = ModelStatus.IN_PROGRESS
+    if steps:
+        after = _after(ref.remote_name, outcome, desired, status_after)
         if desired.description is None:
-            change.after["description"] = model.description
-        return change
-    change.before = None
-    if model.status == "InProgress":
-        change.reason = (
+            after["description"] = model.description
+        return Change(
+            address=address,
+            action="update",
+            reason="; ".join(notes),
+            before=_before(model, current),
+            after=after,
+            drift=bool(fields),
+            steps=tuple(steps.steps),
+        )
+    if model.status == ModelStatus.IN_PROGRESS:
+        reason = (
             f"training (InProgress) on dataset '{outcome.ref.remote_name}'; started earlier, "
             f"{TRAINING_TIME}: not a change"
         )
-    elif model.status == "Stopping":
-        change.reason = (
+    elif model.status == ModelStatus.STOPPING:
+        reason = (
             "stopping (Stopping): a stop was requested outside the manifests; once it is "
             "Stopped the next plan replaces it"
         )
     else:
-        change.reason = f"trained ({model.status}) on dataset '{outcome.ref.remote_name}'"
-    return change
+        reason = f"trained ({model.status}) on dataset '{outcome.ref.remote_name}'"
+    return Change(address=address, action="noop", reason=reason)
 
 
-def _delete(scope: ProjectScope, desired: DesiredModel, address: str) -> PlannedChange:
+def _delete(scope: ProjectScope, desired: DesiredModel, address: str) -> tuple[Change, set[int]]:
     versions = [
         v.model
-        for v in scope.index.model_versions.get(desired.name, [])
-        if v.model.status != "Deleted"
+        for v in scope.index.model_versions.get(desired.name, ())
+        if v.model.status != ModelStatus.DELETED
     ]
     if not versions:
-        return PlannedChange(address, "noop", f"model '{desired.name}' is already absent")
-    change = PlannedChange(address, "delete", "")
+        reason = f"model '{desired.name}' is already absent"
+        return Change(address=address, action="noop", reason=reason), set()
+    steps = StepList(address)
     for model in versions:
-        scope.index.claimed_models.add(model.id)
-        scope.remove_model(change, model)
-    change.reason = (
-        f"model '{desired.name}' is marked for deletion: delete {describe_models(versions)}"
+        scope.remove_model(steps, model)
+    change = Change(
+        address=address,
+        action="delete",
+        reason=f"model '{desired.name}' is marked for deletion: delete {describe_models(versions)}",
+        before={"versions": model_summary(versions)},
+        steps=tuple(steps.steps),
     )
-    change.before = {"versions": model_summary(versions)}
-    return change
-
-
-def find_model_renames(scope: ProjectScope) -> dict[str, ModelVersion]:
-    """Declared models with no version, and exactly one foreign-named model that fits them."""
-    candidates: dict[str, list[ModelVersion]] = {}
-    for desired in scope.models:
-        if desired.delete or scope.index.model_versions.get(desired.name):
-            continue
-        outcome = scope.outcomes.get(desired.dataset)
-        if outcome is None or outcome.fresh or outcome.live_id is None:
-            continue
-        candidates[desired.name] = [
-            entry
-            for entry in scope.index.undeclared_models
-            if entry.model.dataset_id == outcome.live_id
-            and entry.model.training_version == desired.training_version
-            and entry.model.status not in DEAD_STATUSES
-        ]
-    counts: dict[int, int] = {}
-    for matches in candidates.values():
-        for entry in matches:
-            counts[entry.model.id] = counts.get(entry.model.id, 0) + 1
-    return {
-        name: matches[0]
-        for name, matches in candidates.items()
-        if len(matches) == 1 and counts[matches[0].model.id] == 1
-    }
+    return change, {model.id for model in versions}
 
 
 def _before(model: LiveModel, entry: ModelVersion) -> dict[str, Any]:

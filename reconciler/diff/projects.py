@@ -11,11 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.diff.changes import TRAINING_STATUSES, PlannedChange, model_key, plural, quoted
+from reconciler.diff.changes import StepList, model_key, plural, quoted
 from reconciler.diff.live_index import ProjectIndex
 from reconciler.diff.scope import ProjectScope, describe_models
-from reconciler.state import DesiredProject, LiveModel, LiveProject
-from reconciler.steps import CreateProject, DeleteProject, Ref, StopTraining, UpdateProject
+from reconciler.state import (
+    TRAINING_STATUSES,
+    DesiredProject,
+    LiveModel,
+    LiveProject,
+    ModelStatus,
+)
+from reconciler.steps import Change, CreateProject, DeleteProject, Ref, StopTraining, UpdateProject
 
 Mode = Literal["present", "created", "replaced", "deleted", "absent"]
 UPDATABLE = (
@@ -25,10 +31,11 @@ UPDATABLE = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProjectDiff:
-    change: PlannedChange | None
+    change: Change | None
     mode: Mode  # how the children are diffed: against live, against nothing, or not at all
+    ready_key: str | None = None  # the CreateProject step children wait for, if any
 
 
 def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
@@ -36,21 +43,23 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
     address = scope.addresses.take(f"project.{desired.name}")
     if desired.delete:
         if live is None:
-            return ProjectDiff(
-                PlannedChange(address, "noop", f"project '{desired.name}' is already absent"),
-                "deleted",
-            )
+            reason = f"project '{desired.name}' is already absent"
+            return ProjectDiff(Change(address=address, action="noop", reason=reason), "deleted")
         return ProjectDiff(_delete(scope, address, live), "deleted")
     if live is None:
-        change = PlannedChange(
-            address, "create", f"project '{desired.name}' does not exist: create it"
-        )
+        steps = StepList(address)
         fields = create_fields(desired)
-        scope.ready_key = change.add(
-            "create", CreateProject, project=scope.project_ref(), fields=fields
+        created = steps.add(
+            CreateProject(**steps.head("create"), project=scope.project_ref(), fields=fields)
         )
-        change.after = dict(fields)
-        return ProjectDiff(change, "created")
+        change = Change(
+            address=address,
+            action="create",
+            reason=f"project '{desired.name}' does not exist: create it",
+            after=dict(fields),
+            steps=tuple(steps.steps),
+        )
+        return ProjectDiff(change, "created", created)
     fixed = [
         (name, getattr(live, name), getattr(desired, name))
         for name in ("ip_type", "ip_medium")
@@ -60,7 +69,7 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
         if not desired.allow_replace:
             scope.result.errors.append(_refusal(scope.index, desired.name, fixed))
             return ProjectDiff(None, "present")
-        return ProjectDiff(_replace(scope, address, desired, live, fixed), "replaced")
+        return _replace(scope, address, desired, live, fixed)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     if live.project_name != desired.name:  # recognised by its contents: renamed in the console
@@ -70,10 +79,8 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
         if wanted is not None and wanted != getattr(live, remote):
             before[remote], after[remote] = getattr(live, remote), wanted
     if not after:
-        return ProjectDiff(
-            PlannedChange(address, "noop", f"project '{desired.name}' matches the manifest"),
-            "present",
-        )
+        reason = f"project '{desired.name}' matches the manifest"
+        return ProjectDiff(Change(address=address, action="noop", reason=reason), "present")
     reason = (
         f"project '{desired.name}' differs from the manifest in {', '.join(after)}: update "
         f"{'it' if len(after) == 1 else 'them'} in place"
@@ -85,8 +92,19 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
             "ip_type, ip_medium and contents): rename it back"
             + (f", and update {', '.join(others)}" if others else "")
         )
-    change = PlannedChange(address, "update", reason, before=before, after=after, drift=True)
-    change.add("update", UpdateProject, project=scope.project_ref(), fields=dict(after))
+    steps = StepList(address)
+    steps.add(
+        UpdateProject(**steps.head("update"), project=scope.project_ref(), fields=dict(after))
+    )
+    change = Change(
+        address=address,
+        action="update",
+        reason=reason,
+        before=before,
+        after=after,
+        drift=True,
+        steps=tuple(steps.steps),
+    )
     return ProjectDiff(change, "present")
 
 
@@ -106,19 +124,19 @@ def create_fields(desired: DesiredProject) -> dict[str, Any]:
 def _contents(index: ProjectIndex) -> tuple[list[str], list[LiveModel]]:
     live = index.live
     datasets = sorted(d.name for d in (live.datasets or ())) if live else []
-    models = [entry.model for entry in index.all_models() if entry.model.status != "Deleted"]
+    models = [e.model for e in index.all_models() if e.model.status != ModelStatus.DELETED]
     return datasets, models
 
 
-def _stop_and_delete(scope: ProjectScope, change: PlannedChange, models: list[LiveModel]) -> str:
+def _stop_and_delete(scope: ProjectScope, steps: StepList, models: list[LiveModel]) -> str:
     stops = [
-        change.add_keyed(
-            model_key(model.id, "stop"), StopTraining, model=scope.index.model_ref(model)
+        steps.add(
+            StopTraining(**steps.keyed(model_key(m.id, "stop")), model=scope.index.model_ref(m))
         )
-        for model in models
-        if model.status in TRAINING_STATUSES
+        for m in models
+        if m.status in TRAINING_STATUSES
     ]
-    return change.add("delete", DeleteProject, stops, project=scope.project_ref())
+    return steps.add(DeleteProject(**steps.head("delete", *stops), project=scope.project_ref()))
 
 
 def _what_goes(scope: ProjectScope, datasets: list[str], models: list[LiveModel]) -> str:
@@ -129,7 +147,7 @@ def _what_goes(scope: ProjectScope, datasets: list[str], models: list[LiveModel]
     if models:
         text += f" ({describe_models(models)})"
     for model in models:
-        if model.status == "Completed":
+        if model.status == ModelStatus.COMPLETED:
             scope.result.warnings.append(
                 f"completed model '{scope.name}/{model.name}' will be deleted with its project "
                 "(its training is lost)"
@@ -137,27 +155,33 @@ def _what_goes(scope: ProjectScope, datasets: list[str], models: list[LiveModel]
     return text
 
 
-def _delete(scope: ProjectScope, address: str, live: LiveProject) -> PlannedChange:
+def _delete(scope: ProjectScope, address: str, live: LiveProject) -> Change:
     datasets, models = _contents(scope.index)
-    change = PlannedChange(address, "delete", "")
-    _stop_and_delete(scope, change, models)
-    change.reason = (
-        f"project '{live.project_name}' is marked for deletion: delete it with "
-        + _what_goes(scope, datasets, models)
+    steps = StepList(address)
+    _stop_and_delete(scope, steps, models)
+    return Change(
+        address=address,
+        action="delete",
+        reason=f"project '{live.project_name}' is marked for deletion: delete it with "
+        + _what_goes(scope, datasets, models),
+        before=_before(live, datasets, models),
+        steps=tuple(steps.steps),
     )
-    change.before = {
+
+
+def _before(live: LiveProject, datasets: list[str], models: list[LiveModel]) -> dict[str, Any]:
+    return {
         "project_name": live.project_name,
         "ip_type": live.ip_type,
         "ip_medium": live.ip_medium,
         "datasets": datasets,
         "models": [{"name": m.name, "status": m.status} for m in models],
     }
-    return change
 
 
 def _refusal(index: ProjectIndex, name: str, fixed: list[tuple[str, Any, Any]]) -> str:
     datasets, models = _contents(index)
-    completed = sum(1 for m in models if m.status == "Completed")
+    completed = sum(1 for m in models if m.status == ModelStatus.COMPLETED)
     what = " and ".join(f"{field} cannot change from {old} to {new}" for field, old, new in fixed)
     return (
         f"project '{name}': {what} in place; set metadata.allowReplace: true to delete the "
@@ -172,27 +196,26 @@ def _replace(
     desired: DesiredProject,
     live: LiveProject,
     fixed: list[tuple[str, Any, Any]],
-) -> PlannedChange:
+) -> ProjectDiff:
     datasets, models = _contents(scope.index)
-    change = PlannedChange(address, "replace", "")
-    deleted = _stop_and_delete(scope, change, models)
+    steps = StepList(address)
+    deleted = _stop_and_delete(scope, steps, models)
     fields = create_fields(desired)
     new_project = Ref("project", desired.name, desired.name)
-    scope.ready_key = change.add(
-        "create", CreateProject, [deleted], project=new_project, fields=fields
+    created = steps.add(
+        CreateProject(**steps.head("create", deleted), project=new_project, fields=fields)
     )
     what = " and ".join(f"{field} changes from {old} to {new}" for field, old, new in fixed)
-    change.reason = (
-        f"project '{desired.name}': {what}, which the API cannot do in place: delete the project "
-        f"with {_what_goes(scope, datasets, models)}, then recreate it and everything the "
-        "manifests declare in it (models train again from scratch)"
+    change = Change(
+        address=address,
+        action="replace",
+        reason=(
+            f"project '{desired.name}': {what}, which the API cannot do in place: delete the "
+            f"project with {_what_goes(scope, datasets, models)}, then recreate it and "
+            "everything the manifests declare in it (models train again from scratch)"
+        ),
+        before=_before(live, datasets, models),
+        after=dict(fields),
+        steps=tuple(steps.steps),
     )
-    change.before = {
-        "project_name": live.project_name,
-        "ip_type": live.ip_type,
-        "ip_medium": live.ip_medium,
-        "datasets": datasets,
-        "models": [{"name": m.name, "status": m.status} for m in models],
-    }
-    change.after = dict(fields)
-    return change
+    return ProjectDiff(change, "replaced", created)

@@ -9,38 +9,49 @@ so never touched.
 
 from __future__ import annotations
 
-from reconciler.diff.changes import PlannedChange
-from reconciler.diff.datasets import delete_dataset_versions
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from reconciler.diff.changes import StepList
+from reconciler.diff.datasets import DatasetsDiff, _Collected, delete_dataset_versions
 from reconciler.diff.live_index import ModelVersion
+from reconciler.diff.models import ModelsDiff, Replacement
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.naming import parse_versioned_name
-from reconciler.state import LiveDataset
+from reconciler.state import LiveDataset, ModelStatus
+from reconciler.steps import Change
 
 KEEP_HINT = "kept (use --prune to delete)"
 
 
-def prune_datasets(scope: ProjectScope) -> list[PlannedChange]:
-    changes: list[PlannedChange] = []
+@dataclass(frozen=True)
+class _Prunable:
+    """A live dataset no declared dataset owns after this plan, and why."""
+
+    name: str  # for its address: `<base>~<version>` or its remote name
+    dataset: LiveDataset
+    why: str
+    after: tuple[str, ...] = ()  # a cloned source goes once its clone is done
+    when: str = ""
+
+
+def _prunable_datasets(scope: ProjectScope, datasets: DatasetsDiff) -> Iterator[_Prunable]:
     for base, versions in sorted(scope.index.dataset_versions.items()):
         current = versions[-1].dataset
         for entry in versions[:-1]:
-            dataset = entry.dataset
-            if dataset.id in scope.index.claimed_datasets:
-                continue
-            address = scope.address("dataset", f"{base}~{entry.version}", dataset.id)
-            why = f"superseded by '{current.name}'"
-            changes.append(_prune_dataset(scope, address, dataset, why))
+            if entry.dataset.id not in datasets.claimed:
+                why = f"superseded by '{current.name}'"
+                yield _Prunable(f"{base}~{entry.version}", entry.dataset, why)
     for dataset in scope.index.undeclared_datasets:
-        if dataset.id in scope.index.claimed_datasets:
-            continue
-        address = scope.address("dataset", dataset.name, dataset.id)
-        changes.append(_prune_dataset(scope, address, dataset, "not declared"))
+        if dataset.id not in datasets.claimed:
+            yield _Prunable(dataset.name, dataset, "not declared")
     if scope.prune:
-        changes += [_prune_cloned_source(scope, o) for o in scope.outcomes.values() if o.previous]
-    return changes
+        for outcome in datasets.outcomes.values():
+            if outcome.previous:
+                yield _cloned_source(scope, outcome)
 
 
-def _prune_cloned_source(scope: ProjectScope, outcome: DatasetOutcome) -> PlannedChange:
+def _cloned_source(scope: ProjectScope, outcome: DatasetOutcome) -> _Prunable:
     """With --prune, the version this plan clones goes too, once the clone is done: a second
     plan right after apply then has nothing left to prune."""
     assert outcome.previous is not None and outcome.previous_id is not None
@@ -48,80 +59,110 @@ def _prune_cloned_source(scope: ProjectScope, outcome: DatasetOutcome) -> Planne
     dataset = scope.index.dataset_by_id[outcome.previous_id]
     parsed = parse_versioned_name(outcome.previous)
     version = parsed.version if parsed else 1
-    address = scope.address("dataset", f"{outcome.name}~{version}", dataset.id)
-    why = f"superseded by '{outcome.ref.remote_name}' in this plan"
-    when = f" once '{outcome.ref.remote_name}' is done"
-    return _prune_dataset(scope, address, dataset, why, after=outcome.done_keys, when=when)
+    return _Prunable(
+        f"{outcome.name}~{version}",
+        dataset,
+        f"superseded by '{outcome.ref.remote_name}' in this plan",
+        outcome.done_keys,
+        f" once '{outcome.ref.remote_name}' is done",
+    )
+
+
+def models_on_pruned_datasets(scope: ProjectScope, datasets: DatasetsDiff) -> frozenset[int]:
+    """The live models that go with a dataset `prune_datasets` deletes (none without --prune)."""
+    if not scope.prune:
+        return frozenset()
+    return frozenset(
+        model.id
+        for prunable in _prunable_datasets(scope, datasets)
+        for model in scope.index.models_on(prunable.dataset)
+    )
+
+
+def prune_datasets(
+    scope: ProjectScope, datasets: DatasetsDiff, models: ModelsDiff, removed: frozenset[int]
+) -> tuple[tuple[Change, ...], frozenset[int]]:
+    """The datasets no declared dataset owns: a noop saying why each is kept, or with --prune
+    its deletion (and its models'); the changes and the live model ids they delete."""
+    out = _Collected()
+    started = {model_id: r.started for model_id, r in models.replaced.items()}
+    for prunable in _prunable_datasets(scope, datasets):
+        address = scope.address("dataset", prunable.name, prunable.dataset.id)
+        out.changes.append(_prune_dataset(scope, address, prunable, out, removed, started))
+    return tuple(out.changes), frozenset(out.removed_models)
 
 
 def _prune_dataset(
     scope: ProjectScope,
     address: str,
-    dataset: LiveDataset,
-    why: str,
-    after: tuple[str, ...] = (),
-    when: str = "",
-) -> PlannedChange:
+    prunable: _Prunable,
+    out: _Collected,
+    removed: frozenset[int],
+    started: Mapping[int, str],
+) -> Change:
+    dataset, why, when = prunable.dataset, prunable.why, prunable.when
     if not scope.prune:
-        return PlannedChange(address, "noop", f"dataset '{dataset.name}' is {why}; {KEEP_HINT}")
-    change = PlannedChange(address, "delete", "")
-    models = delete_dataset_versions(scope, change, [dataset], f"{why}, --prune", after)
+        reason = f"dataset '{dataset.name}' is {why}; {KEEP_HINT}"
+        return Change(address=address, action="noop", reason=reason)
+    steps = StepList(address)
+    models = delete_dataset_versions(
+        scope, steps, [dataset], f"{why}, --prune", out, removed, prunable.after, started
+    )
     reason = f"dataset '{dataset.name}' is {why}: delete it (--prune){when}"
     if models:
         reason += (
             f"{',' if when else ''} with the {'model' if len(models) == 1 else 'models'} on it: "
         )
         reason += describe_models(models)
-    change.reason = reason
-    change.before = {"version": dataset.name, "status": dataset.status}
+    before: dict[str, object] = {"version": dataset.name, "status": dataset.status}
     if dataset.images is not None:  # only read for current versions and rename candidates
-        change.before["image_count"] = len(dataset.images)
-    change.before["models"] = model_summary(models)
-    return change
+        before["image_count"] = len(dataset.images)
+    before["models"] = model_summary(models)
+    return Change(
+        address=address, action="delete", reason=reason, before=before, steps=tuple(steps.steps)
+    )
 
 
-def prune_models(scope: ProjectScope) -> list[PlannedChange]:
-    changes: list[PlannedChange] = []
+def prune_models(
+    scope: ProjectScope, models: ModelsDiff, removed: frozenset[int]
+) -> tuple[Change, ...]:
+    """The models no declared model owns after this plan, and (with --prune) the ones this plan
+    replaces, once their replacement has started training (create before destroy)."""
+    changes: list[Change] = []
+    handled = models.claimed | removed
     for base, versions in sorted(scope.index.model_versions.items()):
         current = versions[-1].model
         for entry in versions[:-1]:
-            if _handled(scope, entry):
-                continue
-            address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
-            changes.append(_prune_model(scope, address, entry, f"superseded by '{current.name}'"))
+            if not _handled(entry, handled):
+                address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
+                why = f"superseded by '{current.name}'"
+                changes.append(_prune_model(scope, address, entry, why))
     for entry in scope.index.undeclared_models:
-        if _handled(scope, entry):
-            continue
-        address = scope.address("model", entry.model.name, entry.model.id)
-        changes.append(_prune_model(scope, address, entry, "not declared"))
+        if not _handled(entry, handled):
+            address = scope.address("model", entry.model.name, entry.model.id)
+            changes.append(_prune_model(scope, address, entry, "not declared"))
     if scope.prune:
-        changes += _prune_replaced_models(scope)
-    return changes
+        changes += _prune_replaced_models(scope, models.replaced, removed)
+    return tuple(changes)
 
 
-def _prune_replaced_models(scope: ProjectScope) -> list[PlannedChange]:
-    """With --prune, a model this plan replaces goes too, once its replacement has started
-    training (create before destroy)."""
+def _prune_replaced_models(
+    scope: ProjectScope, replaced: Mapping[int, Replacement], removed: frozenset[int]
+) -> list[Change]:
     changes = []
     for base, versions in sorted(scope.index.model_versions.items()):
         entry = versions[-1]
-        replaced = scope.index.replaced_models.get(entry.model.id)
-        if replaced is None or entry.model.id in scope.index.deleted_models:
+        replacement = replaced.get(entry.model.id)
+        if replacement is None or entry.model.id in removed:
             continue
-        started, new_name = replaced
         address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
-        why = f"replaced by '{new_name}' in this plan"
-        changes.append(_prune_model(scope, address, entry, why, after=[started]))
+        why = f"replaced by '{replacement.name}' in this plan"
+        changes.append(_prune_model(scope, address, entry, why, after=(replacement.started,)))
     return changes
 
 
-def _handled(scope: ProjectScope, entry: ModelVersion) -> bool:
-    model = entry.model
-    return (
-        model.status == "Deleted"
-        or model.id in scope.index.claimed_models
-        or model.id in scope.index.deleted_models
-    )
+def _handled(entry: ModelVersion, handled: frozenset[int]) -> bool:
+    return entry.model.status == ModelStatus.DELETED or entry.model.id in handled
 
 
 def _prune_model(
@@ -129,21 +170,26 @@ def _prune_model(
     address: str,
     entry: ModelVersion,
     why: str,
-    after: list[str | None] | None = None,
-) -> PlannedChange:
+    after: tuple[str, ...] = (),
+) -> Change:
     model = entry.model
     if not scope.prune:
-        return PlannedChange(address, "noop", f"model '{model.name}' is {why}; {KEEP_HINT}")
-    change = PlannedChange(address, "delete", "")
-    scope.remove_model(change, model, after)
-    change.reason = (
-        f"model '{model.name}' on dataset '{entry.dataset.name}' is {why}: delete it (--prune): "
-        + describe_models([model])
+        reason = f"model '{model.name}' is {why}; {KEEP_HINT}"
+        return Change(address=address, action="noop", reason=reason)
+    steps = StepList(address)
+    scope.remove_model(steps, model, after)
+    return Change(
+        address=address,
+        action="delete",
+        reason=(
+            f"model '{model.name}' on dataset '{entry.dataset.name}' is {why}: delete it "
+            "(--prune): " + describe_models([model])
+        ),
+        before={
+            "version": model.name,
+            "dataset": entry.dataset.name,
+            "training_version": model.training_version,
+            "status": model.status,
+        },
+        steps=tuple(steps.steps),
     )
-    change.before = {
-        "version": model.name,
-        "dataset": entry.dataset.name,
-        "training_version": model.training_version,
-        "status": model.status,
-    }
-    return change

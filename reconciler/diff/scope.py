@@ -1,21 +1,23 @@
-"""What every change of one declared project shares while the project is diffed.
+"""What every change of one declared project reads while the project is diffed, and the model
+removal every deletion path shares.
 
-A `ProjectScope` bundles the live index of the project, the step the project's children must wait
-for (its creation, when it is created or recreated in this plan), the declared models (a dataset's
-reason names the models that retrain), and the plan-wide results the changes add to. It also
-holds the one routine every deletion path shares: removing a live model (stop it first when it is
-training), keyed by model id so that a dataset's deletion can wait for it whichever change owns it.
+A `ProjectScope` is immutable: the live index of the project, the step its children wait for (its
+creation, when created or recreated in this plan), the declared datasets and models, and whether
+the plan prunes. The plan-wide `DiffResult` and `AddressBook` it carries are only written to
+(refusals and warnings, unique addresses); what one phase decides reaches the next as a returned
+value (reconciler.diff.walk), never through the scope.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from reconciler.diff.changes import DiffResult, PlannedChange, PlannedStep, model_key, quoted
+from reconciler.diff.changes import DiffResult, StepList, model_key
 from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.naming import parse_versioned_name
-from reconciler.state import DesiredDataset, DesiredModel, LiveModel
-from reconciler.steps import DeleteModel, Ref, StopTraining
+from reconciler.state import DesiredDataset, DesiredModel, LiveModel, ModelStatus
+from reconciler.steps import Change, DeleteModel, Ref, StopTraining
+from reconciler.wording import joined, quoted
 
 
 @dataclass(frozen=True)
@@ -34,22 +36,16 @@ class DatasetOutcome:
     ambiguous: bool = False  # several live datasets carry its name: nothing is planned on it
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProjectScope:
     name: str
     index: ProjectIndex
     addresses: AddressBook
-    result: DiffResult
+    result: DiffResult  # written to only: errors and warnings
     prune: bool
-    ready_key: str | None = None  # CreateProject, when created or recreated in this plan
-    datasets: list[DesiredDataset] = field(default_factory=list)
-    models: list[DesiredModel] = field(default_factory=list)
-    outcomes: dict[str, DatasetOutcome] = field(default_factory=dict)
-    #: live model id -> the first step removing it (StopTraining or DeleteModel), so that a
-    #: replacement decided later can make the removal wait for it (create before destroy)
-    removal_starts: dict[int, PlannedStep] = field(default_factory=dict)
-    #: changes made on the side of another one: the deletion of each model on a deleted dataset
-    side_changes: list[PlannedChange] = field(default_factory=list)
+    ready_key: str | None  # CreateProject, when created or recreated in this plan
+    datasets: tuple[DesiredDataset, ...]
+    models: tuple[DesiredModel, ...]
 
     def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
         return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)
@@ -61,26 +57,24 @@ class ProjectScope:
         return sorted(m.name for m in self.models if m.dataset == dataset_name and not m.delete)
 
     def remove_model(
-        self, change: PlannedChange, model: LiveModel, after: list[str | None] | None = None
+        self, steps: StepList, model: LiveModel, after: tuple[str | None, ...] = ()
     ) -> str | None:
         """StopTraining when InProgress, then DeleteModel; the delete's key (None if gone).
 
         A model already Stopping is not stopped again: apply's DeleteModel waits for it.
         `after`: keys the removal waits for (its replacement starting to train).
         """
-        if model.status == "Deleted":
+        if model.status == ModelStatus.DELETED:
             return None
-        if model.id in self.index.deleted_models:
-            return model_key(model.id, "delete")
         ref = self.index.model_ref(model)
-        waits = list(after or [])
-        if model.status == "InProgress":
-            waits = [change.add_keyed(model_key(model.id, "stop"), StopTraining, waits, model=ref)]
-            self.removal_starts[model.id] = change.steps[-1]
-        key = change.add_keyed(model_key(model.id, "delete"), DeleteModel, waits, model=ref)
-        self.removal_starts.setdefault(model.id, change.steps[-1])
-        self.index.deleted_models[model.id] = change.address
-        if model.status == "Completed":
+        first = after
+        if model.status == ModelStatus.IN_PROGRESS:
+            stop = StopTraining(**steps.keyed(model_key(model.id, "stop"), *after), model=ref)
+            first = (steps.add(stop),)
+        key = steps.add(
+            DeleteModel(**steps.keyed(model_key(model.id, "delete"), *first), model=ref)
+        )
+        if model.status == ModelStatus.COMPLETED:
             self.result.warnings.append(
                 f"completed model '{self.name}/{model.name}' will be deleted (its training is lost)"
             )
@@ -96,41 +90,38 @@ class ProjectScope:
         return self.address("model", name, model.id)
 
     def delete_model_with_dataset(
-        self, model: LiveModel, dataset_name: str, why: str, after: list[str | None]
-    ) -> str | None:
+        self, model: LiveModel, dataset_name: str, why: str, after: tuple[str | None, ...]
+    ) -> Change:
         """Delete a model because its dataset goes: its own change (so the summary counts it),
-        whose delete step the dataset's deletion waits for; the delete's key (None if gone)."""
-        if model.status == "Deleted" or model.id in self.index.deleted_models:
-            return self.remove_model(PlannedChange("", "noop", ""), model)
-        change = PlannedChange(self.model_address(model), "delete", "")
-        key = self.remove_model(change, model, after)
-        change.reason = (
-            f"model '{model.name}' on dataset '{dataset_name}' goes with its dataset ({why}): "
-            f"delete it first: {describe_models([model])}"
+        whose delete step (`model_key(id, "delete")`) the dataset's deletion waits for."""
+        address = self.model_address(model)
+        steps = StepList(address)
+        self.remove_model(steps, model, after)
+        return Change(
+            address=address,
+            action="delete",
+            reason=(
+                f"model '{model.name}' on dataset '{dataset_name}' goes with its dataset ({why}): "
+                f"delete it first: {describe_models([model])}"
+            ),
+            before={
+                "version": model.name,
+                "dataset": dataset_name,
+                "training_version": model.training_version,
+                "status": model.status,
+            },
+            steps=tuple(steps.steps),
         )
-        change.before = {
-            "version": model.name,
-            "dataset": dataset_name,
-            "training_version": model.training_version,
-            "status": model.status,
-        }
-        self.side_changes.append(change)
-        return key
 
 
 def describe_models(models: list[LiveModel]) -> str:
     """`'a' (Completed: trained, hours lost) and 'b' (InProgress: training stops)`."""
-    parts = []
-    for model in models:
-        note = {
-            "Completed": "Completed: trained, hours lost",
-            "InProgress": "InProgress: training stops",
-            "Stopping": "Stopping: apply waits until it stops",
-        }.get(model.status, model.status)
-        parts.append(f"'{model.name}' ({note})")
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    notes: dict[str, str] = {
+        ModelStatus.COMPLETED: "Completed: trained, hours lost",
+        ModelStatus.IN_PROGRESS: "InProgress: training stops",
+        ModelStatus.STOPPING: "Stopping: apply waits until it stops",
+    }
+    return joined([f"'{m.name}' ({notes.get(m.status, m.status)})" for m in models])
 
 
 def model_summary(models: list[LiveModel]) -> list[dict[str, str]]:

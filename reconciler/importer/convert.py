@@ -36,8 +36,8 @@ from reconciler.client.records import (
 )
 from reconciler.manifest.documents import API_VERSION, name_problem
 from reconciler.manifest.images import MAX_SIDECAR_BYTES
-from reconciler.manifest.rules import MAX_IMAGES
 from reconciler.naming import image_name_problem, parse_image_remote_name, parse_versioned_name
+from reconciler.state import MAX_IMAGES
 
 KEPT_MODEL_STATUSES = ("Completed", "InProgress")
 _WHY_NOT_MODEL = {

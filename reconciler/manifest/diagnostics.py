@@ -113,10 +113,6 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {quote(matches[0])}?)" if matches else ""
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 class DiagnosticSink:
     """Collects diagnostics while the checks run; `file`/`line`/`col` come from YAML marks."""
 

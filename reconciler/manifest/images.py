@@ -36,9 +36,8 @@ from reconciler.manifest.image_probe import (
     probe_image,
     size_problem,
 )
-from reconciler.manifest.rules import MAX_IMAGES
 from reconciler.naming import image_name_problem
-from reconciler.state import DesiredImage
+from reconciler.state import MAX_IMAGES, DesiredImage
 
 MAX_SIDECAR_BYTES = 64 * 1024
 _WHERE = ("spec", "images")

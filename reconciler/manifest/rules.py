@@ -14,6 +14,7 @@ from reconciler.manifest.diagnostics import (
     quote,
 )
 from reconciler.manifest.documents import Resource
+from reconciler.state import MAX_IMAGES
 
 # "This is currently valid only when ip_medium = illustration."
 ILLUSTRATION_ONLY_IP_TYPES = ("multi_object_set", "object_variants", "icons", "character_variants")
@@ -23,7 +24,6 @@ IP_NAME_MAX_WORDS = 3
 IP_DESCRIPTION_MAX_WORDS = 6
 
 MIN_IMAGES = 1
-MAX_IMAGES = 200
 # "Recommended: 5-50 images ... Max training version, 15-100 ... Light training version"
 RECOMMENDED_IMAGES = {"max": (5, 50), "light": (15, 100)}
 

@@ -16,10 +16,9 @@ import pytest
 from e2e_support import TOKEN, account, running_emulator, set_knobs, summary
 from manifest_builders import png_bytes
 
-from reconciler.apply import ApplyEvent, apply_plan
+from reconciler.apply import ApplyEvent, PollSettings, RetryPolicy, apply_plan
 from reconciler.client import BriaClient
 from reconciler.plan import Plan
-from reconciler.recognise import RetryPolicy
 from reconciler.steps import (
     CloneDataset,
     CreateDataset,
@@ -54,9 +53,15 @@ def image_file(tmp_path: Path, seed: int) -> tuple[str, str, int]:
 def upload(step_id: str, tmp_path: Path, seed: int, deps: tuple[str, ...]) -> UploadImage:
     path, digest, size = image_file(tmp_path, seed)
     return UploadImage(
-        step_id, "dataset.lora/lora-v1", deps, dataset=DATASET,
-        image_name=f"img-{seed}.{digest[:16]}.png", path=path, digest=digest, size=size,
-    )  # fmt: skip
+        id=step_id,
+        address="dataset.lora/lora-v1",
+        depends_on=deps,
+        dataset=DATASET,
+        image_name=f"img-{seed}.{digest[:16]}.png",
+        path=path,
+        digest=digest,
+        size=size,
+    )
 
 
 def plan_of(*steps: Step) -> Plan:
@@ -66,21 +71,60 @@ def plan_of(*steps: Step) -> Plan:
 def full_plan(tmp_path: Path, images: int = 4) -> Plan:
     uploads = [upload(f"u{i}", tmp_path, i, ("s3",)) for i in range(1, images + 1)]
     return plan_of(
-        CreateProject("s1", "project.lora", (), project=PROJECT, fields={
-            "project_name": "lora", "ip_type": "defined_character", "ip_medium": "illustration",
-            "ip_name": "Lora", "ip_description": "a girl with purple hair"}),
-        CreateDataset("s2", "dataset.lora/lora-v1", ("s1",), project=PROJECT, dataset=DATASET),
-        UpdateDataset("s3", "dataset.lora/lora-v1", ("s2",), dataset=DATASET,
-                      fields={"caption_prefix": "An illustration of Lora,"}),
+        CreateProject(
+            id="s1",
+            address="project.lora",
+            depends_on=(),
+            project=PROJECT,
+            fields={
+                "project_name": "lora",
+                "ip_type": "defined_character",
+                "ip_medium": "illustration",
+                "ip_name": "Lora",
+                "ip_description": "a girl with purple hair",
+            },
+        ),
+        CreateDataset(
+            id="s2",
+            address="dataset.lora/lora-v1",
+            depends_on=("s1",),
+            project=PROJECT,
+            dataset=DATASET,
+        ),
+        UpdateDataset(
+            id="s3",
+            address="dataset.lora/lora-v1",
+            depends_on=("s2",),
+            dataset=DATASET,
+            fields={"caption_prefix": "An illustration of Lora,"},
+        ),
         *uploads,
-        SetCaption("c1", "dataset.lora/lora-v1", ("u1",), dataset=DATASET,
-                   image_name=uploads[0].image_name, caption="on a beach"),
-        UpdateDataset("s4", "dataset.lora/lora-v1", tuple(u.id for u in uploads) + ("c1",),
-                      dataset=DATASET, fields={"status": "completed"}),
-        CreateModel("s5", "model.lora/lora-light", ("s4",), dataset=DATASET, model=MODEL,
-                    training_version="light"),
-        StartTraining("s6", "model.lora/lora-light", ("s5",), model=MODEL),
-    )  # fmt: skip
+        SetCaption(
+            id="c1",
+            address="dataset.lora/lora-v1",
+            depends_on=("u1",),
+            dataset=DATASET,
+            image_name=uploads[0].image_name,
+            caption="on a beach",
+        ),
+        UpdateDataset(
+            id="s4",
+            address="dataset.lora/lora-v1",
+            depends_on=tuple(u.id for u in uploads) + ("c1",),
+            dataset=DATASET,
+            fields={"status": "completed"},
+        ),
+        CreateModel(
+            id="s5",
+            address="model.lora/lora-light",
+            depends_on=("s4",),
+            dataset=DATASET,
+            model=MODEL,
+            training_version="light",
+            description=None,
+        ),
+        StartTraining(id="s6", address="model.lora/lora-light", depends_on=("s5",), model=MODEL),
+    )
 
 
 def test_full_plan_builds_exactly_the_account(tmp_path: Path) -> None:
@@ -108,11 +152,22 @@ def test_full_plan_builds_exactly_the_account(tmp_path: Path) -> None:
 def test_uploads_run_in_parallel_bounded_by_parallelism(tmp_path: Path) -> None:
     uploads = [upload(f"u{i}", tmp_path, i, ("s2",)) for i in range(1, 9)]
     steps: list[Step] = [
-        CreateProject("s1", "project.lora", (), project=PROJECT, fields={
-            "project_name": "lora", "ip_type": "icons", "ip_medium": "illustration"}),
-        CreateDataset("s2", "dataset.lora/lora-v1", ("s1",), project=PROJECT, dataset=DATASET),
+        CreateProject(
+            id="s1",
+            address="project.lora",
+            depends_on=(),
+            project=PROJECT,
+            fields={"project_name": "lora", "ip_type": "icons", "ip_medium": "illustration"},
+        ),
+        CreateDataset(
+            id="s2",
+            address="dataset.lora/lora-v1",
+            depends_on=("s1",),
+            project=PROJECT,
+            dataset=DATASET,
+        ),
         *uploads,
-    ]  # fmt: skip
+    ]
     with (
         running_emulator(tmp_path / "emu", latency=0.15) as server,
         BriaClient(server.url, TOKEN) as c,
@@ -130,13 +185,30 @@ def test_first_failure_stops_scheduling_and_reports_done_and_not_done(tmp_path: 
     bad = upload("u2", tmp_path, 2, ("s2",))
     Path(bad.path).write_bytes(png_bytes(99))  # the file changed since the plan was made
     steps: list[Step] = [
-        CreateProject("s1", "project.lora", (), project=PROJECT, fields={
-            "project_name": "lora", "ip_type": "icons", "ip_medium": "illustration"}),
-        CreateDataset("s2", "dataset.lora/lora-v1", ("s1",), project=PROJECT, dataset=DATASET),
-        good, bad,
-        UpdateDataset("s3", "dataset.lora/lora-v1", ("u1", "u2"), dataset=DATASET,
-                      fields={"status": "completed"}),
-    ]  # fmt: skip
+        CreateProject(
+            id="s1",
+            address="project.lora",
+            depends_on=(),
+            project=PROJECT,
+            fields={"project_name": "lora", "ip_type": "icons", "ip_medium": "illustration"},
+        ),
+        CreateDataset(
+            id="s2",
+            address="dataset.lora/lora-v1",
+            depends_on=("s1",),
+            project=PROJECT,
+            dataset=DATASET,
+        ),
+        good,
+        bad,
+        UpdateDataset(
+            id="s3",
+            address="dataset.lora/lora-v1",
+            depends_on=("u1", "u2"),
+            dataset=DATASET,
+            fields={"status": "completed"},
+        ),
+    ]
     with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
         result = apply_plan(plan_of(*steps), client, parallelism=2, policy=FAST)
         state = summary(account(server))
@@ -177,11 +249,20 @@ def admin_stats(server: object) -> dict:  # type: ignore[type-arg]
 
 def test_a_dataset_created_meanwhile_by_another_apply_wins(tmp_path: Path) -> None:
     with running_emulator(tmp_path / "emu") as server, BriaClient(server.url, TOKEN) as client:
-        project = client.create_project(project_name="lora", ip_type="icons",
-                                        ip_medium="illustration")  # fmt: skip
+        project = client.create_project(
+            project_name="lora", ip_type="icons", ip_medium="illustration"
+        )
         theirs = client.create_dataset(project_id=project.id, name="lora-v1")  # "another apply"
         existing = Ref("project", "lora", "lora", project.id)
-        steps = [CreateDataset("s1", "dataset.lora/lora-v1", (), project=existing, dataset=DATASET)]
+        steps = [
+            CreateDataset(
+                id="s1",
+                address="dataset.lora/lora-v1",
+                depends_on=(),
+                project=existing,
+                dataset=DATASET,
+            )
+        ]
         result = apply_plan(plan_of(*steps), client, policy=FAST)
         datasets = account(server)["datasets"]
     assert [s.id for s, _ in result.failed] == ["s1"]
@@ -229,14 +310,32 @@ def test_clone_then_caption_by_name_then_regenerate_waits(tmp_path: Path) -> Non
         clone = Ref("dataset", "lora", "lora-v1~2")
         name = first.done[3].image_name  # type: ignore[attr-defined]
         steps: list[Step] = [
-            CloneDataset("k1", "dataset.lora/lora-v1", (),
-                         source=Ref("dataset", "lora", "lora-v1", source.id), dataset=clone),
-            UpdateDataset("k2", "dataset.lora/lora-v1", ("k1",), dataset=clone,
-                          fields={"caption_prefix": "A drawing of Lora,"}),
-            RegenerateCaptions("k3", "dataset.lora/lora-v1", ("k2",), dataset=clone),
-            SetCaption("k4", "dataset.lora/lora-v1", ("k3",), dataset=clone, image_name=name,
-                       caption="in the rain"),
-        ]  # fmt: skip
+            CloneDataset(
+                id="k1",
+                address="dataset.lora/lora-v1",
+                depends_on=(),
+                source=Ref("dataset", "lora", "lora-v1", source.id),
+                dataset=clone,
+            ),
+            UpdateDataset(
+                id="k2",
+                address="dataset.lora/lora-v1",
+                depends_on=("k1",),
+                dataset=clone,
+                fields={"caption_prefix": "A drawing of Lora,"},
+            ),
+            RegenerateCaptions(
+                id="k3", address="dataset.lora/lora-v1", depends_on=("k2",), dataset=clone
+            ),
+            SetCaption(
+                id="k4",
+                address="dataset.lora/lora-v1",
+                depends_on=("k3",),
+                dataset=clone,
+                image_name=name,
+                caption="in the rain",
+            ),
+        ]
         lists_before = client.stats.snapshot()["by_route"].get(LIST_IMAGES, 0)
         second = apply_plan(plan_of(*steps), client, policy=FAST)
         assert second.ok, second.failed
@@ -263,9 +362,13 @@ def test_stop_training_waits_then_delete_model_and_dataset(tmp_path: Path) -> No
         model_ref = Ref("model", "lora", "lora-light", model.id)
         dataset_ref = Ref("dataset", "lora", "lora-v1", dataset.id)
         steps: list[Step] = [
-            StopTraining("d1", "model.lora/lora-light", (), model=model_ref),
-            DeleteModel("d2", "model.lora/lora-light", ("d1",), model=model_ref),
-            DeleteDataset("d3", "dataset.lora/lora-v1", ("d2",), dataset=dataset_ref),
+            StopTraining(id="d1", address="model.lora/lora-light", depends_on=(), model=model_ref),
+            DeleteModel(
+                id="d2", address="model.lora/lora-light", depends_on=("d1",), model=model_ref
+            ),
+            DeleteDataset(
+                id="d3", address="dataset.lora/lora-v1", depends_on=("d2",), dataset=dataset_ref
+            ),
         ]
         result = apply_plan(plan_of(*steps), client, policy=FAST)
         assert result.ok, result.failed
@@ -293,7 +396,6 @@ def test_parallelism_must_be_positive(tmp_path: Path, parallelism: int) -> None:
 
 
 def test_waits_are_bounded(tmp_path: Path) -> None:
-    from reconciler.apply_context import PollSettings
 
     with (
         running_emulator(tmp_path / "emu", captions_seconds=30) as server,
@@ -303,10 +405,17 @@ def test_waits_are_bounded(tmp_path: Path) -> None:
         dataset = client.list_datasets()[0]
         clone = Ref("dataset", "lora", "lora-v1~2")
         steps: list[Step] = [
-            CloneDataset("k1", "dataset.lora/lora-v1", (),
-                         source=Ref("dataset", "lora", "lora-v1", dataset.id), dataset=clone),
-            RegenerateCaptions("k2", "dataset.lora/lora-v1", ("k1",), dataset=clone),
-        ]  # fmt: skip
+            CloneDataset(
+                id="k1",
+                address="dataset.lora/lora-v1",
+                depends_on=(),
+                source=Ref("dataset", "lora", "lora-v1", dataset.id),
+                dataset=clone,
+            ),
+            RegenerateCaptions(
+                id="k2", address="dataset.lora/lora-v1", depends_on=("k1",), dataset=clone
+            ),
+        ]
         began = time.monotonic()
         result = apply_plan(
             plan_of(*steps), client, policy=FAST, poll=PollSettings(0.05, 0.1, timeout_seconds=0.5)
@@ -322,7 +431,11 @@ def test_waits_are_bounded(tmp_path: Path) -> None:
 def test_an_inconsistent_plan_is_refused_before_any_call(tmp_path: Path) -> None:
     from reconciler.errors import ReconcilerError
 
-    steps = [UpdateDataset("s2", "dataset.lora/lora-v1", ("s9",), dataset=DATASET, fields={})]
+    steps = [
+        UpdateDataset(
+            id="s2", address="dataset.lora/lora-v1", depends_on=("s9",), dataset=DATASET, fields={}
+        )
+    ]
     with pytest.raises(ReconcilerError, match="step 's2' depends on 's9', which does not come"):
         apply_plan(plan_of(*steps), None)  # type: ignore[arg-type]
 
@@ -338,7 +451,12 @@ def test_deleting_a_stopping_model_waits_until_it_stopped(tmp_path: Path) -> Non
         client.stop_training(model.id)
         assert client.get_model(model.id).status == "Stopping"
         ref = Ref("model", "lora", "lora-light", model.id)
-        result = apply_plan(plan_of(DeleteModel("d1", "model.lora/lora-light", (), model=ref)),
-                            client, policy=FAST)  # fmt: skip
+        result = apply_plan(
+            plan_of(
+                DeleteModel(id="d1", address="model.lora/lora-light", depends_on=(), model=ref)
+            ),
+            client,
+            policy=FAST,
+        )
         assert result.ok, result.failed
         assert [m["status"] for m in account(server)["models"]] == ["Deleted"]

@@ -7,6 +7,14 @@ import threading
 
 import pytest
 
+from reconciler.apply.writes import (
+    RetryPolicy,
+    StepInterrupted,
+    WriteGaveUp,
+    WriteUnconfirmed,
+    delete_once,
+    write_once,
+)
 from reconciler.client import (
     BadRequest,
     MalformedResponse,
@@ -14,14 +22,6 @@ from reconciler.client import (
     RateLimited,
     ServerError,
     TransportError,
-)
-from reconciler.recognise import (
-    RetryPolicy,
-    StepInterrupted,
-    WriteGaveUp,
-    WriteUnconfirmed,
-    delete_once,
-    write_once,
 )
 
 QUICK = RetryPolicy(attempts=3, base_seconds=0.001, max_seconds=0.002)

@@ -73,8 +73,20 @@ def test_json_of_a_clone_plan() -> None:
         "id": "s001",
         "op": "CloneDataset",
         "depends_on": [],
-        "source": {"kind": "dataset", "project": "lora", "remote_name": "lora-v1", "id": 10},
-        "dataset": {"kind": "dataset", "project": "lora", "remote_name": "lora-v1~2", "id": None},
+        "source": {
+            "kind": "dataset",
+            "project": "lora",
+            "remote_name": "lora-v1",
+            "id": 10,
+            "project_id": 1,
+        },
+        "dataset": {
+            "kind": "dataset",
+            "project": "lora",
+            "remote_name": "lora-v1~2",
+            "id": None,
+            "project_id": 1,
+        },
     }
     upload = clone["operations"][1]
     assert upload["op"] == "UploadImage"

@@ -182,7 +182,7 @@ def test_markdown_with_nothing_to_do() -> None:
 
 def test_markdown_escapes_table_cells() -> None:
     plan = Plan(
-        changes=(Change("project.x", "update", "a | b\nc", step_ids=()),),
+        changes=(Change(address="project.x", action="update", reason="a | b\nc"),),
         steps=(),
         fingerprint="0" * 64,
     )

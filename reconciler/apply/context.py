@@ -1,9 +1,11 @@
 """What the steps of one apply share: ids learned so far, image ids, waits, the stop signal.
 
 A plan refers to resources that do not exist yet by `Ref` without an id; the step that creates
-them registers the id here under the Ref's key, and later steps resolve it. Images are referred to
-by `image_name`; their ids come from the live state the plan was made from, from uploads, or from
-one `list_images` per dataset the first time a name is unknown (e.g. the images of a fresh clone).
+them registers the id here under the Ref's key, and later steps resolve it (a Ref's project id,
+when the plan knows it, is used as it is). Images are referred to by `image_name`; their ids come
+from the plan (a DeleteImage of an existing dataset names its id), from the live state the plan
+was made from, from uploads, or from one `list_images` per dataset the first time a name is
+unknown (e.g. the images of a fresh clone).
 Everything here is shared between worker threads, so it is guarded by one lock (plus one lock per
 dataset so a dataset's images are listed once, not once per thread).
 """
@@ -11,39 +13,26 @@ dataset so a dataset's images are listed once, not once per thread).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from reconciler.apply.wait import PollSettings, poll_until
+from reconciler.apply.writes import RetryPolicy, find_project
 from reconciler.client import BriaClient
 from reconciler.errors import ReconcilerError
-from reconciler.recognise import RetryPolicy, StepInterrupted, find_project
 from reconciler.state import LiveState
 from reconciler.steps import Ref
 
 T = TypeVar("T")
-
-DEFAULT_WAIT_TIMEOUT = 1800.0  # seconds for captions regeneration, stopping training, deletes
 
 
 class UnresolvedReference(ReconcilerError):
     """A step refers to something no earlier step created and the account does not hold."""
 
 
-class WaitTimedOut(ReconcilerError):
-    """A bounded wait (captions, training stop) did not end in time."""
-
-
 class ConcurrentApplyDetected(ReconcilerError):
     """Our own create produced a duplicate: another apply is writing the same account."""
-
-
-@dataclass
-class PollSettings:
-    initial_seconds: float = 0.1
-    max_seconds: float = 10.0
-    timeout_seconds: float = DEFAULT_WAIT_TIMEOUT
 
 
 @dataclass
@@ -118,8 +107,11 @@ class ApplyContext:
             f"{ref} does not exist and no earlier step created it; run plan again"
         )
 
-    def project_id(self, project_name: str) -> int:
-        return self.resolve(Ref("project", project_name, project_name))
+    def project_id(self, ref: Ref) -> int:
+        """The id of the project `ref` (a dataset or model) belongs to."""
+        if ref.project_id is not None:
+            return ref.project_id
+        return self.resolve(Ref("project", ref.project, ref.project))
 
     def record_started(self, model: Ref, model_id: int) -> None:
         with self._lock:
@@ -135,16 +127,23 @@ class ApplyContext:
         with self._lock:
             self.image_ids.setdefault(dataset_id, {})[image_name] = image_id
 
-    def take_image_copy(self, dataset_id: int, image_name: str, dataset: Ref) -> int:
-        """The id of one copy of `image_name` for a DeleteImage to remove: the highest id not
+    def take_image_copy(
+        self, dataset_id: int, image_name: str, dataset: Ref, planned: int | None
+    ) -> int:
+        """The id of the copy of `image_name` a DeleteImage removes: the one the plan names, or
+        (in a clone made by this plan, whose ids the plan could not know) the highest id not
         taken yet, so that two deletes of a repeated name remove two copies, and a copy kept
         (the lowest id, which captions address) goes last."""
-        fallback = self.image_id(dataset_id, image_name, dataset)
+        fallback = (
+            planned if planned is not None else self.image_id(dataset_id, image_name, dataset)
+        )
         with self._lock:
             copies = self.image_copies.get(dataset_id, {}).get(image_name)
             if not copies:
                 return fallback
-            taken = copies.pop()
+            taken = copies.pop() if planned is None or planned not in copies else planned
+            if taken == planned:
+                copies.remove(planned)
             names = self.image_ids.setdefault(dataset_id, {})
             if copies:
                 names[image_name] = copies[0]
@@ -183,21 +182,8 @@ class ApplyContext:
     # ------------------------------------------------------------ waits
 
     def poll_until(self, what: str, read: Callable[[], T], done: Callable[[T], bool]) -> T:
-        """Call `read` with growing pauses until `done`; bounded by the poll timeout."""
-        deadline = time.monotonic() + self.poll.timeout_seconds
-        pause = self.poll.initial_seconds
-        while True:
-            value = read()
-            if done(value):
-                return value
-            if time.monotonic() + pause > deadline:
-                raise WaitTimedOut(
-                    f"{what} did not finish within {self.poll.timeout_seconds:g} s; "
-                    "run apply again later to continue"
-                )
-            if self.cancel.wait(pause):
-                raise StepInterrupted(f"interrupted while waiting: {what}")
-            pause = min(pause * 1.6, self.poll.max_seconds)
+        """Call `read` with growing pauses until `done` (reconciler.apply.wait.poll_until)."""
+        return poll_until(self.poll, self.cancel, what, read, done)
 
     def settle_captions(self, dataset_id: int, dataset: Ref) -> None:
         """Wait for a caption regeneration left running (by the console or a crashed apply)."""

@@ -1,9 +1,13 @@
-"""`apply --wait`: follow the models that are training until they finish, bounded by a timeout.
+"""Waiting in apply: the bounded polls of single steps, and `apply --wait` for training.
 
-Training takes hours, so apply does not wait by default; with `--wait` it polls each model (one
-`get_model` per model per round, pauses growing up to 30 s) and shows a live table on a terminal,
-or one plain line per status change otherwise (CI logs). A model that ends Failed or Stopped makes
-the command exit 1; the timeout stops waiting (training goes on in Bria) and also exits 1.
+A step that must wait (captions regenerating, a training stopping, a delete refused while a
+model stops) polls with growing pauses up to `POLL_TIMEOUT`, and Ctrl-C ends the wait at once.
+
+Training takes hours, so apply does not wait for it by default; with `--wait` it polls each model
+(one `get_model` per model per round, pauses growing up to 30 s) and shows a live table on a
+terminal, or one plain line per status change otherwise (CI logs). A model that ends Failed or
+Stopped makes the command exit 1; the timeout (`TRAINING_WAIT_TIMEOUT` by default) stops waiting
+(training goes on in Bria) and also exits 1.
 """
 
 from __future__ import annotations
@@ -12,16 +16,57 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from reconciler.apply.writes import StepInterrupted
 from reconciler.client import BriaClient
 from reconciler.errors import ReconcilerError
+from reconciler.state import FINAL_STATUSES, UNSUCCESSFUL_STATUSES, ModelStatus
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-FINAL_STATUSES = frozenset({"Completed", "Failed", "Stopped", "Deleted"})
-DEFAULT_WAIT_TIMEOUT = 4 * 3600.0
+T = TypeVar("T")
+
+#: Seconds a single step may wait: captions regenerating, a training stopping, a delete.
+POLL_TIMEOUT = 1800.0
+#: Seconds `apply --wait` waits for training by default.
+TRAINING_WAIT_TIMEOUT = 4 * 3600.0
+
+
+class WaitTimedOut(ReconcilerError):
+    """A bounded wait (captions, training stop) did not end in time."""
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    initial_seconds: float = 0.1
+    max_seconds: float = 10.0
+    timeout_seconds: float = POLL_TIMEOUT
+
+
+def poll_until(
+    poll: PollSettings,
+    cancel: threading.Event,
+    what: str,
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+) -> T:
+    """Call `read` with growing pauses until `done`; bounded by the poll timeout."""
+    deadline = time.monotonic() + poll.timeout_seconds
+    pause = poll.initial_seconds
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() + pause > deadline:
+            raise WaitTimedOut(
+                f"{what} did not finish within {poll.timeout_seconds:g} s; "
+                "run apply again later to continue"
+            )
+        if cancel.wait(pause):
+            raise StepInterrupted(f"interrupted while waiting: {what}")
+        pause = min(pause * 1.6, poll.max_seconds)
 
 
 class TrainingFailed(ReconcilerError):
@@ -56,7 +101,7 @@ def wait_for_training(
     client: BriaClient,
     models: Sequence[tuple[str, int]],
     *,
-    timeout: float = DEFAULT_WAIT_TIMEOUT,
+    timeout: float = TRAINING_WAIT_TIMEOUT,
     interactive: bool = False,
     echo: Callable[[str], None] = print,
     initial_pause: float = 0.2,
@@ -107,7 +152,7 @@ def wait_for_training(
     finally:
         if display is not None:
             display.close()
-    failed = [i for i in watched if i.status in ("Failed", "Stopped", "Deleted")]
+    failed = [i for i in watched if i.status in UNSUCCESSFUL_STATUSES]
     if failed:
         names = ", ".join(f"'{i.label}' ({i.status})" for i in failed)
         raise TrainingFailed(
@@ -138,7 +183,8 @@ class _LiveTable:
         table.add_column("elapsed", justify="right")
         now = time.monotonic()
         for item in self._watched:
-            style = {"Completed": "green", "Failed": "red", "Stopped": "red"}.get(item.status, "")
+            style = "red" if item.status in UNSUCCESSFUL_STATUSES else ""
+            style = "green" if item.status == ModelStatus.COMPLETED else style
             table.add_row(item.label, f"[{style}]{item.status}[/]" if style else item.status,
                           _elapsed(now - self._began))  # fmt: skip
         return table

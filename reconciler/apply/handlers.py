@@ -1,11 +1,17 @@
-"""One function per step type: how each planned step is carried out against the API.
+"""One function per step type: how each planned step is carried out against the API, and the
+`match` that dispatches each step to its function (`carry_out`).
 
 Each function takes the shared `ApplyContext` and its step, performs exactly the step's API
 operation (plus the reads needed to resolve ids, to recognise its own work after a lost answer,
 and to wait where the step says so) and returns a short note for the log. Creates check afterwards
 that they did not produce a duplicate name, which only another apply running at the same time can
-cause; completing a dataset first checks that no image name repeats in it. The delete steps live
-in `apply_deletes.py`.
+cause; completing a dataset first checks that no image name repeats in it.
+
+Deletes: a 404 means already gone, and a 409 is waited out only while it can pass. Bria refuses
+to delete a model in training, or a dataset or project whose model is training (409). The plan
+stops training first, but stopping takes a while ("Stopping"), so a delete that answers 409 is
+retried while a model concerned is still InProgress or Stopping (bounded by the poll timeout); a
+409 with nothing training behind it is an error at once, not a long wait.
 """
 
 from __future__ import annotations
@@ -14,13 +20,10 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
-from reconciler.apply_context import ApplyContext, ConcurrentApplyDetected
-from reconciler.apply_deletes import delete_dataset, delete_image, delete_model, delete_project
-from reconciler.client import Conflict, DatasetRecord, ModelRecord
-from reconciler.errors import ReconcilerError
-from reconciler.recognise import (
+from reconciler.apply.context import ApplyContext, ConcurrentApplyDetected
+from reconciler.apply.writes import (
     delete_once,
     find_dataset,
     find_image,
@@ -29,7 +32,11 @@ from reconciler.recognise import (
     find_started_training,
     write_once,
 )
+from reconciler.client import Conflict, DatasetRecord, ModelRecord
+from reconciler.errors import ReconcilerError
+from reconciler.state import FINAL_STATUSES, TRAINING_STATUSES, ModelStatus
 from reconciler.steps import (
+    AnyStep,
     CloneDataset,
     CreateDataset,
     CreateModel,
@@ -43,15 +50,12 @@ from reconciler.steps import (
     RegenerateCaptions,
     SetCaption,
     StartTraining,
-    Step,
     StopTraining,
     UpdateDataset,
     UpdateModel,
     UpdateProject,
     UploadImage,
 )
-
-SETTLED_MODEL_STATUSES = frozenset({"Stopped", "Failed", "Completed", "Deleted"})
 
 
 class ImageChanged(ReconcilerError):
@@ -60,6 +64,10 @@ class ImageChanged(ReconcilerError):
 
 class DuplicateImages(ReconcilerError):
     """A dataset about to be completed holds the same image name twice."""
+
+
+class DeleteRefused(ReconcilerError):
+    """Bria keeps refusing a delete (409) and nothing is training that would explain it."""
 
 
 def _keep_first(
@@ -133,7 +141,7 @@ def create_dataset(ctx: ApplyContext, step: CreateDataset) -> str:
 def clone_dataset(ctx: ApplyContext, step: CloneDataset) -> str:
     client, name = ctx.client, step.dataset.remote_name
     source_id = ctx.resolve(step.source)
-    project_id = ctx.project_id(step.dataset.project)
+    project_id = ctx.project_id(step.dataset)
     record = write_once(
         f"clone {step.source} as '{name}'",
         lambda: client.clone_dataset(source_id, name=name),
@@ -254,7 +262,7 @@ def regenerate_caption(ctx: ApplyContext, step: RegenerateCaption) -> str:
 def create_model(ctx: ApplyContext, step: CreateModel) -> str:
     client, name = ctx.client, step.model.remote_name
     dataset_id = ctx.resolve(step.dataset)
-    project_id = ctx.project_id(step.model.project)
+    project_id = ctx.project_id(step.model)
     record = write_once(
         f"create {step.model}",
         lambda: client.create_model(
@@ -271,7 +279,7 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
     same = [
         m.id
         for m in client.list_project_models(project_id)
-        if m.name == name and m.status != "Deleted"
+        if m.name == name and m.status != ModelStatus.DELETED
     ]
     _keep_first(ctx, step.model, record.id, same, lambda: client.delete_model(record.id))
     return f"id {record.id}"
@@ -293,7 +301,7 @@ def start_training(ctx: ApplyContext, step: StartTraining) -> str:
         except Conflict:
             # 409: already started (perhaps by our own request whose answer was lost)
             model = client.get_model(model_id)
-            if model.status == "Created":
+            if model.status == ModelStatus.CREATED:
                 raise
             return model
 
@@ -320,7 +328,7 @@ def stop_training(ctx: ApplyContext, step: StopTraining) -> str:
 
     def recognise_stop() -> ModelRecord | None:
         model = client.get_model(model_id)
-        return None if model.status == "InProgress" else model
+        return None if model.status == ModelStatus.IN_PROGRESS else model
 
     write_once(
         f"stop training {step.model}",
@@ -332,27 +340,122 @@ def stop_training(ctx: ApplyContext, step: StopTraining) -> str:
     final = ctx.poll_until(
         f"stopping the training of {step.model}",
         lambda: client.get_model(model_id),
-        lambda model: model.status in SETTLED_MODEL_STATUSES,
+        lambda model: model.status in FINAL_STATUSES,
     )
     return f"status {final.status}"
 
 
-STEP_HANDLERS: dict[type[Step], Callable[[ApplyContext, Any], str]] = {
-    CreateProject: create_project,
-    UpdateProject: update_project,
-    DeleteProject: delete_project,
-    CreateDataset: create_dataset,
-    CloneDataset: clone_dataset,
-    UpdateDataset: update_dataset,
-    RegenerateCaptions: regenerate_captions,
-    DeleteDataset: delete_dataset,
-    UploadImage: upload_image,
-    SetCaption: set_caption,
-    RegenerateCaption: regenerate_caption,
-    DeleteImage: delete_image,
-    CreateModel: create_model,
-    UpdateModel: update_model,
-    StartTraining: start_training,
-    StopTraining: stop_training,
-    DeleteModel: delete_model,
-}
+# ---------------------------------------------------------------- deletes
+
+
+def delete_project(ctx: ApplyContext, step: DeleteProject) -> str:
+    project_id = ctx.resolve(step.project)
+    return _delete_when_free(
+        ctx,
+        str(step.project),
+        lambda: ctx.client.delete_project(project_id),
+        lambda: ctx.client.list_project_models(project_id),
+    )
+
+
+def delete_dataset(ctx: ApplyContext, step: DeleteDataset) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+
+    def models_on_it() -> list[ModelRecord]:
+        project_id = ctx.project_id(step.dataset)
+        models = ctx.client.list_project_models(project_id)
+        return [m for m in models if m.dataset_id == dataset_id]
+
+    return _delete_when_free(
+        ctx, str(step.dataset), lambda: ctx.client.delete_dataset(dataset_id), models_on_it
+    )
+
+
+def delete_model(ctx: ApplyContext, step: DeleteModel) -> str:
+    model_id = ctx.resolve(step.model)
+    return _delete_when_free(
+        ctx,
+        str(step.model),
+        lambda: ctx.client.delete_model(model_id),
+        lambda: [ctx.client.get_model(model_id)],
+    )
+
+
+def delete_image(ctx: ApplyContext, step: DeleteImage) -> str:
+    dataset_id = ctx.resolve(step.dataset)
+    ctx.settle_captions(dataset_id, step.dataset)
+    image_id = ctx.take_image_copy(dataset_id, step.image_name, step.dataset, step.image_id)
+    return delete_once(
+        f"delete image '{step.image_name}' from {step.dataset}",
+        lambda: ctx.client.delete_image(dataset_id, image_id),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+    )
+
+
+def _delete_when_free(
+    ctx: ApplyContext,
+    what: str,
+    delete: Callable[[], None],
+    models_concerned: Callable[[], list[ModelRecord]],
+) -> str:
+    """Delete; on 409 wait while a model concerned is still training or stopping."""
+
+    def attempt() -> str | None:
+        try:
+            return delete_once(f"delete {what}", delete, policy=ctx.policy, cancel=ctx.cancel)
+        except Conflict as err:
+            busy = [m for m in models_concerned() if m.status in TRAINING_STATUSES]
+            if not busy:
+                raise DeleteRefused(
+                    f"{what} cannot be deleted: {err}; no model of it is training, so waiting "
+                    "would not help: check it in Bria's console, then run apply again"
+                ) from err
+            return None
+
+    note = ctx.poll_until(f"deleting {what} (waiting for training to stop)", attempt, bool)
+    return note or "deleted"
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def carry_out(ctx: ApplyContext, step: AnyStep) -> str:
+    """Run `step` with its handler; mypy checks that every step type has exactly one."""
+    match step:
+        case CreateProject():
+            return create_project(ctx, step)
+        case UpdateProject():
+            return update_project(ctx, step)
+        case DeleteProject():
+            return delete_project(ctx, step)
+        case CreateDataset():
+            return create_dataset(ctx, step)
+        case CloneDataset():
+            return clone_dataset(ctx, step)
+        case UpdateDataset():
+            return update_dataset(ctx, step)
+        case RegenerateCaptions():
+            return regenerate_captions(ctx, step)
+        case DeleteDataset():
+            return delete_dataset(ctx, step)
+        case UploadImage():
+            return upload_image(ctx, step)
+        case SetCaption():
+            return set_caption(ctx, step)
+        case RegenerateCaption():
+            return regenerate_caption(ctx, step)
+        case DeleteImage():
+            return delete_image(ctx, step)
+        case CreateModel():
+            return create_model(ctx, step)
+        case UpdateModel():
+            return update_model(ctx, step)
+        case StartTraining():
+            return start_training(ctx, step)
+        case StopTraining():
+            return stop_training(ctx, step)
+        case DeleteModel():
+            return delete_model(ctx, step)
+        case _:
+            assert_never(step)

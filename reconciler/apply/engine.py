@@ -1,4 +1,5 @@
-"""The only module that writes: carries out a plan's steps, in parallel where the order allows.
+"""The engine of the only package that writes: carries out a plan's steps, in parallel where the
+order allows (each step by its handler, reconciler.apply.handlers).
 
 Steps run as soon as every step they depend on is done, at most `parallelism` at once (uploads
 within and across datasets run together). On the first failure, and on Ctrl-C, no new step is
@@ -21,27 +22,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reconciler.apply_context import ApplyContext, PollSettings
-from reconciler.apply_steps import STEP_HANDLERS
+from reconciler.apply.context import ApplyContext
+from reconciler.apply.handlers import carry_out
+from reconciler.apply.wait import PollSettings
+from reconciler.apply.writes import RetryPolicy, StepInterrupted
 from reconciler.client import BriaClient
 from reconciler.errors import ReconcilerError
-from reconciler.plan import Plan
-from reconciler.recognise import RetryPolicy, StepInterrupted
+from reconciler.plan import Plan, order_problem
 from reconciler.secrets import redact
 from reconciler.state import LiveState
-from reconciler.steps import (
-    CloneDataset,
-    CreateModel,
-    DeleteImage,
-    Ref,
-    RegenerateCaption,
-    SetCaption,
-    Step,
-    UpdateDataset,
-    UpdateModel,
-    UpdateProject,
-    UploadImage,
-)
+from reconciler.steps import AnyStep
 
 CRASH_AFTER_OPS_ENV = "RECONCILER_CRASH_AFTER_OPS"
 DEFAULT_PARALLELISM = 8
@@ -52,16 +42,18 @@ EventKind = Literal["started", "done", "failed"]
 @dataclass(frozen=True)
 class ApplyEvent:
     kind: EventKind
-    step: Step
+    step: AnyStep
     message: str = ""  # the note of a done step, or the error of a failed one
     seconds: float = 0.0
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    done: tuple[Step, ...]  # in the order they finished
-    failed: tuple[tuple[Step, str], ...]  # steps that raised, with the message
-    not_done: tuple[Step, ...]  # never started (blocked by a failure or the interrupt), plan order
+    done: tuple[AnyStep, ...]  # in the order they finished
+    failed: tuple[tuple[AnyStep, str], ...]  # steps that raised, with the message
+    not_done: tuple[
+        AnyStep, ...
+    ]  # never started (blocked by a failure or the interrupt), plan order
     interrupted: bool = False
     started_models: tuple[tuple[str, int], ...] = ()  # ("project/model", id) started this run
     seconds: float = 0.0
@@ -71,12 +63,12 @@ class ApplyResult:
         return not self.failed and not self.not_done and not self.interrupted
 
     @property
-    def completed(self) -> tuple[Step, ...]:
+    def completed(self) -> tuple[AnyStep, ...]:
         """The steps done (an alias of `done`)."""
         return self.done
 
     @property
-    def remaining(self) -> tuple[Step, ...]:
+    def remaining(self) -> tuple[AnyStep, ...]:
         """Every step not done, failed ones included, in plan order."""
         steps = (*(step for step, _ in self.failed), *self.not_done)
         return tuple(sorted(steps, key=lambda step: _id_order(step.id)))
@@ -87,11 +79,11 @@ class _Run:
     """Which steps are done, and which are ready: kept incrementally (plans of thousands of
     steps), ready steps taken in plan order."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[AnyStep, ...]
     done_ids: set[str] = field(default_factory=set)
     submitted: set[str] = field(default_factory=set)
-    done: list[Step] = field(default_factory=list)
-    failed: list[tuple[Step, str]] = field(default_factory=list)
+    done: list[AnyStep] = field(default_factory=list)
+    failed: list[tuple[AnyStep, str]] = field(default_factory=list)
     stopping: bool = False
     interrupted: bool = False
     _waiting: dict[str, int] = field(default_factory=dict)
@@ -107,14 +99,14 @@ class _Run:
                 self._ready.append(position)
         heapq.heapify(self._ready)
 
-    def take_ready(self) -> Step | None:
+    def take_ready(self) -> AnyStep | None:
         if not self._ready:
             return None
         step = self.steps[heapq.heappop(self._ready)]
         self.submitted.add(step.id)
         return step
 
-    def mark_done(self, step: Step) -> None:
+    def mark_done(self, step: AnyStep) -> None:
         self.done_ids.add(step.id)
         self.done.append(step)
         for position in self._dependents.get(step.id, ()):
@@ -142,7 +134,15 @@ def apply_plan(
     """
     if parallelism < 1:
         raise ReconcilerError(f"parallelism '{parallelism}' must be at least 1")
-    _check_dependencies(plan.steps)
+    problem = order_problem(plan.steps)
+    if problem is not None:
+        step_id, dep = problem
+        raise ReconcilerError(
+            f"the plan is inconsistent: step '{step_id}' depends on '{dep}', which does not come "
+            "before it; make the plan again"
+            if dep is not None
+            else f"the plan is inconsistent: step '{step_id}' appears twice; make it again"
+        )
     emit = on_event or (lambda _event: None)
     ctx = ApplyContext.from_live(
         client,
@@ -151,20 +151,10 @@ def apply_plan(
         poll=poll or PollSettings(),
         cancel=cancel or threading.Event(),
     )
-    for planned in plan.steps:
-        # a project renamed back by this plan: steps that name it by manifest name resolve to
-        # its id at once, whether or not the rename has run yet
-        if (
-            isinstance(planned, UpdateProject)
-            and "project_name" in planned.fields
-            and planned.project.id is not None
-        ):
-            name = planned.fields["project_name"]
-            ctx.register(Ref("project", name, name), planned.project.id)
     crash_after = _crash_after()
     run = _Run(plan.steps)
     began = time.monotonic()
-    running: dict[Future[str], tuple[Step, float]] = {}
+    running: dict[Future[str], tuple[AnyStep, float]] = {}
     with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
         while True:
             try:
@@ -175,7 +165,7 @@ def apply_plan(
                     if step is None:
                         break
                     emit(ApplyEvent("started", step))
-                    future = pool.submit(_carry_out, ctx, step)
+                    future = pool.submit(carry_out, ctx, step)
                     running[future] = (step, time.monotonic())
                 if not running:
                     break
@@ -226,27 +216,6 @@ def _id_order(step_id: str) -> tuple[int, str]:
     return (int(digits) if digits else 0, step_id)
 
 
-def _check_dependencies(steps: tuple[Step, ...]) -> None:
-    seen: set[str] = set()
-    for step in steps:
-        missing = [d for d in step.depends_on if d not in seen]
-        if missing or step.id in seen:
-            raise ReconcilerError(
-                f"the plan is inconsistent: step '{step.id}' depends on '{missing[0]}', which "
-                "does not come before it; make the plan again"
-                if missing
-                else f"the plan is inconsistent: step '{step.id}' appears twice; make it again"
-            )
-        seen.add(step.id)
-
-
-def _carry_out(ctx: ApplyContext, step: Step) -> str:
-    handler = STEP_HANDLERS.get(type(step))
-    if handler is None:
-        raise ReconcilerError(f"step '{step.id}' has unknown type '{step.op}'; update reconciler")
-    return handler(ctx, step)
-
-
 def _crash_after() -> int | None:
     raw = os.environ.get(CRASH_AFTER_OPS_ENV)
     if not raw:
@@ -257,21 +226,3 @@ def _crash_after() -> int | None:
         raise ReconcilerError(
             f"{CRASH_AFTER_OPS_ENV} '{raw}' is not a whole number; unset it or give a count"
         ) from None
-
-
-def describe_step(step: Step) -> str:
-    """One line for logs and reports, e.g. `UploadImage dataset 'lora/lora-v1' 'a.1f..png'`."""
-    target = next(
-        (getattr(step, name) for name in ("model", "dataset", "project") if hasattr(step, name)),
-        None,
-    )
-    text = f"{step.op} {target}" if target is not None else step.op
-    if isinstance(step, CloneDataset):
-        text = f"{step.op} {step.source} as '{step.dataset.remote_name}'"
-    if isinstance(step, UploadImage | SetCaption | RegenerateCaption | DeleteImage):
-        text += f" image '{step.image_name}'"
-    if isinstance(step, UpdateDataset | UpdateProject | UpdateModel) and step.fields:
-        text += " (" + ", ".join(f"{k}={v!r}" for k, v in sorted(step.fields.items())) + ")"
-    if isinstance(step, CreateModel):
-        text += f" on {step.dataset} ({step.training_version})"
-    return text

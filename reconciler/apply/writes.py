@@ -35,6 +35,7 @@ from reconciler.client import (
     TransportError,
 )
 from reconciler.errors import ReconcilerError
+from reconciler.state import ModelStatus
 
 T = TypeVar("T")
 
@@ -155,7 +156,7 @@ def find_model(client: BriaClient, project_id: int, name: str) -> ModelRecord | 
     matches = [
         m
         for m in client.list_project_models(project_id)
-        if m.name == name and m.status != "Deleted"
+        if m.name == name and m.status != ModelStatus.DELETED
     ]
     return min(matches, key=lambda m: m.id) if matches else None
 
@@ -168,4 +169,4 @@ def find_image(client: BriaClient, dataset_id: int, image_name: str) -> ImageRec
 def find_started_training(client: BriaClient, model_id: int) -> ModelRecord | None:
     """The model, when a start_training whose answer was lost did start it."""
     model = client.get_model(model_id)
-    return None if model.status == "Created" else model
+    return None if model.status == ModelStatus.CREATED else model

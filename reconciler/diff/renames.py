@@ -1,0 +1,113 @@
+"""Resources renamed in Bria's console, recognised by what they hold rather than by name.
+
+Three finders, one rule: a declared resource with no live counterpart under its name is matched
+with the live resources no manifest declares that evidently are it (a dataset with exactly its
+images, a model on its dataset with its training_version, a project with its ip fields holding
+its datasets or models), and only pairs that are unambiguous both ways count (`unambiguous`):
+one candidate for the declared resource, and no other declared resource claiming it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from reconciler.diff.live_index import ModelVersion
+from reconciler.diff.scope import DatasetOutcome, ProjectScope
+from reconciler.naming import DIGEST_LEN, parse_image_remote_name, parse_versioned_name
+from reconciler.state import DEAD_STATUSES, DesiredState, LiveDataset, LiveProject
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def unambiguous(candidates: Mapping[K, list[V]], identity: Callable[[V], int]) -> dict[K, V]:
+    """The pairs where the declared resource has one candidate that no other one claims."""
+    claims = Counter(identity(c) for matches in candidates.values() for c in matches)
+    return {
+        name: matches[0]
+        for name, matches in candidates.items()
+        if len(matches) == 1 and claims[identity(matches[0])] == 1
+    }
+
+
+def find_dataset_renames(scope: ProjectScope) -> dict[str, LiveDataset]:
+    """Declared datasets with no version whose exact images sit in one undeclared dataset."""
+    image_sets: dict[int, frozenset[tuple[str, str]]] = {}
+    for live in scope.index.undeclared_datasets:
+        if live.images is None:
+            continue
+        parsed = [parse_image_remote_name(image.image_name) for image in live.images]
+        if parsed and all(p is not None for p in parsed):
+            image_sets[live.id] = frozenset((p.file_name, p.digest) for p in parsed if p)
+    candidates: dict[str, list[LiveDataset]] = {}
+    for desired in scope.datasets:
+        if desired.delete or scope.index.dataset_versions.get(desired.name):
+            continue
+        wanted = frozenset((i.file_name, i.digest[:DIGEST_LEN]) for i in desired.images)
+        candidates[desired.name] = [
+            live for live in scope.index.undeclared_datasets if image_sets.get(live.id) == wanted
+        ]
+    return unambiguous(candidates, lambda live: live.id)
+
+
+def find_model_renames(
+    scope: ProjectScope, outcomes: Mapping[str, DatasetOutcome]
+) -> dict[str, ModelVersion]:
+    """Declared models with no version, and exactly one foreign-named model that fits them."""
+    candidates: dict[str, list[ModelVersion]] = {}
+    for desired in scope.models:
+        if desired.delete or scope.index.model_versions.get(desired.name):
+            continue
+        outcome = outcomes.get(desired.dataset)
+        if outcome is None or outcome.fresh or outcome.live_id is None:
+            continue
+        candidates[desired.name] = [
+            entry
+            for entry in scope.index.undeclared_models
+            if entry.model.dataset_id == outcome.live_id
+            and entry.model.training_version == desired.training_version
+            and entry.model.status not in DEAD_STATUSES
+        ]
+    return unambiguous(candidates, lambda entry: entry.model.id)
+
+
+def find_renamed_projects(
+    desired: DesiredState, live: Mapping[str, list[LiveProject]]
+) -> dict[str, LiveProject]:
+    """Declared projects missing from Bria that an undeclared live project evidently is, renamed
+    in the console: same ip_type and ip_medium, the manifest's ip_name/ip_description, and
+    datasets or models under the manifest's names."""
+    declared = {p.name for p in desired.projects}
+    undeclared = [p for name, projects in live.items() if name not in declared for p in projects]
+    candidates: dict[str, list[LiveProject]] = {}
+    for project in desired.projects:
+        if project.name in live or project.delete:
+            continue
+        datasets = {d.name for d in desired.datasets if d.project == project.name}
+        models = {m.name for m in desired.models if m.project == project.name}
+        found = [
+            candidate
+            for candidate in undeclared
+            if candidate.datasets is not None
+            and (candidate.ip_type, candidate.ip_medium) == (project.ip_type, project.ip_medium)
+            and project.ip_name in (None, candidate.ip_name)
+            and project.ip_description in (None, candidate.ip_description)
+            and _holds(candidate, datasets, models)
+        ]
+        if found:
+            candidates[project.name] = found
+    return unambiguous(candidates, lambda candidate: candidate.id)
+
+
+def _holds(project: LiveProject, datasets: set[str], models: set[str]) -> bool:
+    for dataset in project.datasets or ():
+        parsed = parse_versioned_name(dataset.name)
+        if parsed is not None and parsed.base in datasets:
+            return True
+        for model in dataset.models:
+            parsed = parse_versioned_name(model.name)
+            if parsed is not None and parsed.base in models:
+                return True
+    return False
