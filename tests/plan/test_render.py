@@ -9,8 +9,9 @@ from pathlib import Path
 from planner_cases.builders import desired_state, live_state
 
 from reconciler.plan import Change, Plan, build_plan
-from reconciler.render import describe_step, render_text, summary_line
+from reconciler.render import render_text, summary_line
 from reconciler.render_markdown import render_markdown
+from reconciler.steps import describe_step
 
 CASES = Path(__file__).parent / "planner_cases"
 PROJECT = {"name": "lora"}
