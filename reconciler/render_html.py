@@ -21,14 +21,13 @@ from reconciler.plan import Change, Plan, plan_to_json
 from reconciler.render import (
     NO_CHANGES,
     SYMBOLS,
-    describe_step,
     field_lines,
     image_lists,
     summary_line,
 )
 from reconciler.render_escape import html_text, word_diff
 from reconciler.render_html_style import PAGE_STYLE
-from reconciler.steps import StartTraining
+from reconciler.steps import StartTraining, describe_step
 
 #: thumbnails by local path: a data URI, or None when the file cannot be read
 Thumbnails = Mapping[str, str | None]
