@@ -3,6 +3,9 @@
 
     gitlab.py upsert-note --marker M --body FILE [--mr IID]
         update the one note of this kind (found by its marker) on the merge request, or add it
+    gitlab.py upsert-issue --exit-code N --marker M --body FILE --title TEXT
+        the drift check: exit 2 (or a failed check) opens or updates the one drift issue, found
+        by its marker; exit 0 closes it with a note
     gitlab.py fetch-reviewed-plan --job plan --dest DIR
         for a merge commit on the default branch: the merge request it came from, and the
         artifacts of that merge request's plan job unpacked into DIR; prints the MR IID
@@ -65,6 +68,23 @@ def upsert_note(gitlab: GitLab, mr: str, marker: str, body: str) -> str:
     return "created"
 
 
+def upsert_issue(gitlab: GitLab, exit_code: int, marker: str, body: str, title: str) -> str:
+    """Open, update or close the one drift issue; what was done."""
+    issues = gitlab.pages("/issues?state=opened")
+    mine = next((i for i in issues if str(i.get("description") or "").startswith(marker)), None)
+    if exit_code == 0:
+        if mine is None:
+            return "no drift issue open"
+        gitlab.json("POST", f"/issues/{mine['iid']}/notes", {"body": body})
+        gitlab.json("PUT", f"/issues/{mine['iid']}", {"state_event": "close"})
+        return "closed"
+    if mine is not None:
+        gitlab.json("PUT", f"/issues/{mine['iid']}", {"description": body})
+        return "updated"
+    gitlab.json("POST", "/issues", {"title": title, "description": body})
+    return "created"
+
+
 def fetch_reviewed_plan(gitlab: GitLab, sha: str, job: str, dest: str) -> str:
     """The IID of the merged MR of `sha` ('' when none); its plan job's artifacts into `dest`."""
     requests = gitlab.json("GET", f"/repository/commits/{sha}/merge_requests")
@@ -90,6 +110,11 @@ def main(argv: list[str]) -> int:
     note.add_argument("--marker", required=True)
     note.add_argument("--body", required=True)
     note.add_argument("--mr", default=os.environ.get("CI_MERGE_REQUEST_IID", ""))
+    issue = sub.add_parser("upsert-issue")
+    issue.add_argument("--exit-code", type=int, required=True)
+    issue.add_argument("--marker", required=True)
+    issue.add_argument("--body", required=True)
+    issue.add_argument("--title", default="reconciler: the Bria account has drifted")
     fetch = sub.add_parser("fetch-reviewed-plan")
     fetch.add_argument("--job", default="plan")
     fetch.add_argument("--dest", required=True)
@@ -107,6 +132,10 @@ def main(argv: list[str]) -> int:
                 return 0
             with open(args.body, encoding="utf-8") as handle:
                 print(f"note {upsert_note(gitlab, args.mr, args.marker, handle.read())}")
+        elif args.what == "upsert-issue":
+            with open(args.body, encoding="utf-8") as handle:
+                body = handle.read()
+            print(f"issue {upsert_issue(gitlab, args.exit_code, args.marker, body, args.title)}")
         else:
             print(fetch_reviewed_plan(gitlab, os.environ["CI_COMMIT_SHA"], args.job, args.dest))
     except urllib.error.HTTPError as err:

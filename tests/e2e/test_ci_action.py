@@ -103,6 +103,8 @@ def test_plan_comment_then_apply_of_the_reviewed_plan(ci: Runner) -> None:
     assert "project.lora" in summary
     for artifact in ("plan.json", "plan.md", "manifests.sha256"):
         assert (ci.root / "plan" / artifact).stat().st_size > 0, artifact
+    # the HTML plan for the artifact, rendered from the saved plan by `reconciler show`
+    assert (ci.root / "plan" / "plan.html").read_text().lower().startswith("<!doctype html>")
     assert _projects(ci.server) == []  # a plan only reads
 
     code, outputs, summary = ci.apply(saved="plan")
@@ -253,3 +255,39 @@ def _client(server: EmulatorServer):  # type: ignore[no-untyped-def]
     from reconciler.client import BriaClient
 
     return BriaClient(server.url, TOKEN)
+
+
+def test_the_install_step_turns_inputs_into_flags_and_the_embedded_emulator_works(
+    ci: Runner,
+) -> None:
+    """setup.sh (pip skipped: the tool is installed here) writes what plan.sh and apply.sh read;
+    with `emulator: true` the whole plan-then-apply flow runs on the embedded emulator."""
+    github_env = ci.root / "github.env"
+    github_env.write_text("")
+    code, _, _ = ci.run(
+        "setup.sh",
+        "setup",
+        RECONCILER_SKIP_INSTALL="1",
+        INPUT_EMULATOR="true",
+        INPUT_PRUNE="true",
+        INPUT_ARGS="--strict",
+        RUNNER_TEMP=str(ci.root / "tmp"),
+        GITHUB_ENV=str(github_env),
+    )
+    assert code == 0, ci.last.stderr
+    env = dict(line.split("=", 1) for line in github_env.read_text().splitlines())
+    assert env == {
+        "RECONCILER_OUT": str(ci.root / "tmp" / "reconciler"),
+        "RECONCILER_CONNECT": "--emulator",
+        "RECONCILER_ARGS": "--strict --prune",
+    }
+    (ci.root / ".git").mkdir()  # the embedded emulator's account lives at the repository root
+    flags = {k: v for k, v in env.items() if k != "RECONCILER_OUT"}
+    assert ci.plan(**flags, BRIA_API_TOKEN="")[1]["exitcode"] == "2", ci.last.stderr
+    code, outputs, summary = ci.run(
+        "apply.sh", "apply", RECONCILER_SAVED=str(ci.root / "plan"), BRIA_API_TOKEN="", **flags
+    )
+    assert code == 0 and outputs["mode"] == "reviewed", summary
+    assert (ci.root / ".reconciler" / "emulator").is_dir()
+    assert ci.plan(out="again", **flags, BRIA_API_TOKEN="")[1]["exitcode"] == "0"
+    assert _projects(ci.server) == []  # the HTTP emulator was not used

@@ -26,6 +26,7 @@ class FakeGitLab:
     def __init__(self) -> None:
         self.notes: list[dict[str, Any]] = [{"id": 1, "body": "a reviewer's note"}]
         self.requests: list[tuple[str, str]] = []
+        self.issues: list[dict[str, Any]] = [{"iid": 1, "description": "a bug", "state": "opened"}]
         self.artifact = io.BytesIO()
         with zipfile.ZipFile(self.artifact, "w") as archive:
             archive.writestr("reconciler-out/plan.json", '{"format_version": 1}')
@@ -63,6 +64,25 @@ def gitlab() -> Iterator[tuple[FakeGitLab, str]]:
             if self.command == "PUT" and path.startswith(notes + "/"):
                 note_id = int(path.rsplit("/", 1)[1])
                 next(n for n in fake.notes if n["id"] == note_id)["body"] = form["body"][0]
+                return self._reply(200, b"{}")
+            issues = "/api/v4/projects/42/issues"
+            if self.command == "GET" and path == issues:
+                opened = [i for i in fake.issues if i["state"] == "opened"]
+                return self._reply(200, json.dumps(opened).encode())
+            if self.command == "POST" and path == issues:
+                fake.issues.append({"iid": len(fake.issues) + 1, "state": "opened",
+                                    "title": form["title"][0],
+                                    "description": form["description"][0]})  # fmt: skip
+                return self._reply(201, b"{}")
+            if path.startswith(issues + "/"):
+                iid, *rest = path[len(issues) + 1 :].split("/")
+                issue = next(i for i in fake.issues if i["iid"] == int(iid))
+                if rest == ["notes"]:
+                    issue.setdefault("notes", []).append(form["body"][0])
+                elif "state_event" in form:
+                    issue["state"] = "closed"
+                else:
+                    issue["description"] = form["description"][0]
                 return self._reply(200, b"{}")
             if path == "/api/v4/projects/42/repository/commits/sha1/merge_requests":
                 mr = [{"iid": 3, "state": "merged", "source_branch": "feature"}]
@@ -132,3 +152,28 @@ def test_the_merged_mrs_plan_artifact_is_fetched(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3"
     assert (tmp_path / "reviewed/reconciler-out/manifests.sha256").read_text() == "abc\n"
+
+
+def test_the_drift_issue_is_opened_updated_and_closed(
+    gitlab: tuple[FakeGitLab, str], tmp_path: Path
+) -> None:
+    fake, api = gitlab
+    body = tmp_path / "issue.md"
+    marker = "<!-- reconciler-drift -->"
+
+    def check(exit_code: int, text: str) -> str:
+        body.write_text(f"{marker}\n{text}")
+        done = _gitlab_py(api, "upsert-issue", "--exit-code", str(exit_code), "--marker", marker,
+                          "--body", str(body), "--title", "drift", cwd=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert check(2, "drift one") == "issue created"
+    assert check(2, "drift two") == "issue updated"
+    assert [i["description"] for i in fake.issues] == ["a bug", f"{marker}\ndrift two"]
+    assert check(0, "no drift") == "issue closed"
+    assert fake.issues[1]["state"] == "closed" and fake.issues[1]["notes"] == [
+        f"{marker}\nno drift"
+    ]
+    assert fake.issues[0]["state"] == "opened"  # someone else's issue is never touched
+    assert check(0, "no drift") == "issue no drift issue open"
