@@ -17,6 +17,7 @@ from reconciler.manifest.diagnostics import DiagnosticSink, ImageReadStats, Load
 from reconciler.manifest.digests import DigestCache
 from reconciler.manifest.discovery import find_manifests
 from reconciler.manifest.documents import Resource, read_resource
+from reconciler.manifest.generations import check_current_completion, read_visual_schema
 from reconciler.manifest.images import ReadCounter, read_dataset_images
 from reconciler.manifest.references import Catalog, build_catalog
 from reconciler.manifest.rules import check_image_count
@@ -73,13 +74,21 @@ def load_manifests(
     cache = DigestCache(cache_dir)
     counter = ReadCounter()
     images: dict[tuple[str, str], tuple[DesiredImage, ...]] = {}
+    schemas: dict[tuple[str, str], str] = {}
     for key, dataset in sorted(catalog.datasets.items()):
-        if dataset.delete or not dataset.text("images"):
+        if dataset.delete:
+            continue
+        schema = read_visual_schema(dataset, roots[dataset.document.path], sink)
+        if schema is not None:
+            schemas[key] = schema
+        if not dataset.text("images"):
             continue
         root = roots[dataset.document.path]
         folder = read_dataset_images(dataset, root, cache, counter, sink)
         if folder is not None:
-            check_image_count(dataset, folder.count, catalog.models_using(dataset), sink)
+            users = catalog.models_using(dataset)
+            check_image_count(dataset, folder.count, users, sink)
+            check_current_completion(dataset, folder.count, users, sink)
             images[key] = folder.images
     cache.save()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from reconciler.manifest.diagnostics import DiagnosticSink, did_you_mean, quote
 from reconciler.manifest.documents import Resource, name_problem
+from reconciler.manifest.generations import check_dataset_generation, check_model_generation
 from reconciler.manifest.rules import (
     check_caption_prefix,
     check_model_medium,
@@ -87,6 +88,9 @@ def build_catalog(
             )
     for model in catalog.models.values():
         _check_model_dataset(model, catalog, sink, check_references)
+        check_model_generation(model, sink)
+    for dataset in catalog.datasets.values():
+        check_dataset_generation(dataset, catalog.models_using(dataset), sink)
     return catalog
 
 

@@ -97,7 +97,8 @@ def _describe(error: ValidationError, path: PathKey, subject: str) -> list[tuple
             if field not in instance and (*path, field) not in _CHECKED_FIRST
         ]
     if error.validator == "type":
-        wanted = _TYPE_WORDS.get(str(error.validator_value), str(error.validator_value))
+        kinds = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(_TYPE_WORDS.get(str(kind), str(kind)) for kind in kinds)
         hint = ""
         if error.validator_value == "string" and isinstance(instance, bool | int | float):
             hint = "; put it in quotes (YAML reads yes/no/on/off, true/false and numbers as such)"

@@ -1,0 +1,314 @@
+"""Manifests of both API generations: a Model with exactly one of training_version (reference)
+or training_mode (current), expert-only training_parameters (the published ranges) and
+checkpoint, a Dataset's visual_schema (file or inline) and upload_type, and the current
+generation's completion rules (5 images, a visual schema). Each case: the exact message, its
+line, exit code 1 from `validate`; valid cases exit 0."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_manifest_support import PROJECT, add_images, located, make_repo, validate, write
+
+SCHEMA = {"style": "flat vector glyph", "colors": ["white", "teal"]}
+
+
+def dataset(*extra: str, status: str = "completed") -> str:
+    body = "".join(f"  {line}\n" for line in extra)
+    return (
+        "apiVersion: tailored-gen/v1\nkind: Dataset\nmetadata:\n  name: lora-v1\n"
+        f"  project: lora\nspec:\n  images: images\n  status: {status}\n{body}"
+    )
+
+
+def model(*spec: str, name: str = "lora-m") -> str:
+    body = "".join(f"  {line}\n" for line in spec)
+    return (
+        f"apiVersion: tailored-gen/v1\nkind: Model\nmetadata:\n  name: {name}\n  project: lora\n"
+        f"spec:\n  dataset: lora-v1\n{body}"
+    )
+
+
+def docs(*parts: str) -> str:
+    return "---\n".join(parts)
+
+
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, images: int = 6) -> None:
+    make_repo(tmp_path)
+    add_images(tmp_path / "images", images)
+    write(tmp_path / "schema.json", json.dumps(SCHEMA))
+    write(tmp_path / "m.yaml", text)
+    monkeypatch.chdir(tmp_path)
+
+
+CURRENT_DATASET = dataset("visual_schema: schema.json", "upload_type: basic")
+
+
+def line_of(text: str, marker: str, after: str = "") -> int:
+    """The line of m.yaml where `marker` is first written (after the first `after`)."""
+    start = text.index(after) if after else 0
+    return text[: text.index(marker, start)].count("\n") + 1
+
+
+# (m.yaml, images, [(marker: the error's line is where it is first written, message part)])
+CASES: dict[str, tuple[str, int, list[tuple[str, str]]]] = {
+    "both-generations": (
+        docs(PROJECT, CURRENT_DATASET, model("training_version: light", "training_mode: expert")),
+        6,
+        [
+            (
+                "training_mode: expert",
+                "model 'lora-m' sets both training_version (the reference generation) and "
+                "training_mode (Bria's current generation); keep the one your account uses",
+            )
+        ],
+    ),
+    "no-generation": (
+        docs(PROJECT, CURRENT_DATASET, model("description: d")),
+        6,
+        [
+            (
+                "spec:\n  dataset",
+                "model 'lora-m' is missing the required field 'spec.training_version' (light | "
+                "max), or 'spec.training_mode' (fully_automated | expert) for Bria's current "
+                "generation; set exactly one",
+            )
+        ],
+    ),
+    "bad-mode": (
+        docs(PROJECT, CURRENT_DATASET, model("training_mode: expertt")),
+        6,
+        [
+            (
+                "training_mode: expertt",
+                "'spec.training_mode' must be one of 'fully_automated', 'expert', not 'expertt' "
+                "(did you mean 'expert'?)",
+            )
+        ],
+    ),
+    "parameters-without-expert": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model("training_mode: fully_automated", "training_parameters:", "  rank: 64"),
+        ),
+        6,
+        [
+            (
+                "training_parameters:",
+                "model 'lora-m' sets training_parameters, which only an expert model has; set "
+                "training_mode 'expert' or remove training_parameters",
+            )
+        ],
+    ),
+    "rank-out-of-range": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model("training_mode: expert", "training_parameters:", "  rank: 512"),
+        ),
+        6,
+        [("rank: 512", "'spec.training_parameters.rank' is invalid: 512 is greater than")],
+    ),
+    "learning-rate-out-of-range": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model("training_mode: expert", "training_parameters:", "  learning_rate: 0.01"),
+        ),
+        6,
+        [("learning_rate: 0.01", "'spec.training_parameters.learning_rate' is invalid: 0.01 is")],
+    ),
+    "unknown-parameter": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model("training_mode: expert", "training_parameters:", "  ranks: 64"),
+        ),
+        6,
+        [("ranks: 64", "unknown field 'ranks' in spec.training_parameters of model 'lora-m'")],
+    ),
+    "warmup-without-warmup-scheduler": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model(
+                "training_mode: expert",
+                "training_parameters:",
+                "  lr_scheduler: cosine",
+                "  lr_warmup_steps: 50",
+            ),
+        ),
+        6,
+        [
+            (
+                "lr_warmup_steps: 50",
+                "model 'lora-m' sets lr_warmup_steps, which Bria uses only with lr_scheduler "
+                "'constant_with_warmup', not 'cosine'",
+            )
+        ],
+    ),
+    "checkpoint-not-saved": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model(
+                "training_mode: expert",
+                "training_parameters:",
+                "  total_training_steps: 1000",
+                "  checkpoint_interval: 300",
+                "checkpoint: 500",
+            ),
+        ),
+        6,
+        [
+            (
+                "checkpoint: 500",
+                "model 'lora-m': checkpoint 500 is not a step the training saves (every "
+                "checkpoint_interval and the last step: 300, 600, 900, 1000)",
+            )
+        ],
+    ),
+    "advanced-upload": (
+        docs(PROJECT, dataset("visual_schema: schema.json", "upload_type: advanced")),
+        6,
+        [
+            (
+                "upload_type: advanced",
+                "dataset 'lora-v1': upload_type 'advanced' (bulk zip upload, up to 5000 images) "
+                "is not supported by the reconciler; use 'basic' (up to 200 images, one by one)",
+            )
+        ],
+    ),
+    "caption-prefix-on-current": (
+        docs(PROJECT, dataset("visual_schema: schema.json", "caption_prefix: An icon of")),
+        6,
+        [
+            (
+                "caption_prefix:",
+                "has no caption_prefix; describe the style in spec.visual_schema instead",
+            )
+        ],
+    ),
+    "four-images": (
+        docs(PROJECT, CURRENT_DATASET, model("training_mode: fully_automated")),
+        4,
+        [
+            (
+                "images: images",
+                "dataset 'lora-v1' has 4 images; Bria's current generation completes a dataset "
+                "only with at least 5 (add images, or set status: draft)",
+            )
+        ],
+    ),
+    "no-schema-for-a-training-mode-model": (
+        docs(PROJECT, dataset(), model("training_mode: fully_automated")),
+        6,
+        [
+            (
+                "spec:\n  images",
+                "dataset 'lora-v1' is completed for Bria's current generation, which needs "
+                "spec.visual_schema first; write one with `reconciler schema generate "
+                "lora/lora-v1` and point spec.visual_schema at the file",
+            )
+        ],
+    ),
+    "missing-schema-file": (
+        docs(PROJECT, dataset("visual_schema: nowhere.json")),
+        6,
+        [("visual_schema:", "dataset 'lora-v1': visual_schema file 'nowhere.json' cannot be read")],
+    ),
+    "schema-not-json": (
+        docs(PROJECT, dataset("visual_schema: m.yaml")),
+        6,
+        [("visual_schema:", "dataset 'lora-v1': visual_schema file 'm.yaml' is not JSON (line 1:")],
+    ),
+    "schema-a-number": (
+        docs(PROJECT, dataset("visual_schema: 5")),
+        6,
+        [
+            (
+                "visual_schema:",
+                "'spec.visual_schema' must be a string or a mapping, not the number 5",
+            )
+        ],
+    ),
+    "mixed-users": (
+        docs(
+            PROJECT,
+            CURRENT_DATASET,
+            model("training_mode: expert", name="a"),
+            model("training_version: light", name="b"),
+        ),
+        6,
+        [
+            (
+                "name: lora-v1",
+                "dataset 'lora-v1' is used by models of both API generations (training_version: "
+                "'b'; training_mode: 'a')",
+            )
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "images", "expected"), CASES.values(), ids=CASES.keys())
+def test_current_generation_rule(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    images: int,
+    expected: list[tuple[str, str]],
+) -> None:
+    repo(tmp_path, monkeypatch, text, images)
+    code, report = validate("m.yaml")
+    assert code == 1, report
+    errors = located(report)
+    for marker, fragment in expected:
+        line = line_of(text, marker, after="kind: Dataset")
+        assert any(f == "m.yaml" and ln == line and fragment in msg for f, ln, msg in errors), (
+            f"no m.yaml:{line} error containing {fragment!r} in {errors}"
+        )
+    assert len(errors) == len(expected), errors
+
+
+def test_a_current_generation_repository_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = docs(
+        PROJECT,
+        CURRENT_DATASET,
+        model("training_mode: fully_automated", name="auto"),
+        model(
+            "training_mode: expert",
+            "training_parameters:",
+            "  rank: 64",
+            "  learning_rate: 0.0002",
+            "  total_training_steps: 1000",
+            "  checkpoint_interval: 250",
+            "checkpoint: 750",
+            name="expert",
+        ),
+    )
+    repo(tmp_path, monkeypatch, text)
+    code, report = validate("m.yaml")
+    assert (code, report["errors"], report["warnings"]) == (0, 0, 0), report
+
+
+def test_an_inline_schema_and_a_draft_with_few_images_are_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inline = dataset("visual_schema:", "  style: flat", status="draft")
+    repo(tmp_path, monkeypatch, docs(PROJECT, inline), images=2)
+    code, report = validate("m.yaml")
+    assert (code, report["errors"]) == (0, 0), report
+
+
+def test_the_reference_generation_keeps_its_one_image_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo(tmp_path, monkeypatch, docs(PROJECT, dataset(), model("training_version: max")), 1)
+    code, report = validate("m.yaml")
+    assert (code, report["errors"]) == (0, 0), report
