@@ -247,7 +247,7 @@ def test_the_workflow_uses_the_action_and_checks_drift_on_a_schedule() -> None:
     assert commands == {"plan": "plan", "apply": "apply", "drift": "drift"}
     assert workflow["jobs"]["apply"]["concurrency"]["cancel-in-progress"] is False
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert {"paths", "command", "bria-token", "parallelism"} <= set(action["inputs"])
+    assert {"paths", "command", "token", "parallelism"} <= set(action["inputs"])
     assert action["runs"]["using"] == "composite"
 
 
