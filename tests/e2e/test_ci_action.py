@@ -243,8 +243,12 @@ def test_the_workflow_uses_the_action_and_checks_drift_on_a_schedule() -> None:
     commands = {
         name: next(s["with"]["command"] for s in job["steps"] if "with" in s)
         for name, job in workflow["jobs"].items()
+        if name != "samples"
     }
     assert commands == {"plan": "plan", "apply": "apply", "drift": "drift"}
+    samples = workflow["jobs"]["samples"]
+    assert any("reconciler samples manifests" in s.get("run", "") for s in samples["steps"])
+    assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in samples["steps"])
     assert workflow["jobs"]["apply"]["concurrency"]["cancel-in-progress"] is False
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert {"paths", "command", "token", "parallelism"} <= set(action["inputs"])

@@ -166,3 +166,35 @@ def test_watch_without_a_terminal_shows_once(world: World) -> None:
     assert result.exit_code == 0
     assert "--watch refreshes only on a terminal" in result.stderr
     assert "project lora" in result.stdout
+
+
+def test_readme_status_example_is_what_render_text_prints() -> None:
+    from reconciler.status.render import render_text
+    from reconciler.status.report import (
+        DatasetStatus,
+        ModelStatus,
+        OlderVersion,
+        ProjectStatus,
+        StatusReport,
+        Training,
+    )
+
+    def training(left: float) -> Training:
+        return Training("2026-12-01T08:00:00Z", "created_at", 250.0, 6000.0, left, "3 trainings")
+
+    prefix = "An illustration of a character named Lora,"
+    dataset = DatasetStatus(
+        "lora-v1", "lora-v1~2", 2, 25, "completed", 21, "empty",
+        (OlderVersion("lora-v1", 2, "completed"),),
+    )  # fmt: skip
+    models = (
+        ModelStatus("lora-light", "lora-light~2", 2, 47, "InProgress", "light", "lora-v1~2",
+                    prefix, training(5760.0), (OlderVersion("lora-light", 6, "Completed"),)),
+        ModelStatus("lora-max", "lora-max~2", 2, 48, "InProgress", "max", "lora-v1~2",
+                    prefix, training(7500.0), (OlderVersion("lora-max", 7, "Completed"),)),
+    )  # fmt: skip
+    report = StatusReport(
+        1, "", (ProjectStatus("lora", 1, "defined_character", "illustration", (dataset,), models),)
+    )
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert render_text(report).strip() in readme
