@@ -13,10 +13,12 @@ _OPENING = {"illustration": "An illustration", "photography": "A photo"}
 _LOWERABLE_ARTICLES = ("A", "An", "The")
 
 _SUBJECTS = {
-    "multi_object_set": "of an object",
-    "icons": "of an icon",
-    "character_variants": "of a character",
-    "stylized_scene": "of a scene",
+    "defined_character": "a character",
+    "object_variants": "an object",
+    "multi_object_set": "an object",
+    "icons": "an icon",
+    "character_variants": "a character",
+    "stylized_scene": "a scene",
 }
 
 
@@ -33,14 +35,18 @@ def default_caption_prefix(
     ip_type: str, ip_medium: str, ip_name: str | None, ip_description: str | None
 ) -> str:
     """The prefix a new dataset starts with, e.g.
-    `An illustration of a character named Lora, a female character with purple hair,`."""
+    `An illustration of a character named Lora, a female character with purple hair,`.
+
+    ip_name and ip_description are "incorporated into the automatically created caption prefix"
+    for every ip_type that has them: `<Medium> of <subject> named <ip_name>, <ip_description>,`
+    (an object_variants' description is its subject: `An illustration of a red sneaker,`)."""
     opening = _OPENING.get(ip_medium, "An image")
     description = _phrase(ip_description) if ip_description and ip_description.strip() else ""
-    if ip_type == "defined_character":
-        name = (ip_name or "").strip()
-        words = f"{opening} of a character named {name}"
-        return f"{words}, {description}," if description else f"{words},"
-    if ip_type == "object_variants":
-        return f"{opening} of {description}," if description else f"{opening} of an object,"
-    subject = _SUBJECTS.get(ip_type)
-    return f"{opening} {subject}," if subject else f"{opening},"
+    name = (ip_name or "").strip()
+    subject = _SUBJECTS.get(ip_type, "")
+    if ip_type == "object_variants" and description:
+        subject, description = description, ""
+    words = f"{opening} of {subject}" if subject else opening
+    if name:
+        words += f" named {name}" if subject else f" of {name}"
+    return f"{words}, {description}," if description else f"{words},"

@@ -75,7 +75,11 @@ class Call:
         return parse_id(self.params[name], kind)
 
     def flag(self, name: str) -> bool:
-        return self.query.get(name, "false").lower() in ("true", "1", "yes")
+        """A boolean query parameter: `true`/`false` in any case (absent is false), else 400."""
+        value = self.query.get(name, "false").lower()
+        if value not in ("true", "false"):
+            raise ApiError(400, f"Invalid {name}: must be a boolean (true or false)")
+        return value == "true"
 
 
 Result = tuple[int, Any]
@@ -227,6 +231,9 @@ async def _parse_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         return None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise ApiError(415, "Content-Type must be application/json")
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -149,6 +149,7 @@ class Account:
         return self.project_shape(self.project_row(project_id))
 
     def update_project(self, project_id: int, body: Any) -> dict[str, Any]:
+        rules.check_project_update(body, None)  # body rules (400) before the 404
         with self.storage.transaction():
             project = self.project_row(project_id)
             changes = rules.check_project_update(body, project["ip_type"])
@@ -215,9 +216,7 @@ class Account:
             shaped = []
             for row in self.storage.select("datasets", "project_id = ?", (project_id,)):
                 item = self.dataset_with_images(row, self.images_of(row["id"]), embed_images=False)
-                models = self.storage.select(
-                    "models", "dataset_id = ? AND deleted_at IS NULL", (row["id"],)
-                )
+                models = self.storage.select("models", "dataset_id = ?", (row["id"],))
                 if include_models:
                     item["models"] = [model_json_of(self, model) for model in models]
                 if include_models_ids:
@@ -321,10 +320,12 @@ class Account:
 
     def clone_dataset(self, dataset_id: int, body: Any, files_url: str) -> dict[str, Any]:
         body = {} if body is None else rules.require_object(body)
+        given_name = rules.optional_string(body, "name")  # body rules (400) before the 404
+        given_description = rules.optional_string(body, "description")
         with self.storage.transaction():
             source = self.dataset_row(dataset_id)
-            name = rules.optional_string(body, "name") or f"Copy of {source['name']}"
-            description = rules.optional_string(body, "description") or source["description"]
+            name = given_name or f"Copy of {source['name']}"
+            description = given_description or source["description"]
             now = self.clock()
             clone_id = self.storage.insert(
                 "datasets",

@@ -132,8 +132,9 @@ def check_project_create(body: Any) -> dict[str, Any]:
     }
 
 
-def check_project_update(body: Any, ip_type: str) -> dict[str, Any]:
-    """Update Project: only the four text fields; the same word limits; required stay set."""
+def check_project_update(body: Any, ip_type: str | None) -> dict[str, Any]:
+    """Update Project: only the four text fields; the same word limits; required stay set
+    (`ip_type` None: the body's own rules only, before the project is looked up)."""
     body = require_object(body)
     changes: dict[str, Any] = {}
     for field in ("project_name", "project_description", "ip_name", "ip_description"):
@@ -184,12 +185,16 @@ def check_dataset_update(body: Any) -> dict[str, Any]:
 def check_caption_update(body: Any) -> str | None:
     """Update Image Caption: returns the manual caption, or None to regenerate."""
     body = require_object(body)
+    if "caption" in body and "regenerate_caption" in body:  # whatever their values
+        raise ApiError(
+            400,
+            "You cannot provide both parameters simultaneously: send either caption or "
+            "regenerate_caption",
+        )
     regenerate = body.get("regenerate_caption", False)
     if not isinstance(regenerate, bool):
         raise ApiError(400, "Invalid regenerate_caption: must be a boolean")
     has_caption = body.get("caption") is not None
-    if has_caption and regenerate:
-        raise ApiError(400, "Cannot provide both caption and regenerate_caption")
     if regenerate:
         return None
     if not has_caption:
@@ -205,7 +210,7 @@ def check_model_create(body: Any) -> dict[str, Any]:
     name = required_string(body, "name")
     dataset_id = required_int(body, "dataset_id")
     training_version = required_enum(body, "training_version", TRAINING_VERSIONS)
-    description = optional_string(body, "description")
+    description = optional_string(body, "description") or ""
     return {
         "name": name,
         "dataset_id": dataset_id,
@@ -220,7 +225,7 @@ def check_model_update(body: Any) -> dict[str, Any]:
     if "name" in body:
         changes["name"] = required_string(body, "name")
     if "description" in body:
-        changes["description"] = optional_string(body, "description")
+        changes["description"] = optional_string(body, "description") or ""
     return changes
 
 

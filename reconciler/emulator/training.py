@@ -3,8 +3,8 @@
 Training is a lazy state machine over stored timestamps (see `shapes.model_status`):
 start records `training_ends_at = now + training_seconds`; stop records `stop_ends_at`. A model
 whose name contains `fail-training` ends `Failed` instead of `Completed` (the test knob for
-failed trainings). Deleting a model keeps a tombstone: `GET /models/{id}` answers status
-`Deleted`, lists omit it, and every other route answers 404.
+failed trainings). Deleting a model keeps it with status `Deleted` ("Changes status to
+Deleted"): `GET /models/{id}` and every list show it so, and every other route answers 404.
 
 With `config.current` (the `current` API profile) models follow the published OpenAPI: created
 with a `training_mode`, trained with expert parameters (validated, defaults filled in), saving
@@ -114,7 +114,7 @@ class Models:
 
     def list_all(self, *, with_training: bool = False) -> list[dict[str, Any]]:
         with self.storage.transaction():
-            rows = self.storage.select("models", "deleted_at IS NULL")
+            rows = self.storage.select("models")  # deleted ones too, status Deleted
             return [model_json_of(self.account, r, with_training=with_training) for r in rows]
 
     def list_for_project(
@@ -122,9 +122,7 @@ class Models:
     ) -> list[dict[str, Any]]:
         with self.storage.transaction():
             self.account.project_row(project_id)
-            rows = self.storage.select(
-                "models", "project_id = ? AND deleted_at IS NULL", (project_id,)
-            )
+            rows = self.storage.select("models", "project_id = ?", (project_id,))
             return [model_json_of(self.account, r, with_training=with_training) for r in rows]
 
     def get(self, model_id: int) -> dict[str, Any]:

@@ -75,6 +75,15 @@ def test_create_dataset_answers_sample_shape_with_default_prefix(bria: EmulatorS
         ("character_variants", "illustration", None, None, "An illustration of a character,"),
         ("stylized_scene", "photography", None, None, "A photo of a scene,"),
         ("other", "illustration", None, None, "An illustration,"),
+        ("object_variants", "illustration", "Bolt", "A red sports car",
+         "An illustration of a red sports car named Bolt,"),
+        ("icons", "illustration", "Weather", "thin line glyphs",
+         "An illustration of an icon named Weather, thin line glyphs,"),
+        ("stylized_scene", "photography", "Neon City", None,
+         "A photo of a scene named Neon City,"),
+        ("character_variants", "illustration", None, "round chrome bodies",
+         "An illustration of a character, round chrome bodies,"),
+        ("other", "illustration", "Brand", "bold shapes", "An illustration of Brand, bold shapes,"),
     ],
 )  # fmt: skip
 def test_default_caption_prefix_templates(
@@ -86,7 +95,7 @@ def test_default_caption_prefix_templates(
     prefix: str,
 ) -> None:
     body = {"project_name": "p", "ip_type": ip_type, "ip_medium": ip_medium}
-    body |= {k: v for k, v in (("ip_name", ip_name), ("ip_description", ip_description)) if v}
+    body |= {"ip_name": ip_name, "ip_description": ip_description}
     assert bria.dataset(bria.project(**body)["id"])["caption_prefix"] == prefix
     assert default_caption_prefix(ip_type, ip_medium, ip_name, ip_description) == prefix
 
@@ -385,15 +394,16 @@ def test_manual_caption_then_regenerate_caption(
         image["caption"],
         "automatic",
     )
-    ignored_false = bria.put(path, {"caption": "Again.", "regenerate_caption": False})
-    assert ignored_false.json()["caption_source"] == "manual"
+    both = bria.put(path, {"caption": "Again.", "regenerate_caption": False})
+    assert both.status_code == 400  # "You cannot provide both parameters simultaneously"
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         ({"caption": "x", "regenerate_caption": True},
-         "Cannot provide both caption and regenerate_caption"),
+         "You cannot provide both parameters simultaneously: send either caption or "
+         "regenerate_caption"),
         ({}, "Either caption or regenerate_caption must be provided"),
         ({"regenerate_caption": "yes"}, "Invalid regenerate_caption: must be a boolean"),
         ({"caption": "   "}, "Invalid caption: must not be empty"),

@@ -192,14 +192,16 @@ def test_nothing_in_training_can_be_deleted(bria: EmulatorSession, ready: dict[s
         assert bria.delete(path).status_code == 204
 
 
-def test_deleted_model_reads_deleted_and_leaves_lists(
+def test_deleted_model_reads_deleted_and_stays_listed(
     bria: EmulatorSession, ready: dict[str, Any]
 ) -> None:
     model = bria.model(ready["id"])
     assert bria.delete(_model_path(model)).status_code == 204
     assert bria.get(_model_path(model)).json()["status"] == "Deleted"
-    assert bria.get("/tailored-gen/models").json() == []
-    assert bria.get(f"/tailored-gen/projects/{ready['project_id']}/models").json() == []
+    listed = bria.get("/tailored-gen/models").json()
+    assert [(m["id"], m["status"]) for m in listed] == [(model["id"], "Deleted")]
+    in_project = bria.get(f"/tailored-gen/projects/{ready['project_id']}/models").json()
+    assert [(m["id"], m["status"]) for m in in_project] == [(model["id"], "Deleted")]
     for method, tail in (("PUT", ""), ("DELETE", ""), ("POST", "/start_training")):
         response = bria.http.request(method, _model_path(model, tail), json={"name": "x"})
         assert (response.status_code, response.json()) == (404, {"message": "Model not found"})

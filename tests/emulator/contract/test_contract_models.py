@@ -86,8 +86,10 @@ def test_create_get_list_update_delete(bria: Target) -> None:
 
     client.delete_model(created.id)
     assert client.get_model(created.id).status == "Deleted"  # "Changes status to Deleted"
-    assert created.id not in [m.id for m in client.list_models()]
-    assert client.list_project_models(dataset.project_id) == []
+    assert {m.id: m.status for m in client.list_models()}.get(created.id) == "Deleted"
+    assert [(m.id, m.status) for m in client.list_project_models(dataset.project_id)] == [
+        (created.id, "Deleted")
+    ]
 
 
 @pytest.mark.profiles("reference")
