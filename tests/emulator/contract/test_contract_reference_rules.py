@@ -41,6 +41,7 @@ def _dataset(bria: Target, **project: Any) -> tuple[int, int]:
     return created.id, dataset.id
 
 
+@pytest.mark.profiles("reference")
 def test_a_deleted_model_stays_listed_with_status_deleted(bria: Target) -> None:
     client = bria.client
     project_id, dataset_id = _dataset(bria)
@@ -85,6 +86,7 @@ def test_caption_and_regenerate_caption_together_are_400(
     assert bria.client.get_image(dataset_id, image.id).caption == image.caption
 
 
+@pytest.mark.profiles("reference")
 @pytest.mark.parametrize(
     ("ip_type", "ip_name", "ip_description"),
     [
@@ -106,6 +108,7 @@ def test_the_default_prefix_incorporates_ip_name_and_ip_description(
     assert ip_description in prefix
 
 
+@pytest.mark.profiles("reference")
 def test_a_model_without_description_has_an_empty_one(bria: Target, raw: httpx.Client) -> None:
     _, dataset_id = _dataset(bria)
     created = raw.post(
