@@ -19,16 +19,15 @@ stops it only when the manifests declare that resource; any other is left out wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from reconciler.answer_checks import AnswerChecks, Warn
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
 from reconciler.client.records import RecordList
 from reconciler.naming import parse_versioned_name
-from reconciler.plan import Plan, ReadScopeData, declared_scope, fingerprint
+from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import (
     DesiredState,
     LiveDataset,
@@ -42,26 +41,6 @@ from reconciler.state import (
 READ_PARALLELISM = 8
 _Record = TypeVar("_Record", ImageRecord, ModelRecord)
 DatasetsWithModels = RecordList[tuple[DatasetRecord, tuple[ModelRecord, ...]]]
-
-
-@dataclass(frozen=True)
-class ReadScope:
-    """Which projects to read in depth, and which dataset base names they declare."""
-
-    projects: frozenset[str] = frozenset()
-    # project -> declared (not deleted) dataset base names whose current version's images we need
-    dataset_bases: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-
-def scope_from_desired(desired: DesiredState) -> ReadScope:
-    return _scope_of(declared_scope(desired))
-
-
-def _scope_of(data: ReadScopeData) -> ReadScope:
-    return ReadScope(
-        projects=frozenset(project for project, _ in data),
-        dataset_bases={project: frozenset(bases) for project, bases in data},
-    )
 
 
 def read_live_state(
@@ -235,8 +214,10 @@ def _by_id(records: Iterable[_Record]) -> list[_Record]:
     return sorted(records, key=lambda r: r.id)
 
 
-def read_for_saved_plan(client: BriaClient, plan: Plan) -> LiveState | None:
-    """The live state read exactly as when `plan` was made (same scope, recorded in the plan),
-    or None when its fingerprint differs: the account changed since and the plan is stale."""
-    state = read_live_scope(client, _scope_of(plan.read_scope))
-    return state if fingerprint(state) == plan.fingerprint else None
+def read_for_saved_plan(
+    client: BriaClient, scope: ReadScope, expected_fingerprint: str
+) -> LiveState | None:
+    """The live state read exactly as when a saved plan was made (the scope it recorded), or
+    None when its fingerprint differs: the account changed since and the plan is stale."""
+    state = read_live_scope(client, scope)
+    return state if fingerprint(state) == expected_fingerprint else None

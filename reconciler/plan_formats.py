@@ -21,7 +21,7 @@ FORMATS = ("text", "json", "markdown", "html")
 def render_plan(plan: Plan, output_format: str, *, color: bool = False) -> str:
     """The plan in `output_format` (one of FORMATS), without a trailing newline added."""
     if output_format == "json":
-        from reconciler.plan import plan_to_json
+        from reconciler.plan_file import plan_to_json
 
         return redact(json.dumps(plan_to_json(plan), indent=2, sort_keys=False))
     if output_format == "markdown":

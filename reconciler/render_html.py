@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.image_review import ImageReview
-from reconciler.plan import Change, Plan, plan_to_json
+from reconciler.plan import Change, Plan
+from reconciler.plan_file import plan_to_json
 from reconciler.render import (
     NO_CHANGES,
     SYMBOLS,

@@ -24,7 +24,7 @@ import click
 
 from reconciler.apply import DEFAULT_PARALLELISM, ApplyEvent, ApplyResult
 from reconciler.apply.wait import TRAINING_WAIT_TIMEOUT, wait_for_training
-from reconciler.commands.plan_cmd import (
+from reconciler.commands.invocation import (
     ExitOneOnUsageError,
     connection_options,
     connection_settings,
@@ -194,10 +194,10 @@ def _training_models(desired: DesiredState | None, live: LiveState) -> list[tupl
 
 def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     from reconciler.live import read_for_saved_plan
-    from reconciler.plan import load_plan
+    from reconciler.plan_file import load_plan
 
     saved = load_plan(Path(plan_file))
-    live = read_for_saved_plan(client, saved)
+    live = read_for_saved_plan(client, saved.read_scope, saved.fingerprint)
     if live is None:
         raise StalePlan(
             "the saved plan is stale: the account changed since it was made; run plan again "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.commands.plan_cmd import connection_options, connection_settings, load_desired
+from reconciler.commands.invocation import connection_options, connection_settings, load_desired
 from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.secrets import redact

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands.plan_cmd import (
+from reconciler.commands.invocation import (
     ExitOneOnUsageError,
     connection_options,
     connection_settings,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.commands.plan_cmd import (
+from reconciler.commands.invocation import (
     ExitOneOnUsageError,
     connection_options,
     connection_settings,

@@ -24,8 +24,8 @@ from reconciler.plan_formats import FORMATS, render_plan
 )
 def show(plan_file: str, output_format: str) -> None:
     """Show a plan saved with `reconciler plan --out PLANFILE` (reads no account)."""
-    from reconciler.commands.plan_cmd import use_color
-    from reconciler.plan import load_plan
+    from reconciler.commands.invocation import use_color
+    from reconciler.plan_file import load_plan
 
     the_plan = load_plan(plan_file)
     click.echo(render_plan(the_plan, output_format, color=use_color()))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.commands.plan_cmd import (
+from reconciler.commands.invocation import (
     ExitOneOnUsageError,
     connection_options,
     connection_settings,

@@ -38,7 +38,7 @@ _COLOURS = {"error": "red", "warning": "yellow"}
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, strict: bool) -> None:
     """Check manifests under PATHS (default: the current directory) without contacting Bria."""
-    from reconciler.commands.plan_cmd import prepare_state_dir
+    from reconciler.commands.invocation import prepare_state_dir
 
     prepare_state_dir()
     result = load_manifests(paths or (".",), cache_dir=cache_dir(), strict=strict)

@@ -10,7 +10,8 @@ from e2e_support import TOKEN, running_emulator
 from manifest_builders import png_bytes
 
 from reconciler.client import BriaClient
-from reconciler.live import read_live_state, scope_from_desired
+from reconciler.live import read_live_state
+from reconciler.read_scope import scope_from_desired
 from reconciler.state import DesiredDataset, DesiredModel, DesiredProject, DesiredState
 
 

@@ -12,15 +12,9 @@ from jsonschema import Draft202012Validator
 from planner_cases.builders import desired_state, live_state
 
 import reconciler
-from reconciler.plan import (
-    PlanFileError,
-    build_plan,
-    fingerprint,
-    load_plan,
-    plan_from_json,
-    plan_to_json,
-    save_plan,
-)
+from reconciler.plan import build_plan
+from reconciler.plan_file import PlanFileError, load_plan, plan_from_json, plan_to_json, save_plan
+from reconciler.read_scope import fingerprint
 from reconciler.secrets import register_secret
 from reconciler.state import LiveImage, LiveState
 from reconciler.steps import STEP_TYPES

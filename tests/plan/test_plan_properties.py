@@ -25,7 +25,8 @@ from planner_cases.strategies import desired_states, live_states, scenarios
 
 import reconciler
 from reconciler.naming import image_remote_name
-from reconciler.plan import build_plan, plan_from_json, plan_to_json
+from reconciler.plan import build_plan
+from reconciler.plan_file import plan_from_json, plan_to_json
 from reconciler.render import render_text
 from reconciler.state import (
     DesiredState,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from planner_cases.builders import desired_state, live_state, step_line
 
-from reconciler.plan import build_plan, plan_from_json, plan_to_json
+from reconciler.plan import build_plan
+from reconciler.plan_file import plan_from_json, plan_to_json
 
 PROJECT = {"name": "lora", "ip_type": "defined_character", "ip_medium": "illustration"}
 DATASET = {"project": "lora", "name": "lora-v1", "images": ["a.png", "b.png"]}
