@@ -29,11 +29,33 @@ from reconciler.commands.validate_cmd import validate
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
 
+_KEEPS_CLICK_USAGE_EXIT = {"emulator"}
+
 
 class _Group(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:  # `reconciler --nope`: exit 1 like any bad flag
+            setattr(err, "exit_code", 1)  # noqa: B010  (a ClassVar in click's stubs)
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            # a bad flag, argument or command exits 1 (2 means "changes" for plan); the
+            # emulator, a server rather than a step of the plan/apply flow, keeps click's 2
+            command = err.ctx.command.name if err.ctx is not None else None
+            if command not in _KEEPS_CLICK_USAGE_EXIT:
+                setattr(err, "exit_code", 1)  # noqa: B010  (a ClassVar in click's stubs)
+            raise
         except (click.exceptions.Exit, click.ClickException):
             raise
         except click.exceptions.Abort:  # Ctrl-C (or end of input) at one of click's prompts

@@ -83,7 +83,11 @@ HELP: dict[str, CommandHelp] = {
     "emulator": CommandHelp(
         "Serve a local emulator of the Bria API.",
         ("reconciler emulator --port 8080 --data /tmp/bria",),
-        ((0, "stopped (Ctrl-C or SIGTERM)"), (1, "cannot start (port in use, bad flags)")),
+        (
+            (0, "stopped (Ctrl-C or SIGTERM)"),
+            (1, "cannot start (port in use, unusable --data)"),
+            (2, "bad flags"),
+        ),
     ),
     "import": CommandHelp(
         "Write manifests for projects that exist in Bria.",
