@@ -21,8 +21,9 @@ Keys of `datasets` are `<project>/<dataset>` (manifest names, which cannot conta
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,39 @@ def merged(
         else:
             datasets.pop(key, None)
     return AdoptionLock(datasets)
+
+
+@dataclass(frozen=True)
+class LockUpdate:
+    """A plan's decision to record a dataset's adoption: `images` replace what `lock_file`
+    holds for `dataset` (`<project>/<dataset>`); an empty tuple removes the dataset."""
+
+    lock_file: str
+    dataset: str
+    images: tuple[AdoptedImage, ...]
+
+
+def write_lock_updates(updates: Sequence[LockUpdate]) -> list[str]:
+    """Carry out `updates` (after apply succeeded); one line per file written, for the report.
+
+    Each file is rewritten whole through a temporary file and a rename, so a crash leaves the
+    old lock or the new one, never half of one."""
+    by_file: dict[str, dict[str, tuple[AdoptedImage, ...]]] = {}
+    for update in updates:
+        by_file.setdefault(update.lock_file, {})[update.dataset] = update.images
+    lines = []
+    for file, changes in sorted(by_file.items()):
+        path = Path(file)
+        lock = merged(read_lock(path), changes)
+        if not lock.datasets:
+            path.unlink(missing_ok=True)
+            lines.append(f"removed {file}: nothing adopted is left to record")
+            continue
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(render_lock(lock), encoding="utf-8")
+        os.replace(temporary, path)
+        count = sum(len(images) for images in changes.values())
+        lines.append(
+            f"recorded {count} adopted image{'s' if count != 1 else ''} in {file} (commit it)"
+        )
+    return lines

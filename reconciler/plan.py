@@ -13,6 +13,7 @@ import dataclasses
 import heapq
 from dataclasses import dataclass, field
 
+from reconciler.adoption_lock import LockUpdate
 from reconciler.diff import DiffResult, diff_states
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import DesiredState, LiveState
@@ -39,6 +40,8 @@ class Plan:
     #: what the live state was read for: (project, (declared dataset bases...)) pairs, sorted;
     #: `apply --plan` re-reads exactly this to check the fingerprint
     read_scope: ReadScope = field(default_factory=ReadScope)
+    #: adoption locks apply rewrites once every step is done (no API call; not a change)
+    lock_updates: tuple[LockUpdate, ...] = field(default=())
 
     @property
     def has_changes(self) -> bool:
@@ -102,6 +105,7 @@ def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = Fa
         prune=prune,
         errors=tuple(result.errors),
         warnings=tuple(_training_warning(steps) + result.warnings),
+        lock_updates=tuple(result.lock_updates),
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from reconciler.adoption_lock import AdoptedImage, LockUpdate
 from reconciler.errors import ReconcilerError
 from reconciler.image_review import review_from_json, review_to_json
 from reconciler.plan import FORMAT_VERSION, Plan, order_problem, step_number
@@ -57,6 +58,14 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
                 **({"images": [review_to_json(i) for i in change.images]} if change.images else {}),
             }
             for change in plan.changes
+        ],
+        "lock_updates": [
+            {
+                "lock_file": update.lock_file,
+                "dataset": update.dataset,
+                "images": [dataclasses.asdict(image) for image in update.images],
+            }
+            for update in plan.lock_updates
         ],
     }
 
@@ -119,7 +128,18 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
         errors=tuple(data["errors"]),
         warnings=tuple(data.get("warnings", ())),
         read_scope=ReadScope.from_pairs(data["read_scope"]),
+        lock_updates=tuple(
+            _lock_update_from_json(update) for update in data.get("lock_updates", ())
+        ),
     )
+
+
+def _lock_update_from_json(data: dict[str, Any]) -> LockUpdate:
+    images = tuple(
+        AdoptedImage(image["file_name"], image["remote_name"], image["sha256"])
+        for image in data["images"]
+    )
+    return LockUpdate(data["lock_file"], data["dataset"], images)
 
 
 def _step_from_json(op: dict[str, Any], address: str) -> AnyStep:

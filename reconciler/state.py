@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from reconciler.adoption_lock import AdoptedImage
+
 DatasetStatus = Literal["draft", "completed"]
 TrainingVersion = Literal["light", "max"]
 TrainingMode = Literal["fully_automated", "expert"]
@@ -95,6 +97,9 @@ class DesiredDataset:
     status: DatasetStatus = "completed"
     delete: bool = False
     source: Source | None = None
+    adopt: bool = False  # metadata.adopt: remote images are matched to files by name
+    adopted: tuple[AdoptedImage, ...] = ()  # what its adoption lock recorded
+    lock_file: str | None = None  # the adoption lock beside the manifest, where apply records it
 
 
 @dataclass(frozen=True)

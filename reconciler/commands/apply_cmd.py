@@ -173,6 +173,22 @@ def _report(result: ApplyResult, total: int, calls: int) -> None:
     raise error
 
 
+def _record_adoptions(plan: Plan) -> None:
+    """Rewrite the adoption locks the plan decided on: only after every step is done (a failed
+    apply raised before this), so a lock never claims what the account does not hold."""
+    from reconciler.adoption_lock import LockError, write_lock_updates
+
+    try:
+        lines = write_lock_updates(plan.lock_updates)
+    except (OSError, LockError) as err:
+        raise ReconcilerError(
+            f"the account was updated, but the adoption lock could not be written: {err}; "
+            "run apply again to record it"
+        ) from None
+    for line in lines:
+        click.echo(redact(line))
+
+
 def _training_models(desired: DesiredState | None, live: LiveState) -> list[tuple[str, int]]:
     """Declared models already InProgress in the account (also followed by --wait)."""
     if desired is None:
@@ -288,6 +304,7 @@ def apply(
                     f"{len(started)} model(s) started training (1-3 hours); 'reconciler plan' "
                     "shows them as training until they finish, or use 'apply --wait'."
                 )
+        _record_adoptions(the_plan)
         if wait_training:
             cancel = threading.Event()
             with sigint_sets(cancel, "stopping the wait (training goes on in Bria)..."):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from reconciler.adoption_lock import LockUpdate
 from reconciler.steps import AnyStep, Change
 from reconciler.wording import plural, quoted
 
@@ -68,6 +69,8 @@ class DiffResult:
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: adoption locks to rewrite once the plan is applied (`reconciler.diff.adoption`)
+    lock_updates: list[LockUpdate] = field(default_factory=list)
 
 
 def model_key(model_id: int, what: str) -> str:

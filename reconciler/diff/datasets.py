@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.adoption_lock import LockUpdate, dataset_key
+from reconciler.diff.adoption import adoption_note
 from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, plural, quoted
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
@@ -80,6 +82,8 @@ def _diff_dataset(
         return Change(address=address, action="noop", reason=reason), outcome
     edits = compare_images(desired, live.images, live.caption_prefix)
     steps = StepList(address)
+    _record_adoption(scope, desired, edits)
+    adopted = adoption_note(edits.adoption, desired.lock_file)
     start: str | None = None
     ref = scope.index.dataset_ref(live)
     notes: list[str] = []
@@ -95,7 +99,7 @@ def _diff_dataset(
             f"'{live.name}': rename it back"
         )
     if live.status == "completed" and edits.content_differs:
-        return _clone(scope, desired, steps, live, start, edits, notes, drift)
+        return _clone(scope, desired, steps, live, start, edits, notes, drift, adopted)
     parts = edits.summary_parts()
     add_edit_steps(steps, ref, start, edits)
     complete_key = None
@@ -121,11 +125,13 @@ def _diff_dataset(
             )
         else:
             reason = f"dataset '{live.name}' matches the manifest ({live.status})"
+        if adopted:
+            reason += f"; {adopted}"
         return Change(address=address, action="noop", reason=reason, drift=drift), outcome
     change = Change(
         address=address,
         action="update",
-        reason="; ".join(notes),
+        reason="; ".join([*notes, *([adopted] if adopted else [])]),
         before=_before(live),
         after=_after(ref.remote_name, status_after, desired, live, edits),
         drift=drift,
@@ -213,6 +219,7 @@ def _clone(
     edits: ImageEdits,
     notes: list[str],
     drift: bool,
+    adopted: str | None,
 ) -> tuple[Change, DatasetOutcome]:
     source = scope.index.dataset_ref(live, desired.name if start else None)
     new_name = scope.index.next_dataset_name(desired.name)
@@ -244,6 +251,8 @@ def _clone(
             f"{'model' if len(retrain) == 1 else 'models'} {quoted(retrain)} will retrain on "
             f"'{new_name}' ({TRAINING_TIME}{' each' if len(retrain) > 1 else ''})"
         )
+    if adopted:
+        notes.append(adopted)
     change = Change(
         address=steps.address,
         action="clone",
@@ -370,6 +379,14 @@ def _review(
     images = live.images or () if live else ()
     prefix_changes = edits.new_prefix is not None
     return review_images(desired, images, edits.caption_changes, prefix_changes=prefix_changes)
+
+
+def _record_adoption(scope: ProjectScope, desired: DesiredDataset, edits: ImageEdits) -> None:
+    """When what adoption trusts differs from the lock, the plan says to rewrite the lock."""
+    after = edits.adoption.lock_after
+    if desired.adopt and desired.lock_file and set(after) != set(desired.adopted):
+        key = dataset_key(desired.project, desired.name)
+        scope.result.lock_updates.append(LockUpdate(desired.lock_file, key, after))
 
 
 def _unrecognised(edits: ImageEdits) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from reconciler.diff.adoption import NO_ADOPTION, AdoptionMatches, match_adopted
 from reconciler.diff.changes import StepList, plural
 from reconciler.naming import DIGEST_LEN, image_remote_name, parse_image_remote_name
 from reconciler.state import MAX_IMAGES, DesiredDataset, DesiredImage, LiveImage
@@ -52,6 +53,7 @@ class ImageEdits:
     unrecognised: list[str] = field(default_factory=list)  # remote names that do not parse
     kept_count: int = 0
     new_prefix: str | None = None  # set when the prefix changes
+    adoption: AdoptionMatches = NO_ADOPTION  # metadata.adopt: images matched by file name
 
     @property
     def content_differs(self) -> bool:
@@ -103,11 +105,22 @@ def remote_name_of(image: DesiredImage) -> str:
 def compare_images(
     desired: DesiredDataset, live_images: Sequence[LiveImage], live_prefix: str | None
 ) -> ImageEdits:
-    edits = ImageEdits()
+    adoption = match_adopted(desired, live_images)
+    edits = ImageEdits(adoption=adoption)
     wanted = {(img.file_name, img.digest[:DIGEST_LEN]): img for img in desired.images}
     desired_files = {img.file_name for img in desired.images}
     kept: dict[tuple[str, str], LiveImage] = {}
     for live in sorted(live_images, key=lambda i: (i.image_name, i.id)):
+        if live.id in adoption.kept:
+            image = adoption.kept[live.id]
+            kept[(image.file_name, image.digest[:DIGEST_LEN])] = live
+            continue
+        if live.id in adoption.replaced or live.id in adoption.gone:
+            edits.deletes.append(live.image_name)
+            edits.delete_ids.append(live.id)
+            if live.id in adoption.gone:
+                edits.removed.append(adoption.gone[live.id])
+            continue
         parsed = parse_image_remote_name(live.image_name)
         if parsed is None:
             edits.unrecognised.append(live.image_name)
@@ -129,7 +142,7 @@ def compare_images(
         parsed.file_name
         for live in live_images
         if (parsed := parse_image_remote_name(live.image_name)) is not None
-    }
+    } | set(adoption.replaced.values())
     if desired.caption_prefix is not None and desired.caption_prefix != live_prefix:
         edits.new_prefix = desired.caption_prefix
     for key, image in sorted(wanted.items()):

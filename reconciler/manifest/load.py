@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
+from reconciler.manifest.adoption import Adoption, read_adoptions
 from reconciler.manifest.diagnostics import DiagnosticSink, ImageReadStats, LoadResult
 from reconciler.manifest.digests import DigestCache
 from reconciler.manifest.discovery import find_manifests
@@ -91,9 +92,17 @@ def load_manifests(
             check_current_completion(dataset, folder.count, users, sink)
             images[key] = folder.images
     cache.save()
+    adoptions = read_adoptions(
+        {
+            key: d
+            for key, d in catalog.datasets.items()
+            if d.valid and d.project in catalog.projects
+        },
+        sink,
+    )
 
     return LoadResult(
-        state=_desired_state(catalog, images, samples),
+        state=_desired_state(catalog, images, samples, adoptions),
         diagnostics=sink.sorted(),
         files=tuple(f.display for f in files),
         skipped=() if strict else discovery.skipped,
@@ -110,6 +119,7 @@ def _desired_state(
     catalog: Catalog,
     images: dict[tuple[str, str], tuple[DesiredImage, ...]],
     samples: dict[tuple[str, str], tuple[SamplePrompt, ...]],
+    adoptions: dict[tuple[str, str], Adoption],
 ) -> DesiredState:
     """The valid resources as state dataclasses, sorted by name (resources with errors left out)."""
     projects = tuple(
@@ -136,6 +146,9 @@ def _desired_state(
             status=cast(DatasetStatus, d.text("status") or "completed"),
             delete=d.delete,
             source=_source(d),
+            adopt=key in adoptions,
+            adopted=adoptions[key].images if key in adoptions else (),
+            lock_file=adoptions[key].lock_file if key in adoptions else None,
         )
         for key, d in sorted(catalog.datasets.items())
         if d.valid and d.project in catalog.projects

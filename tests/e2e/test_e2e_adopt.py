@@ -1,0 +1,250 @@
+"""End to end: adopting a console-made account, by import or by hand-written manifests.
+
+After either road the next plan is empty (no clone, no upload, no retraining) and `apply` writes
+nothing to Bria; one edit then plans exactly one change, and a content change of an adopted file
+is detected through the adoption lock committed beside the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_account import (
+    FOLDERS,
+    LORA,
+    WIP_PREFIX,
+    build_console_account,
+    new_requests,
+    request_counts,
+)
+from e2e_support import TOKEN, run, running_emulator
+from manifest_builders import ManifestTree, png_bytes
+
+from reconciler.client import BriaClient
+from reconciler.emulator.server import EmulatorServer
+
+CAVEAT = "Bria re-encodes uploads, so their content cannot be compared"
+
+
+@pytest.fixture
+def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+    monkeypatch.chdir(tmp_path)
+    with running_emulator(tmp_path / "emu", training_seconds=3600) as server:
+        with BriaClient(server.url, TOKEN) as client:
+            build_console_account(server, client)
+        yield server
+
+
+def plan_json(server: EmulatorServer, path: str) -> dict[str, Any]:
+    result = run(server, "plan", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    start = result.output.index("{")
+    loaded: dict[str, Any] = json.loads(result.output[start : result.output.rindex("}") + 1])
+    return loaded
+
+
+def changes(plan: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(address, action, operation kinds) of every change that is not a no-op."""
+    return [
+        (c["address"], c["action"], [op["op"] for op in c["operations"]])
+        for c in plan["changes"]
+        if c["action"] != "noop"
+    ]
+
+
+def reasons(plan: dict[str, Any]) -> dict[str, str]:
+    return {c["address"]: c["reason"] for c in plan["changes"]}
+
+
+def assert_empty_plan_and_no_write(server: EmulatorServer, path: str) -> None:
+    before = request_counts(server)
+    plan = run(server, "plan", path, "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    apply = run(server, "apply", path, "--auto-approve")
+    assert apply.exit_code == 0, apply.output
+    requests = new_requests(before, request_counts(server))
+    assert all(route.startswith("GET ") for route in requests), requests
+
+
+# ---------------------------------------------------------------- import
+
+
+def test_right_after_import_the_plan_is_empty_and_apply_writes_nothing(
+    console: EmulatorServer,
+) -> None:
+    imported = run(console, "import", "--out", "imported")
+    assert imported.exit_code == 0, imported.output
+    before = {p: p.read_bytes() for p in Path("imported").rglob("*") if p.is_file()}
+    assert_empty_plan_and_no_write(console, "imported")
+    after = {p: p.read_bytes() for p in Path("imported").rglob("*") if p.is_file()}
+    assert after == before  # the lock was complete: apply recorded nothing new
+    why = reasons(plan_json(console, "imported"))
+    assert why["dataset.lora/chars"] == (
+        "dataset 'chars' matches the manifest (completed); 6 images adopted by name, as "
+        "recorded in 'imported/lora/datasets/chars.adopted.json'"
+    )
+    assert why["model.lora/chars-light"] == "trained (Completed) on dataset 'chars'"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            "caption",
+            [("dataset.lora/wip", "update", ["SetCaption"])],
+        ),
+        (
+            "add-image",
+            [("dataset.lora/wip", "update", ["UploadImage"])],
+        ),
+        (
+            "content",
+            [("dataset.lora/wip", "update", ["DeleteImage", "UploadImage"])],
+        ),
+        (
+            "model",
+            [("model.lora/chars-max", "update", ["UpdateModel"])],
+        ),
+    ],
+)
+def test_after_import_one_edit_plans_exactly_one_change(
+    console: EmulatorServer, edit: str, expected: list[tuple[str, str, list[str]]]
+) -> None:
+    assert run(console, "import", "--out", "imported").exit_code == 0
+    wip = Path("imported/lora/datasets/wip")
+    if edit == "caption":
+        (wip / "sketch-1.txt").write_text("Lora sketching at dawn\n")
+    elif edit == "add-image":
+        (wip / "sketch-4.png").write_bytes(png_bytes(204))
+    elif edit == "content":
+        (wip / "sketch-2.png").write_bytes(png_bytes(999))
+    else:
+        model = Path("imported/lora/models/chars-max.yaml")
+        model.write_text(model.read_text() + "  description: the best one\n")
+    assert changes(plan_json(console, "imported")) == expected
+    applied = run(console, "apply", "imported", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    replan = run(console, "plan", "imported", "--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output
+
+
+# ---------------------------------------------------------------- hand-written
+
+
+def hand_written(root: Path) -> ManifestTree:
+    """The manifests a team would write over the folders it uploaded in the console."""
+    tree = ManifestTree(root)
+    tree.project("lora", description=LORA["project_description"])
+    tree.project(
+        "scenes", ip_type="stylized_scene", ip_medium="photography", ip_name=None,
+        ip_description=None,
+    )  # fmt: skip
+    for (project, name), files in FOLDERS.items():
+        captions = {file: caption for file, (_, caption) in files.items() if caption}
+        tree.dataset(
+            project,
+            name,
+            {file: seed for file, (seed, _) in files.items()},
+            captions=captions,
+            caption_prefix=WIP_PREFIX if name == "wip" else None,
+            status="draft" if name == "wip" else "completed",
+            adopt=True,
+        )
+    tree.model("lora", "chars-light", "chars", description="the fast one")
+    tree.model("lora", "chars-max", "chars", training_version="max", adopt=True)
+    tree.model("scenes", "streets-light", "streets")
+    return tree
+
+
+def test_hand_written_manifests_with_adopt_plan_empty_and_apply_records_the_lock(
+    console: EmulatorServer, tmp_path: Path
+) -> None:
+    tree = hand_written(tmp_path)
+    tree.write()
+    plan = plan_json(console, "manifests")
+    assert changes(plan) == []
+    why = reasons(plan)
+    assert why["dataset.lora/chars"] == (
+        f"dataset 'chars' matches the manifest (completed); adopts 6 images by name; {CAVEAT}; "
+        "apply records what it trusted in 'manifests/lora.adopted.json' (commit it)"
+    )
+    assert not Path("manifests/lora.adopted.json").exists()  # plan writes nothing
+    assert_empty_plan_and_no_write(console, "manifests")
+    lock = json.loads(Path("manifests/lora.adopted.json").read_text())
+    assert sorted(lock["datasets"]) == ["lora/chars", "lora/wip"]
+    assert sorted(lock["datasets"]["lora/wip"]["images"]) == [
+        "sketch-1.png",
+        "sketch-2.png",
+        "sketch-3.png",
+    ]
+    assert sorted(json.loads(Path("manifests/scenes.adopted.json").read_text())["datasets"]) == [
+        "scenes/streets"
+    ]
+    again = reasons(plan_json(console, "manifests"))
+    assert again["dataset.lora/wip"] == (
+        "dataset 'wip' matches the manifest (draft); 3 images adopted by name, as recorded in "
+        "'manifests/lora.adopted.json'"
+    )
+
+
+def test_after_hand_written_adoption_a_content_change_is_one_change(
+    console: EmulatorServer, tmp_path: Path
+) -> None:
+    tree = hand_written(tmp_path)
+    tree.write()
+    assert run(console, "apply", "manifests", "--auto-approve").exit_code == 0  # records
+    tree.images[("lora", "wip")]["sketch-3.png"] = 777  # new content, same name
+    tree.write()
+    plan = plan_json(console, "manifests")
+    assert changes(plan) == [("dataset.lora/wip", "update", ["DeleteImage", "UploadImage"])]
+    assert "replace 1 image with new content" in reasons(plan)["dataset.lora/wip"]
+    assert run(console, "apply", "manifests", "--auto-approve").exit_code == 0
+    replan = run(console, "plan", "manifests", "--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output
+    lock = json.loads(Path("manifests/lora.adopted.json").read_text())
+    # sketch-3.png now carries its digest in its remote name: the lock no longer needs it
+    assert sorted(lock["datasets"]["lora/wip"]["images"]) == ["sketch-1.png", "sketch-2.png"]
+
+
+def test_without_adopt_the_same_manifests_would_clone_and_retrain(
+    console: EmulatorServer, tmp_path: Path
+) -> None:
+    tree = hand_written(tmp_path)
+    for doc in tree.datasets.values():
+        doc["metadata"].pop("adopt")
+    tree.write()
+    plan = plan_json(console, "manifests")
+    actions = {address: action for address, action, _ in changes(plan)}
+    assert actions["dataset.lora/chars"] == "clone"
+    assert actions["model.lora/chars-light"] == "replace"
+
+
+def test_a_saved_plan_records_the_adoption_when_applied(
+    console: EmulatorServer, tmp_path: Path
+) -> None:
+    hand_written(tmp_path).write()
+    saved = run(console, "plan", "manifests", "--out", "plan.json")
+    assert saved.exit_code == 0, saved.output
+    updates = json.loads(Path("plan.json").read_text())["lock_updates"]
+    assert [u["dataset"] for u in updates] == ["lora/chars", "lora/wip", "scenes/streets"]
+    assert not Path("manifests/lora.adopted.json").exists()
+    applied = run(console, "apply", "--plan", "plan.json")
+    assert applied.exit_code == 0, applied.output
+    assert "recorded 9 adopted images in manifests/lora.adopted.json (commit it)" in applied.output
+    assert Path("manifests/scenes.adopted.json").exists()
+
+
+def test_a_broken_adoption_lock_is_a_located_error(console: EmulatorServer, tmp_path: Path) -> None:
+    hand_written(tmp_path).write()
+    Path("manifests/lora.adopted.json").write_text('{"format": "something else"}')
+    result = run(console, "validate", "manifests")
+    assert result.exit_code == 1
+    assert (
+        "manifests/lora.yaml:17:3: error: dataset 'chars' is adopted, but its adoption lock "
+        "'manifests/lora.adopted.json' cannot be used: field 'format' must be "
+        "'reconciler-adoption/v1'" in result.output
+    )
