@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,12 @@ def test_the_wheel_installs_by_its_name_and_runs_the_quickstart(tmp_path: Path) 
     )
     built = list(wheels.glob("*.whl"))
     assert [w.name.split("-")[0] for w in built] == [name.replace("-", "_")]
+    with zipfile.ZipFile(built[0]) as wheel:
+        metadata = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        text = wheel.read(metadata).decode()
+        assert "License-Expression: Apache-2.0" in text.splitlines()
+        assert any(n.endswith("licenses/LICENSE") for n in wheel.namelist())
+        assert "reconciler/schemas/plan.schema.json" in wheel.namelist()
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path)
