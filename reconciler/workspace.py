@@ -45,10 +45,13 @@ def ensure_state_dir() -> tuple[Path, bool]:
     """Create `.reconciler/` (ignoring itself in git) when missing; (its path, whether created)."""
     folder = state_dir()
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# created by reconciler: nothing here is meant to be committed\n*\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# created by reconciler: nothing here is meant to be committed\n*\n")
+    except OSError:
+        return folder, False  # a read-only checkout still validates and plans (cache stays cold)
     return folder, created
 
 

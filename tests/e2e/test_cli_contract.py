@@ -294,3 +294,11 @@ def test_no_color_turns_colours_off_even_where_they_would_be_on(repo: Path) -> N
     plain = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": "1"})
     assert plain.exit_code == 1 and "\x1b[" not in plain.output
     assert "error: unknown kind 'X'" in plain.output
+
+
+def test_an_unwritable_state_folder_does_not_stop_validate(repo: Path) -> None:
+    """A read-only checkout (here: a file where `.reconciler/` would go, which even root cannot
+    turn into a folder) still validates; only the digest cache stays cold."""
+    (repo / ".reconciler").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["validate", "sub/manifests"], env=_env())
+    assert result.exit_code == 0, result.output
