@@ -128,6 +128,8 @@ class DesiredModel:
     delete: bool = False
     source: Source | None = None
     samples: tuple[SamplePrompt, ...] = ()
+    # current generation: spec.training_mode (then training_version is only a placeholder)
+    training_mode: str | None = None
 
 
 @dataclass(frozen=True)

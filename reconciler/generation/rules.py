@@ -16,6 +16,11 @@ structure reference image, a Light feature):
   an image; scales 0-1; the IP-Adapter (`image_prompt_file`) is a guidance method too;
 - guidance images jpeg, png or webp, at most 12 MB, all of one aspect ratio;
 - text-to-vector only for models of illustration projects.
+
+A current-generation model (`training_mode`, Bria's published OpenAPI) generates through
+`/v2/image/generate/tailored` instead: one image per request (`num_results` N makes N requests,
+seeds following a given one), `steps_num` 20-50, and none of fast mode, guidance methods, the
+IP-Adapter, vectors or a structure reference, which that route does not take.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from reconciler.errors import ReconcilerError
 ROUTE_IMAGE = "text-to-image"
 ROUTE_VECTOR = "text-to-vector"
 ROUTE_REIMAGINE = "reimagine"
+ROUTE_V2 = "v2/image/generate/tailored"  # current-generation models
+V2_STEPS = (20, 50)
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9")
 GUIDANCE_METHODS = (
     "controlnet_canny",
@@ -104,6 +111,7 @@ class ModelFacts:
     status: str
     training_version: str  # light | max; "" for a current-generation model
     ip_medium: str  # the project's: illustration | photography
+    generation: str = "reference"  # "current": a training_mode model, generating through /v2
 
 
 @dataclass(frozen=True)
@@ -126,9 +134,12 @@ class GenerationRequest:
     model_id: int
     params: Mapping[str, Any]
     described: Mapping[str, Any]  # `params` with each image as {"file", "sha256"}: for sidecars
+    repeat: int = 1  # /v2 makes one image per request: this many requests
 
     @property
     def expected_results(self) -> int:
+        if self.route == ROUTE_V2:
+            return self.repeat
         return int(self.params.get("num_results", MAX_RESULTS))
 
 
@@ -167,6 +178,8 @@ def check_request(
     problem = prompt_problem(options.prompt)
     if problem:
         raise GenerationRefused(problem)
+    if model.generation == "current":
+        return _current_generation_request(options, model, spelling)
     route = route_of(options)
     is_max = model.training_version == "max"
     _check_route(options, model, route, is_max, spelling)
@@ -192,6 +205,52 @@ def check_request(
     described.update(scalars)
     _add_images(options, images, params, described)
     return GenerationRequest(route, model.model_id, params, described)
+
+
+def _current_generation_request(
+    options: GenerationOptions, model: ModelFacts, spelling: Spelling
+) -> GenerationRequest:
+    """/v2/image/generate/tailored: what it does not take is refused, one message each."""
+    what = f"model '{model.label}' is a current-generation model (training_mode)"
+    refusals = (
+        (options.vector, f"{spelling.vector}: /v2 generates raster images only"),
+        (options.structure_image is not None, "--structure-image: /v2 takes no structure image"),
+        (bool(options.guidance), "--guidance: /v2 takes no guidance methods"),
+        (options.image_prompt is not None, "--image-prompt: /v2 takes no IP-Adapter image"),
+        (options.image_prompt_mode is not None, "--image-prompt-mode: /v2 takes no IP-Adapter"),
+        (options.fast is not None, f"{spelling.fast}/{spelling.no_fast}: /v2 has no fast mode"),
+    )
+    for refused, reason in refusals:
+        if refused:
+            raise GenerationRefused(f"{what}: drop {reason}")
+    if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
+        raise GenerationRefused(
+            f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
+            + ", ".join(ASPECT_RATIOS)
+        )
+    count = options.num_results
+    if count is not None and not 1 <= count <= MAX_RESULTS:
+        raise GenerationRefused(
+            f"{spelling.num_results} {count} is out of range: Bria generates 1 to {MAX_RESULTS} "
+            "results"
+        )
+    low, high = V2_STEPS
+    if options.steps is not None and not low <= options.steps <= high:
+        raise GenerationRefused(
+            f"{spelling.steps} {options.steps} is out of range: current-generation models take "
+            f"steps_num {low}-{high}"
+        )
+    params: dict[str, Any] = {"prompt": options.prompt}
+    if options.aspect_ratio is not None:
+        params["aspect_ratio"] = options.aspect_ratio
+    if options.seed is not None:
+        params["seed"] = options.seed
+    if options.steps is not None:
+        params["steps_num"] = options.steps
+    described = dict(params)
+    if count is not None:
+        described["num_results"] = count  # requests made, one image each
+    return GenerationRequest(ROUTE_V2, model.model_id, params, described, repeat=count or 1)
 
 
 def check_ready(model: ModelFacts) -> None:

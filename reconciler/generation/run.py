@@ -17,13 +17,14 @@ from reconciler.generation.output import default_out_dir, write_images
 from reconciler.generation.results import (
     DEFAULT_RESULT_TIMEOUT,
     Image,
+    Result,
     call_route,
     download_results,
     results_of,
 )
 from reconciler.generation.rules import (
+    ROUTE_V2,
     GenerationOptions,
-    GenerationRefused,
     GenerationRequest,
     ImageInput,
     ModelFacts,
@@ -31,7 +32,6 @@ from reconciler.generation.rules import (
     check_request,
 )
 from reconciler.generation.target import (
-    ModelVersion,
     find_project,
     find_versions,
     require_declared,
@@ -57,8 +57,9 @@ def manifest_facts(desired: DesiredState, project: str, model: str) -> ModelFact
         label=f"{project}/{model}",
         model_id=0,
         status="Completed",
-        training_version=declared.training_version or "",
+        training_version="" if declared.training_mode else declared.training_version,
         ip_medium=medium,
+        generation="current" if declared.training_mode else "reference",
     )
 
 
@@ -72,15 +73,6 @@ def prepare(
     return GenerationJob(project, model, options, images)
 
 
-def refuse_current_generation(version: ModelVersion) -> None:
-    if version.record.generation == "current":
-        raise GenerationRefused(
-            f"model '{version.label}' is a current-generation model (training_mode "
-            f"'{version.record.training_mode}'): it generates through /v2/image/generate/tailored, "
-            "which this version of 'reconciler generate' does not call yet"
-        )
-
-
 def generate_images(
     client: BriaClient,
     request: GenerationRequest,
@@ -90,9 +82,36 @@ def generate_images(
     progress: Progress | None = None,
 ) -> list[Image]:
     """Call the route and download every result (polling asynchronous ones)."""
-    answer = call_route(client, request)
-    results = results_of(answer, request.route)
+    if request.route == ROUTE_V2:
+        results = _generate_v2(client, request, timeout=timeout, progress=progress)
+    else:
+        results = results_of(call_route(client, request), request.route)
     return download_results(results, request.route, timeout=timeout, progress=progress)
+
+
+def _generate_v2(
+    client: BriaClient,
+    request: GenerationRequest,
+    *,
+    timeout: float,
+    progress: Progress | None,
+) -> list[Result]:
+    """One /v2 request per image (202s polled at /v2/status); seeds follow a given one."""
+    from reconciler.client.generation_wait import generate_and_wait
+
+    results: list[Result] = []
+    seed = request.params.get("seed")
+    for index in range(request.repeat):
+        params = dict(request.params)
+        if isinstance(seed, int):
+            params["seed"] = seed + index
+        if progress and request.repeat > 1:
+            progress(f"request {index + 1} of {request.repeat} (/v2: one image per request)")
+        done = generate_and_wait(client, request.model_id, timeout=timeout, **params)
+        results.append(
+            Result(done.image_url, done.seed if done.seed is not None else params.get("seed"))
+        )
+    return results
 
 
 def run_job(
@@ -105,12 +124,15 @@ def run_job(
 ) -> list[Path]:
     project = find_project(client, job.project)
     current = find_versions(client, project, job.model)[0]
-    refuse_current_generation(current)
     facts = current.facts(project.ip_medium)
     check_ready(facts)
     request = check_request(job.options, facts, job.images)
     if progress:
-        count = request.params.get("num_results", "Bria's default number of")
+        count = (
+            request.repeat
+            if request.route == ROUTE_V2
+            else request.params.get("num_results", "Bria's default number of")
+        )
         progress(
             f"generating {count} image(s) with '{current.label}' (model id {current.record.id}, "
             f"{request.route})"

@@ -40,6 +40,7 @@ class ModelVersion:
             status=self.record.status,
             training_version=self.record.training_version,
             ip_medium=ip_medium,
+            generation="current" if self.record.generation == "current" else "reference",
         )
 
 

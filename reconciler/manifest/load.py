@@ -163,6 +163,7 @@ def _desired_state(
             delete=m.delete,
             source=_source(m),
             samples=samples.get(key, ()),
+            training_mode=m.text("training_mode"),
         )
         for key, m in sorted(catalog.models.items())
         if m.valid and m.project in catalog.projects

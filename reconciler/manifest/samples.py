@@ -72,6 +72,7 @@ def read_samples(
             status="Completed",
             training_version=model.text("training_version") or "",
             ip_medium=(project.text("ip_medium") if project else None) or "",
+            generation="current" if model.text("training_mode") else "reference",
         )
         samples: list[SamplePrompt] = []
         for index, item in enumerate(items):

@@ -107,8 +107,6 @@ def collect_samples(
 
 def _cell(row: int, index: int, sample: SamplePrompt, column: Column, medium: str) -> Cell:
     version = column.version
-    if version.record.generation == "current":
-        return Cell(row, index, None, None, "a current-generation model: not sampled (v2 route)")
     try:
         request = check_request(sample_options(sample), version.facts(medium), {}, SAMPLE_FIELDS)
     except GenerationRefused as refused:
