@@ -59,7 +59,7 @@ python3 "$here/report.py" apply-comment --exit-code "$code" --log "$out/apply.lo
   --reason "$reason" --limit "$limit" --where "The whole log is in the job's output." \
   >"$out/apply-comment.md"
 python3 "$here/report.py" apply-comment --exit-code "$code" --log "$out/apply.log" --mode "$mode" \
-  --reason "$reason" --limit 1000000 --where "The whole log is in the job's output." >>"$summary"
+  --reason "$reason" --limit 900000 --where "The whole log is in the job's output." >>"$summary"
 {
   echo "exitcode=$code"
   echo "mode=$mode"

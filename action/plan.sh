@@ -51,9 +51,9 @@ kind="plan-comment"
 [ "$mode" = drift ] && kind="drift-issue"
 python3 "$here/report.py" "$kind" --exit-code "$code" --plan-md "$out/plan.md" \
   --stderr "$out/plan.stderr" --limit "$limit" --where "$where" >"$out/comment.md"
-# the job summary takes up to 1 MiB: the whole plan almost always fits
+# the job summary takes up to 1 MiB (bytes: 900,000 characters leave room for non-ASCII)
 python3 "$here/report.py" "$kind" --exit-code "$code" --plan-md "$out/plan.md" \
-  --stderr "$out/plan.stderr" --limit 1000000 --where "$where" >>"$summary"
+  --stderr "$out/plan.stderr" --limit 900000 --where "$where" >>"$summary"
 
 case "$code" in
   0) changes=false ;;

