@@ -8,7 +8,9 @@ validates against it and checks the order of the steps (`reconciler.plan.order_p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import functools
 import json
 import os
@@ -171,9 +173,15 @@ def save_plan(plan: Plan, path: str | Path) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, target)
     except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        fix = (
+            "free some space on that disk, or write the plan elsewhere"
+            if err.errno == errno.ENOSPC
+            else "check the path and its permissions"
+        )
         raise PlanFileError(
-            f"plan file '{target}' cannot be written: {err.strerror or err}: check the path "
-            "and its permissions"
+            f"plan file '{target}' cannot be written: {err.strerror or err}: {fix}"
         ) from err
 
 

@@ -40,7 +40,7 @@ from reconciler.naming import parse_versioned_name
 from reconciler.secrets import redact
 from reconciler.state import TRAINING_STATUSES, DesiredState, LiveState
 from reconciler.steps import describe_step
-from reconciler.workspace import ensure_state_dir
+from reconciler.workspace import open_state_file, state_dir
 
 if TYPE_CHECKING:
     from reconciler.plan import Plan
@@ -97,8 +97,8 @@ class ApplyLocked(ReconcilerError):
 @contextmanager
 def apply_lock() -> Iterator[None]:
     """One apply at a time in this repository (flock; released by the OS if the process dies)."""
-    lock_file = ensure_state_dir()[0] / "apply.lock"
-    with open(lock_file, "a+") as handle:
+    lock_file = state_dir() / "apply.lock"
+    with open_state_file("apply.lock", "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -16,7 +16,7 @@ from reconciler.connection import ConnectionSettings
 from reconciler.errors import ManifestError, ReconcilerError, UsageError
 from reconciler.secrets import redact
 from reconciler.state import DesiredState, LiveState
-from reconciler.workspace import cache_dir, emulator_data_dir, ensure_state_dir
+from reconciler.workspace import StateDirError, cache_dir, emulator_data_dir, ensure_state_dir
 
 if TYPE_CHECKING:
     from reconciler.plan import Plan
@@ -93,7 +93,7 @@ def connection_settings(
             "--emulator-profile needs --emulator (it chooses the API the emulator serves)"
         )
     if use_emulator:
-        prepare_state_dir()
+        prepare_state_dir(required=True)
         click.echo(
             f"Emulator: the account in '{emulator_data_dir()}' (delete it to start empty)",
             err=True,
@@ -107,10 +107,19 @@ def connection_settings(
     )
 
 
-def prepare_state_dir() -> None:
+def prepare_state_dir(*, required: bool = False) -> bool:
     """`.reconciler/` at the repository root, ignoring itself in git (no note printed: output
-    stays the same on the first run; `reconciler init` adds the line to .gitignore)."""
-    ensure_state_dir()
+    stays the same on the first run; `reconciler init` adds the line to .gitignore). When it
+    cannot be used, `required` raises the clean StateDirError; otherwise one warning says the
+    digest cache is off for this run (validate and plan need nothing else from it)."""
+    try:
+        ensure_state_dir()
+    except StateDirError as err:
+        if required:
+            raise
+        click.echo(f"warning: {err}; the digest cache is off for this run", err=True)
+        return False
+    return True
 
 
 def strict_option(command: F) -> F:
@@ -131,8 +140,10 @@ def load_desired(
     from reconciler.manifest import load_manifests
     from reconciler.manifest.discovery import describe_skipped
 
-    prepare_state_dir()
-    result = load_manifests(list(paths) or ["."], cache_dir=cache_dir(), strict=strict)
+    usable = prepare_state_dir()
+    result = load_manifests(
+        list(paths) or ["."], cache_dir=cache_dir() if usable else None, strict=strict
+    )
     if result.skipped and show_warnings:
         click.echo(describe_skipped(result.skipped), err=True)
     errors = 0

@@ -40,8 +40,10 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, str
     """Check manifests under PATHS (default: the current directory) without contacting Bria."""
     from reconciler.commands.invocation import prepare_state_dir
 
-    prepare_state_dir()
-    result = load_manifests(paths or (".",), cache_dir=cache_dir(), strict=strict)
+    usable = prepare_state_dir()
+    result = load_manifests(
+        paths or (".",), cache_dir=cache_dir() if usable else None, strict=strict
+    )
     if output_format == "json":
         click.echo(json.dumps(render_json(result), indent=2))
     else:
