@@ -141,7 +141,7 @@ def hand_written(root: Path) -> ManifestTree:
     tree.project("lora", description=LORA["project_description"])
     tree.project(
         "scenes", ip_type="stylized_scene", ip_medium="photography", ip_name=None,
-        ip_description=None,
+        ip_description=None, adopt=True,
     )  # fmt: skip
     for (project, name), files in FOLDERS.items():
         captions = {file: caption for file, (_, caption) in files.items() if caption}
@@ -248,3 +248,22 @@ def test_a_broken_adoption_lock_is_a_located_error(console: EmulatorServer, tmp_
         "'manifests/lora.adopted.json' cannot be used: field 'format' must be "
         "'reconciler-adoption/v1'" in result.output
     )
+
+
+def test_after_import_a_caption_edit_in_a_completed_dataset_clones_it_like_any_other(
+    console: EmulatorServer,
+) -> None:
+    assert run(console, "import", "--out", "imported").exit_code == 0
+    light = Path("imported/lora/models/chars-light.yaml")
+    light.write_text(light.read_text().replace("  protect: true\n", ""))  # lift protection
+    Path("imported/lora/datasets/chars/lora-beach.txt").write_text("Lora at the seaside\n")
+    plan = plan_json(console, "imported")
+    assert changes(plan) == [
+        ("dataset.lora/chars", "clone", ["CloneDataset", "SetCaption", "UpdateDataset"]),
+        ("model.lora/chars-light", "replace", ["CreateModel", "StartTraining"]),
+        ("model.lora/chars-max", "replace", ["CreateModel", "StartTraining"]),
+    ]
+    assert "6 images adopted by name" in reasons(plan)["dataset.lora/chars"]
+    assert run(console, "apply", "imported", "--auto-approve").exit_code == 0
+    replan = run(console, "plan", "imported", "--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output  # the clone's images are still adopted
