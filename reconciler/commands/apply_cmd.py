@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from reconciler.plan import Plan
 
 NOT_A_TERMINAL = (
-    "refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve"
+    "Apply cancelled: refusing to apply without confirmation: stdin is not a terminal; "
+    "pass --auto-approve"
 )
 
 
@@ -66,7 +67,7 @@ def confirm_apply() -> None:
     """Ask on the terminal; only y/yes goes on. No, an empty answer or end of input cancel with
     exit 1 ("Apply cancelled"); Ctrl-C raises KeyboardInterrupt (exit 130)."""
     if not stdin_is_terminal():
-        raise ReconcilerError(NOT_A_TERMINAL)
+        raise ApplyCancelled(NOT_A_TERMINAL)
     click.echo("Apply these changes? [y/N] ", nl=False)
     try:
         answer = sys.stdin.readline()

@@ -161,6 +161,15 @@ def test_yes_applies(repo: Path) -> None:
     assert _plan_exit_code(repo) == 0
 
 
+def test_an_answer_piped_in_is_not_a_confirmation(repo: Path) -> None:
+    """`echo y | apply` must not apply: only a person at a terminal (or --auto-approve) can."""
+    for answer in ("n\n", "y\n"):
+        result = CliRunner().invoke(cli, ["apply", "sub/manifests", "--emulator"], input=answer)
+        assert result.exit_code == 1, result.output
+        assert "error: Apply cancelled: refusing to apply without confirmation" in result.stderr
+    assert _plan_exit_code(repo) == 2
+
+
 def test_a_closed_stdin_refuses_without_a_traceback(repo: Path) -> None:
     base = f"exec '{sys.executable}' -m reconciler apply sub/manifests --emulator"
     closed = subprocess.run(
