@@ -55,7 +55,8 @@ def call_route(client: BriaClient, request: GenerationRequest) -> Mapping[str, A
 
 def results_of(answer: Mapping[str, Any], route: str) -> list[Result]:
     """The result URLs and seeds of an answer: `{"result": [{"urls": [...], "seed": n}, ...]}`
-    (Bria v1), also `url`/`image_url` items or a bare `urls` list. Blocked results are skipped."""
+    (Bria v1), also `url`/`image_url` items or a bare `urls` list. Blocked results are skipped.
+    An answer of none of these shapes gives every URL found under a key naming one."""
     items = answer.get("result", answer.get("results"))
     if items is None and isinstance(answer.get("urls"), list):
         items = [{"urls": answer["urls"], "seed": answer.get("seed")}]
@@ -74,9 +75,23 @@ def results_of(answer: Mapping[str, Any], route: str) -> list[Result]:
                 found.append(Result(url, seed))
                 break
     if not found:
+        found = [Result(url, None) for url in _urls_anywhere(answer)]
+    if not found:
         keys = ", ".join(sorted(answer)) or "none"
         raise GenerationFailed(f"{route}: Bria's answer holds no result URL (keys: {keys})")
     return found
+
+
+def _urls_anywhere(value: Any, key: str = "") -> list[str]:
+    """Every http(s) string under a key naming a URL, in order: for answers of another shape."""
+    if isinstance(value, str):
+        is_url = value.startswith(("http://", "https://")) and "url" in key.lower()
+        return [value] if is_url else []
+    if isinstance(value, dict):
+        return [u for k, v in value.items() for u in _urls_anywhere(v, str(k))]
+    if isinstance(value, list):
+        return [u for item in value for u in _urls_anywhere(item, key)]
+    return []
 
 
 def extension_of(data: bytes, route: str) -> str:

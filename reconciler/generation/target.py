@@ -79,7 +79,7 @@ def require_declared(desired: DesiredState, project: str, model: str) -> None:
 
 
 def find_project(client: BriaClient, project: str) -> ProjectRecord:
-    for record in sorted(client.list_projects(), key=lambda p: p.id):
+    for record in sorted(client.list_projects(lenient=True), key=lambda p: p.id):
         if record.project_name == project:
             return record
     raise ModelNotFound(
@@ -88,7 +88,9 @@ def find_project(client: BriaClient, project: str) -> ProjectRecord:
 
 
 def find_versions(client: BriaClient, project: ProjectRecord, model: str) -> list[ModelVersion]:
-    versions = versions_of(project.project_name, model, client.list_project_models(project.id))
+    versions = versions_of(
+        project.project_name, model, client.list_project_models(project.id, lenient=True)
+    )
     if not versions:
         raise ModelNotFound(
             f"model '{project.project_name}/{model}' has no version in the account yet: "

@@ -41,11 +41,12 @@ def read_account(
     projects: dict[str, ProjectRecord] = {}
     if not wanted:
         return projects, {}
-    for record in sorted(client.list_projects(), key=lambda p: p.id):
+    for record in sorted(client.list_projects(lenient=True), key=lambda p: p.id):
         if record.project_name in wanted:
             projects.setdefault(record.project_name, record)
     models: dict[str, Sequence[ModelRecord]] = {
-        name: client.list_project_models(record.id) for name, record in projects.items()
+        name: client.list_project_models(record.id, lenient=True)
+        for name, record in projects.items()
     }
     return projects, models
 

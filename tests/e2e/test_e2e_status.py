@@ -198,3 +198,41 @@ def test_readme_status_example_is_what_render_text_prints() -> None:
     )
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert render_text(report).strip() in readme
+
+
+def test_watch_on_a_terminal_redraws_until_ctrl_c(world: World) -> None:
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    from e2e_support import cli_env
+
+    world.tree = standard_tree(world.root, images=3)
+    world.tree.write()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "status", "manifests", "--watch", "--interval", "1"],
+        cwd=world.root,
+        env={**os.environ, **cli_env(world.server), "TERM": "xterm"},
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        while seen.count(b"project lora") < 2 and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                seen += os.read(master, 65536)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert seen.count(b"project lora") >= 2, seen
+    assert b"refreshing every 1s; Ctrl-C to stop" in seen

@@ -98,3 +98,16 @@ def test_only_completed_models_generate() -> None:
     check_ready(LIGHT)
     with pytest.raises(GenerationRefused, match="is InProgress, not Completed"):
         check_ready(ModelFacts("lora/x~1", 1, "InProgress", "light", "illustration"))
+
+
+def test_result_urls_are_read_from_several_answer_shapes() -> None:
+    from reconciler.generation.results import GenerationFailed, Result, results_of
+
+    v1 = {"result": [{"urls": ["https://s/a.png"], "seed": 4}, {"blocked": True}]}
+    assert results_of(v1, "text-to-image") == [Result("https://s/a.png", 4)]
+    assert results_of({"urls": ["https://s/b.png"]}, "x") == [Result("https://s/b.png", None)]
+    assert results_of({"result": [{"image_url": "https://s/c.png"}]}, "x")[0].url.endswith("c.png")
+    odd = {"data": {"items": [{"file_url": "https://s/d.png", "note": "https://not-a-url-key"}]}}
+    assert results_of(odd, "x") == [Result("https://s/d.png", None)]
+    with pytest.raises(GenerationFailed, match="holds no result URL"):
+        results_of({"status": "ok"}, "text-to-image")
