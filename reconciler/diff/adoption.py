@@ -106,16 +106,13 @@ def _is_proven(image: DesiredImage, proven: set[tuple[str, str]]) -> bool:
 def adoption_note(matches: AdoptionMatches, lock_file: str | None) -> str | None:
     """Plain words for the reason: what adoption takes as it is, and where that is recorded."""
     where = f"'{lock_file}'" if lock_file else "the adoption lock beside the manifest"
-    if matches.new:
-        count = len(matches.new)
-        note = (
-            f"adopts {count} image{'s' if count != 1 else ''} by name; {ADOPTION_CAVEAT}; "
-            f"apply records what it trusted in {where} (commit it)"
-        )
-        if matches.recorded:
-            note += f"; {len(matches.recorded)} more adopted earlier, as recorded there"
-        return note
+    count = len(matches.new) + len(matches.recorded)
+    if not count:
+        return None
+    note = f"adopts {count} image{'s' if count != 1 else ''} by name; {ADOPTION_CAVEAT}; "
+    if not matches.new:
+        return note + f"what it trusted is recorded in {where}"
+    note += f"apply records what it trusted in {where} (commit it)"
     if matches.recorded:
-        count = len(matches.recorded)
-        return f"{count} image{'s' if count != 1 else ''} adopted by name, as recorded in {where}"
-    return None
+        note += f" ({len(matches.recorded)} of them recorded there already)"
+    return note

@@ -84,8 +84,8 @@ def test_right_after_import_the_plan_is_empty_and_apply_writes_nothing(
     assert after == before  # the lock was complete: apply recorded nothing new
     why = reasons(plan_json(console, "imported"))
     assert why["dataset.lora/chars"] == (
-        "dataset 'chars' matches the manifest (completed); 6 images adopted by name, as "
-        "recorded in 'imported/lora/datasets/chars.adopted.json'"
+        f"dataset 'chars' matches the manifest (completed); adopts 6 images by name; {CAVEAT}; "
+        "what it trusted is recorded in 'imported/lora/datasets/chars.adopted.json'"
     )
     assert why["model.lora/chars-light"] == "trained (Completed) on dataset 'chars'"
 
@@ -186,8 +186,8 @@ def test_hand_written_manifests_with_adopt_plan_empty_and_apply_records_the_lock
     ]
     again = reasons(plan_json(console, "manifests"))
     assert again["dataset.lora/wip"] == (
-        "dataset 'wip' matches the manifest (draft); 3 images adopted by name, as recorded in "
-        "'manifests/lora.adopted.json'"
+        f"dataset 'wip' matches the manifest (draft); adopts 3 images by name; {CAVEAT}; "
+        "what it trusted is recorded in 'manifests/lora.adopted.json'"
     )
 
 
@@ -263,7 +263,7 @@ def test_after_import_a_caption_edit_in_a_completed_dataset_clones_it_like_any_o
         ("model.lora/chars-light", "replace", ["CreateModel", "StartTraining"]),
         ("model.lora/chars-max", "replace", ["CreateModel", "StartTraining"]),
     ]
-    assert "6 images adopted by name" in reasons(plan)["dataset.lora/chars"]
+    assert f"adopts 6 images by name; {CAVEAT}" in reasons(plan)["dataset.lora/chars"]
     assert run(console, "apply", "imported", "--auto-approve").exit_code == 0
     replan = run(console, "plan", "imported", "--detailed-exitcode")
     assert replan.exit_code == 0, replan.output  # the clone's images are still adopted

@@ -68,7 +68,8 @@ def test_recorded_adoption_holds_while_the_file_is_unchanged() -> None:
     assert matches.new == () and matches.recorded == wanted.adopted
     assert matches.lock_after == wanted.adopted
     assert adoption_note(matches, wanted.lock_file) == (
-        "1 image adopted by name, as recorded in 'chars.adopted.json'"
+        "adopts 1 image by name; Bria re-encodes uploads, so their content cannot be "
+        "compared; what it trusted is recorded in 'chars.adopted.json'"
     )
 
 
