@@ -67,7 +67,7 @@ def import_account(
         )
     for line in written.lines:
         click.echo(redact(line))
-    left_out = [*skipped, *(s for export in exports for s in export.skipped)]
+    left_out = [*skipped, *(s for export in exports for s in export.skipped), *written.skipped]
     if left_out:
         click.echo(f"\nNot written ({len(left_out)}):")
         for item in left_out:

@@ -6,13 +6,16 @@ Under `DIR/<project>/`: `project.yaml`, `datasets/<name>.yaml` with its image fo
 is checked first, and when any exists nothing at all is written. Images are downloaded from their
 `image_url` without the API token (they are public storage URLs, and the token must not travel
 to another host), streamed to disk with a size cap, and hashed on the way for the lock. When a
-download fails, the files this run created are removed again, so a retry starts clean.
+dataset's images cannot be downloaded (after a few attempts for transient failures), nothing of
+that dataset is left behind and it is listed as not written, with the models on it; the rest of
+the import goes on. Anything else that fails removes every file the run created.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,11 +30,13 @@ import yaml
 from reconciler.adoption_lock import AdoptedImage, AdoptionLock, dataset_key, lock_path
 from reconciler.adoption_lock import render_lock as render_adoption_lock
 from reconciler.errors import ReconcilerError
-from reconciler.importer.convert import DatasetExport, ImageDownload, ProjectExport
+from reconciler.importer.convert import DatasetExport, ImageDownload, ProjectExport, Skipped
 
 DOWNLOAD_PARALLELISM = 8
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024  # re-encoded images can outgrow the 12 MB upload limit
 DOWNLOAD_TIMEOUT = 60.0
+DOWNLOAD_ATTEMPTS = 3
+RETRY_PAUSE = 0.5  # seconds, times the attempt number
 HEADER = "# Imported from Bria by 'reconciler import': only the fields you own; edit freely.\n"
 
 
@@ -50,6 +55,13 @@ class Written:
     lines: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     folders: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # datasets whose download failed
+
+    def absorb(self, other: Written) -> None:
+        self.lines += other.lines
+        self.files += other.files
+        self.folders += other.folders
+        self.skipped += other.skipped
 
 
 def project_folder(out: Path, export: ProjectExport) -> Path:
@@ -129,30 +141,37 @@ def _write_project(
     folder = project_folder(out, export)
     _create_file(folder / "project.yaml", render_manifest(export.manifest), written)
     written.lines.append(f"wrote {folder / 'project.yaml'} (project '{export.name}')")
+    imported: set[str] = set()
     for dataset in export.datasets:
-        manifest = dataset_manifest_path(out, export, dataset)
-        images = manifest.parent / dataset.name
-        _mkdir(images, written)
         if progress is not None:
             progress(f"downloading {len(dataset.images)} images of dataset '{dataset.name}'")
-        digests = _download_all(http, api_url, images, dataset.images, written)
-        for sidecar, caption in sorted(dataset.sidecars.items()):
-            _create_file(images / sidecar, caption + "\n", written)
-        _create_file(manifest, render_manifest(dataset.manifest), written)
-        adopted = tuple(
-            AdoptedImage(image.file_name, image.remote_name, digests[image.file_name])
-            for image in dataset.images
-        )
-        lock = AdoptionLock({dataset_key(export.name, dataset.name): adopted})
-        _create_file(lock_path(manifest), render_adoption_lock(lock), written)
-        captions = len(dataset.sidecars) + len(dataset.manifest["spec"].get("captions", {}))
-        written.lines.append(
-            f"wrote {manifest} (dataset '{dataset.name}' from '{dataset.remote_name}', adopted: "
-            f"{len(dataset.images)} images downloaded into {images}, {captions} manual "
-            f"caption{'s' if captions != 1 else ''}; automatic captions left to Bria)"
-        )
-        written.lines.append(f"wrote {lock_path(manifest)} (what adoption trusted; commit it)")
+        mine = Written()
+        try:
+            _write_dataset(out, export, dataset, api_url, http, mine)
+        except DownloadFailed as err:
+            _remove(mine)
+            written.skipped.append(
+                Skipped(
+                    f"dataset.{export.name}/{dataset.remote_name}",
+                    f"{err}; nothing of it was written (import it again later)",
+                )
+            )
+            continue
+        except BaseException:
+            _remove(mine)
+            raise
+        written.absorb(mine)
+        imported.add(dataset.name)
     for model in export.models:
+        dataset_name = model.manifest["spec"]["dataset"]
+        if dataset_name not in imported:
+            written.skipped.append(
+                Skipped(
+                    f"model.{export.name}/{model.remote_name}",
+                    f"its dataset '{dataset_name}' could not be imported (see above)",
+                )
+            )
+            continue
         path = folder / "models" / f"{model.name}.yaml"
         _create_file(path, render_manifest(model.manifest), written)
         protected = ", protected" if model.manifest["metadata"].get("protect") else ""
@@ -160,6 +179,36 @@ def _write_project(
             f"wrote {path} (model '{model.name}' from '{model.remote_name}', "
             f"{model.status}{protected})"
         )
+
+
+def _write_dataset(
+    out: Path,
+    export: ProjectExport,
+    dataset: DatasetExport,
+    api_url: str,
+    http: httpx.Client,
+    written: Written,
+) -> None:
+    manifest = dataset_manifest_path(out, export, dataset)
+    images = manifest.parent / dataset.name
+    _mkdir(images, written)
+    digests = _download_all(http, api_url, images, dataset.images, written)
+    for sidecar, caption in sorted(dataset.sidecars.items()):
+        _create_file(images / sidecar, caption + "\n", written)
+    _create_file(manifest, render_manifest(dataset.manifest), written)
+    adopted = tuple(
+        AdoptedImage(image.file_name, image.remote_name, digests[image.file_name])
+        for image in dataset.images
+    )
+    lock = AdoptionLock({dataset_key(export.name, dataset.name): adopted})
+    _create_file(lock_path(manifest), render_adoption_lock(lock), written)
+    captions = len(dataset.sidecars) + len(dataset.manifest["spec"].get("captions", {}))
+    written.lines.append(
+        f"wrote {manifest} (dataset '{dataset.name}' from '{dataset.remote_name}', adopted: "
+        f"{len(dataset.images)} images downloaded into {images}, {captions} manual "
+        f"caption{'s' if captions != 1 else ''}; automatic captions left to Bria)"
+    )
+    written.lines.append(f"wrote {lock_path(manifest)} (what adoption trusted; commit it)")
 
 
 def _download_all(
@@ -180,22 +229,49 @@ def _download_all(
 def _download(
     http: httpx.Client, api_url: str, folder: Path, image: ImageDownload, written: Written
 ) -> str:
+    """Stream one image to its file; sha256 of the bytes. Transient failures (network, 429,
+    5xx) are tried again a few times; anything else is DownloadFailed at once."""
     url = urljoin(api_url + "/", image.url)
     shown = _shown(url)
     if urlsplit(url).scheme not in ("http", "https"):
         raise DownloadFailed(
-            f"image '{image.remote_name}' has image_url {shown}, which is not http(s); "
-            "nothing was imported"
+            f"image '{image.remote_name}' has image_url {shown}, which is not http(s)"
         )
     path = folder / image.file_name
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        try:
+            return _fetch(http, url, shown, image, path, written)
+        except _Transient as err:
+            if path in written.files:
+                path.unlink(missing_ok=True)
+                written.files.remove(path)
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise DownloadFailed(
+                    f"image '{image.remote_name}' could not be downloaded from {shown}: "
+                    f"{err} ({DOWNLOAD_ATTEMPTS} attempts)"
+                ) from None
+            time.sleep(RETRY_PAUSE * attempt)
+    raise AssertionError("unreachable")
+
+
+class _Transient(Exception):
+    """A failure worth another attempt."""
+
+
+def _fetch(
+    http: httpx.Client, url: str, shown: str, image: ImageDownload, path: Path, written: Written
+) -> str:
     digest = hashlib.sha256()
     size = 0
     try:
         with http.stream("GET", url) as response:
-            if response.status_code != 200:
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise _Transient(f"{status} {response.reason_phrase}")
+            if status != 200:
                 raise DownloadFailed(
                     f"image '{image.remote_name}' could not be downloaded from {shown}: "
-                    f"{response.status_code} {response.reason_phrase}; nothing was imported"
+                    f"{status} {response.reason_phrase}"
                 )
             with _exclusive(path, written) as handle:
                 for chunk in response.iter_bytes():
@@ -203,19 +279,14 @@ def _download(
                     if size > MAX_DOWNLOAD_BYTES:
                         raise DownloadFailed(
                             f"image '{image.remote_name}' at {shown} is over "
-                            f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB; nothing was imported"
+                            f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB"
                         )
                     digest.update(chunk)
                     handle.write(chunk)
     except httpx.HTTPError as err:
-        raise DownloadFailed(
-            f"image '{image.remote_name}' could not be downloaded from {shown}: "
-            f"{type(err).__name__}; nothing was imported (try again)"
-        ) from err
+        raise _Transient(type(err).__name__) from err
     if size == 0:
-        raise DownloadFailed(
-            f"image '{image.remote_name}' at {shown} is empty; nothing was imported"
-        )
+        raise DownloadFailed(f"image '{image.remote_name}' at {shown} is empty")
     return digest.hexdigest()
 
 

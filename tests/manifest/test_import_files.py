@@ -15,8 +15,8 @@ import httpx
 import pytest
 from manifest_builders import png_bytes
 
-from reconciler.importer.convert import DatasetExport, ImageDownload, ProjectExport
-from reconciler.importer.files import DownloadFailed, ImportRefused, write_exports
+from reconciler.importer.convert import DatasetExport, ImageDownload, ModelExport, ProjectExport
+from reconciler.importer.files import ImportRefused, write_exports
 
 
 def export(*files: str) -> ProjectExport:
@@ -33,7 +33,18 @@ def export(*files: str) -> ProjectExport:
         sidecars={"a.txt": "Lora on a beach"},
     )
     project = {"apiVersion": "tailored-gen/v1", "kind": "Project", "metadata": {"name": "lora"}}
-    return ProjectExport(name="lora", manifest=project, datasets=(dataset,))
+    model = ModelExport(
+        name="chars-light",
+        remote_name="chars-light",
+        status="Completed",
+        manifest={
+            "apiVersion": "tailored-gen/v1",
+            "kind": "Model",
+            "metadata": {"name": "chars-light", "project": "lora", "protect": True},
+            "spec": {"dataset": "chars", "training_version": "light"},
+        },
+    )
+    return ProjectExport(name="lora", manifest=project, datasets=(dataset,), models=(model,))
 
 
 def test_images_are_downloaded_without_credentials_and_hashed_into_the_lock(
@@ -62,21 +73,41 @@ def test_images_are_downloaded_without_credentials_and_hashed_into_the_lock(
     assert any("lora/datasets/chars.yaml" in line for line in written.lines)
 
 
-def test_a_failed_download_removes_what_the_run_wrote(tmp_path: Path) -> None:
+def test_a_dataset_whose_images_cannot_be_downloaded_is_left_out_whole(tmp_path: Path) -> None:
     def storage(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/b2.png":
             return httpx.Response(403)
         return httpx.Response(200, content=png_bytes(1))
 
-    with pytest.raises(DownloadFailed) as err:
-        write_exports(
-            tmp_path, [export("a1.png", "b2.png")], "https://api.example/v1",
-            transport=httpx.MockTransport(storage),
-        )  # fmt: skip
-    message = str(err.value)
-    assert "image 'b2.png' could not be downloaded from 'https://storage.example/b2.png'" in message
-    assert "s3cr3t" not in message  # signed URLs keep their query out of messages
-    assert list(tmp_path.iterdir()) == []
+    written = write_exports(
+        tmp_path, [export("a1.png", "b2.png")], "https://api.example/v1",
+        transport=httpx.MockTransport(storage),
+    )  # fmt: skip
+    skipped, model = written.skipped
+    assert (model.address, model.reason) == (
+        "model.lora/chars-light",
+        "its dataset 'chars' could not be imported (see above)",
+    )
+    assert skipped.address == "dataset.lora/chars"
+    assert skipped.reason == (
+        "image 'b2.png' could not be downloaded from 'https://storage.example/b2.png': 403 "
+        "Forbidden; nothing of it was written (import it again later)"
+    )  # signed URLs keep their query (sig=...) out of messages
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        "lora",
+        "lora/project.yaml",
+    ]
+
+
+def test_transient_download_failures_are_tried_again(tmp_path: Path) -> None:
+    answers = iter([httpx.Response(503), httpx.Response(200, content=png_bytes(1))])
+    written = write_exports(
+        tmp_path, [export("a1.png")], "https://api.example/v1",
+        transport=httpx.MockTransport(lambda request: next(answers)),
+    )  # fmt: skip
+    assert written.skipped == []
+    assert (tmp_path / "lora/datasets/chars/a1.png").read_bytes() == png_bytes(1)
+    assert (tmp_path / "lora/models/chars-light.yaml").exists()
 
 
 def test_an_existing_target_refuses_the_whole_import(tmp_path: Path) -> None:
