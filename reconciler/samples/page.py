@@ -153,7 +153,10 @@ def render_markdown(
             block.append("| " + " | ".join(header) + " |")
             block.append("|" + "---|" * len(header))
             for row, sample in enumerate(model.samples):
-                cells = [_md(_row_title(sample)), _md(_params(sample))]
+                title = _md(sample.prompt)
+                if sample.name and sample.name != sample.prompt:
+                    title = f"**{_md(sample.name)}**: {title}"
+                cells = [title, _md(_params(sample))]
                 for index in range(len(model.columns)):
                     cells.append(_md_cell(model, row, index, images))
                 block.append("| " + " | ".join(cells) + " |")

@@ -71,7 +71,7 @@ def test_samples_generate_once_then_cache_then_compare_versions(world: World) ->
     assert "lora/lora-light~1 (current)" in html and "previous" not in html
     assert TOKEN not in html
     markdown = summary.read_text()
-    assert "| waving | seed 42 | 1 image (seed 42) |" in markdown
+    assert "| **waving**: Lora waving at the camera | seed 42 | 1 image (seed 42) |" in markdown
     assert "| Lora reading a book | seed 7, 2 results, 4:3 | 2 images (seed 7, 8) |" in markdown
     assert len(markdown) < 65_536
 
@@ -106,7 +106,8 @@ def test_samples_generate_once_then_cache_then_compare_versions(world: World) ->
         "| prompt | parameters | lora/lora-light~2 (current) | lora/lora-light~1 (previous) |"
         in markdown
     )
-    assert "| waving | seed 42 | 1 image (seed 42) | 1 image (seed 42) |" in markdown
+    waving = "| **waving**: Lora waving at the camera | seed 42 |"
+    assert f"{waving} 1 image (seed 42) | 1 image (seed 42) |" in markdown
 
 
 def test_sample_rules_are_checked_at_the_sample_line(world: World) -> None:
