@@ -11,6 +11,7 @@ per API URL; a local cache, never the account's state (losing it only loses the 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -70,9 +71,12 @@ class TrainingHistory:
 
     def save(self) -> None:
         self._all[self.api_url] = self._models
+        text = json.dumps(self._all, indent=1, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text(json.dumps(self._all, indent=1, sort_keys=True), encoding="utf-8")
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, self.path)  # two status runs at once never leave half a file
         except OSError:
             pass  # a cache: status still works without it
 
