@@ -65,10 +65,12 @@ def build_plan(
     *,
     prune: bool = False,
     read_scope: ReadScope | None = None,
+    history: frozenset[str] | None = None,
 ) -> Plan:
     """The whole plan, ordered and numbered; refused changes are in `Plan.errors`.
-    `read_scope`: what `live` was read for (derived from `desired` when not given)."""
-    result = diff_states(desired, live, prune=prune)
+    `read_scope`: what `live` was read for (derived from `desired` when not given); `history`:
+    the names earlier plans saw declared, for the wording of renames (`reconciler.name_history`)."""
+    result = diff_states(desired, live, prune=prune, history=history)
     plan = assemble_plan(result, fingerprint(live), prune=prune)
     scope = read_scope if read_scope is not None else scope_from_desired(desired)
     return dataclasses.replace(plan, read_scope=scope)

@@ -36,6 +36,7 @@ from reconciler.commands.invocation import (
 )
 from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError
+from reconciler.name_history import remember
 from reconciler.naming import parse_versioned_name
 from reconciler.secrets import redact
 from reconciler.state import TRAINING_STATUSES, DesiredState, LiveState
@@ -306,6 +307,8 @@ def apply(
                     "shows them as training until they finish, or use 'apply --wait'."
                 )
         _record_adoptions(the_plan)
+        if desired is not None:
+            remember(desired)  # applied: Bria now holds the declared names (rename wording)
         if wait_training:
             cancel = threading.Event()
             with sigint_sets(cancel, "stopping the wait (training goes on in Bria)..."):

@@ -164,12 +164,16 @@ def load_desired(
 def make_plan(client: Any, desired: DesiredState, *, prune: bool) -> tuple[Plan, LiveState]:
     """Read the account as far as the manifests need it, and plan (the scope computed once)."""
     from reconciler.live import read_live_scope
+    from reconciler.name_history import read_history, remember
     from reconciler.plan import build_plan
     from reconciler.read_scope import scope_from_desired
 
     scope = scope_from_desired(desired)
     live = read_live_scope(client, scope)
-    return build_plan(desired, live, prune=prune, read_scope=scope), live
+    the_plan = build_plan(desired, live, prune=prune, read_scope=scope, history=read_history())
+    if not the_plan.has_changes and not the_plan.errors:
+        remember(desired)  # Bria holds exactly the declared names
+    return the_plan, live
 
 
 def use_color() -> bool:

@@ -33,7 +33,15 @@ from reconciler.steps import Change
 __all__ = ["DiffResult", "diff_states"]
 
 
-def diff_states(desired: DesiredState, live: LiveState, *, prune: bool = False) -> DiffResult:
+def diff_states(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    prune: bool = False,
+    history: frozenset[str] | None = None,
+) -> DiffResult:
+    """`history`: the names earlier plans saw declared (`reconciler.name_history`), used only to
+    word renames (made in the manifest, or in the console)."""
     result = DiffResult()
     addresses = AddressBook()
     live_by_name: dict[str, list[LiveProject]] = defaultdict(list)
@@ -62,7 +70,9 @@ def diff_states(desired: DesiredState, live: LiveState, *, prune: bool = False) 
         current = matches[0] if matches else None
         if current is None and not project.delete:
             current = renamed.get(project.name)
-        result.changes += _diff_project_tree(result, addresses, project, current, desired, prune)
+        result.changes += _diff_project_tree(
+            result, addresses, project, current, desired, prune, history
+        )
     return result
 
 
@@ -73,6 +83,7 @@ def _diff_project_tree(
     live: LiveProject | None,
     desired: DesiredState,
     prune: bool,
+    history: frozenset[str] | None,
 ) -> list[Change]:
     name = desired_project.name
     datasets = tuple(
@@ -88,7 +99,7 @@ def _diff_project_tree(
         )
         return []
     index = ProjectIndex.build(name, live, dataset_names, model_names)
-    scope = ProjectScope(name, index, addresses, result, prune, None, datasets, models)
+    scope = ProjectScope(name, index, addresses, result, prune, None, datasets, models, history)
     project = diff_project(scope, desired_project)
     changes: list[Change] = [project.change] if project.change else []
     if project.mode == "deleted":

@@ -8,6 +8,7 @@ from reconciler.adoption_lock import LockUpdate, dataset_key
 from reconciler.diff.adoption import adoption_note
 from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, plural, quoted
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
+from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.image_review import ImageReview, review_images
 from reconciler.naming import versioned_name
@@ -93,11 +94,14 @@ def _diff_dataset(
         start = steps.add(
             UpdateDataset(**steps.head("rename"), dataset=ref, fields={"name": desired.name})
         )
-        drift = True
-        notes.append(
-            f"dataset '{desired.name}' was renamed in the console from '{desired.name}' to "
-            f"'{live.name}': rename it back"
-        )
+        if renamed_in_manifest("dataset", scope.name, desired.name, live.name, scope.history):
+            notes.append(manifest_rename_note("dataset", desired.name, live.name))
+        else:
+            drift = True
+            notes.append(
+                f"dataset '{desired.name}' was renamed in the console from '{desired.name}' to "
+                f"'{live.name}': rename it back"
+            )
     if live.status == "completed" and edits.content_differs:
         return _clone(scope, desired, steps, live, start, edits, notes, drift, adopted)
     parts = edits.summary_parts()

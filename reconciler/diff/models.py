@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.diff.changes import TRAINING_TIME, StepList
 from reconciler.diff.live_index import ModelVersion
+from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.naming import parse_versioned_name
 from reconciler.state import DEAD_STATUSES, DesiredModel, LiveModel, ModelStatus
@@ -280,14 +281,20 @@ def _keep(
     steps = StepList(address)
     fields: dict[str, Any] = {}
     notes: list[str] = []
+    drift = False
     if renamed:
         fields["name"] = desired.name
         ref = scope.index.model_ref(model, desired.name)
-        notes.append(
-            f"model '{desired.name}' was renamed in the console from '{desired.name}' to "
-            f"'{model.name}': rename it back"
-        )
+        if renamed_in_manifest("model", scope.name, desired.name, model.name, scope.history):
+            notes.append(manifest_rename_note("model", desired.name, model.name))
+        else:
+            drift = True
+            notes.append(
+                f"model '{desired.name}' was renamed in the console from '{desired.name}' to "
+                f"'{model.name}': rename it back"
+            )
     if desired.description is not None and desired.description != model.description:
+        drift = True
         fields["description"] = desired.description
         notes.append(f"model '{ref.remote_name}' description differs: update it")
     update_key = None
@@ -313,7 +320,7 @@ def _keep(
             reason="; ".join(notes),
             before=_before(model, current),
             after=after,
-            drift=bool(fields),
+            drift=drift,
             steps=tuple(steps.steps),
         )
     if model.status == ModelStatus.IN_PROGRESS:

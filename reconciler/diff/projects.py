@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from reconciler.diff.changes import StepList, model_key, plural, quoted
 from reconciler.diff.live_index import ProjectIndex
+from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import ProjectScope, describe_models
 from reconciler.state import (
     TRAINING_STATUSES,
@@ -72,7 +73,7 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
         return _replace(scope, address, desired, live, fixed)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    if live.project_name != desired.name:  # recognised by its contents: renamed in the console
+    if live.project_name != desired.name:  # recognised by its contents: renamed
         before["project_name"], after["project_name"] = live.project_name, desired.name
     for remote, local in UPDATABLE:
         wanted = getattr(desired, local)
@@ -85,13 +86,20 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
         f"project '{desired.name}' differs from the manifest in {', '.join(after)}: update "
         f"{'it' if len(after) == 1 else 'them'} in place"
     )
+    drift = True
     if "project_name" in after:
         others = [name for name in after if name != "project_name"]
-        reason = (
-            f"project '{desired.name}' was renamed in the console to '{live.project_name}' (same "
-            "ip_type, ip_medium and contents): rename it back"
-            + (f", and update {', '.join(others)}" if others else "")
-        )
+        also = f", and update {', '.join(others)}" if others else ""
+        if renamed_in_manifest(
+            "project", desired.name, desired.name, live.project_name, scope.history
+        ):
+            drift = bool(others)
+            reason = manifest_rename_note("project", desired.name, live.project_name) + also
+        else:
+            reason = (
+                f"project '{desired.name}' was renamed in the console to '{live.project_name}' "
+                "(same ip_type, ip_medium and contents): rename it back" + also
+            )
     steps = StepList(address)
     steps.add(
         UpdateProject(**steps.head("update"), project=scope.project_ref(), fields=dict(after))
@@ -102,7 +110,7 @@ def diff_project(scope: ProjectScope, desired: DesiredProject) -> ProjectDiff:
         reason=reason,
         before=before,
         after=after,
-        drift=True,
+        drift=drift,
         steps=tuple(steps.steps),
     )
     return ProjectDiff(change, "present")

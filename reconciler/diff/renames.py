@@ -1,10 +1,16 @@
-"""Resources renamed in Bria's console, recognised by what they hold rather than by name.
+"""Renamed resources, recognised by what they hold rather than by name.
 
 Three finders, one rule: a declared resource with no live counterpart under its name is matched
 with the live resources no manifest declares that evidently are it (a dataset with exactly its
 images, a model on its dataset with its training_version, a project with its ip fields holding
 its datasets or models), and only pairs that are unambiguous both ways count (`unambiguous`):
 one candidate for the declared resource, and no other declared resource claiming it.
+
+Either side may have been renamed: the manifest (a reviewed change: "renamed in the manifest
+...: rename it in Bria", not drift) or Bria's console (drift: "rename it back"). The steps are
+the same; `renamed_in_manifest` decides the wording from the old name: a name no manifest could
+declare was typed in the console; otherwise the names this working copy declared before
+(`reconciler.name_history`) tell, and without them it is the manifest's rename.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import TypeVar
 
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.scope import DatasetOutcome, ProjectScope
+from reconciler.manifest.documents import NAME_PATTERN
 from reconciler.naming import DIGEST_LEN, parse_image_remote_name, parse_versioned_name
 from reconciler.state import DEAD_STATUSES, DesiredState, LiveDataset, LiveProject
 
@@ -111,3 +118,41 @@ def _holds(project: LiveProject, datasets: set[str], models: set[str]) -> bool:
             if parsed is not None and parsed.base in models:
                 return True
     return False
+
+
+def renamed_in_manifest(
+    kind: str,
+    project: str,
+    new_name: str,
+    live_name: str,
+    history: frozenset[str] | None,
+) -> bool:
+    """Whether the rename of `live_name` (in Bria) to the declared `new_name` was made in the
+    manifest (True) or in Bria's console (False); see the module docstring."""
+    old = old_manifest_name(kind, live_name)
+    if not NAME_PATTERN.fullmatch(old):
+        return False  # spaces, brackets, ...: never a manifest name, so typed in the console
+    if history is not None:
+        if _address(kind, project, old) in history:
+            return True
+        if _address(kind, project, new_name) in history:
+            return False
+    return True
+
+
+def old_manifest_name(kind: str, live_name: str) -> str:
+    """The manifest name a live resource was made from (`lora-v1` for `lora-v1~3`)."""
+    parsed = parse_versioned_name(live_name)
+    return parsed.base if parsed is not None and kind != "project" else live_name
+
+
+def manifest_rename_note(kind: str, new_name: str, live_name: str) -> str:
+    old = old_manifest_name(kind, live_name)
+    return (
+        f"{kind} '{new_name}' was renamed in the manifest from '{old}' to '{new_name}': "
+        "rename it in Bria"
+    )
+
+
+def _address(kind: str, project: str, name: str) -> str:
+    return f"project.{name}" if kind == "project" else f"{kind}.{project}/{name}"

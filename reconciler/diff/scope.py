@@ -46,6 +46,8 @@ class ProjectScope:
     ready_key: str | None  # CreateProject, when created or recreated in this plan
     datasets: tuple[DesiredDataset, ...]
     models: tuple[DesiredModel, ...]
+    #: names this working copy's manifests declared before (a hint for rename wording)
+    history: frozenset[str] | None = None
 
     def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
         return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)

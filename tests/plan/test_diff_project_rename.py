@@ -46,10 +46,10 @@ def _live_project(pid: int, name: str, dataset: str = "lora-v1", model: str = "m
 
 
 def test_one_candidate_is_renamed_back() -> None:
-    plan = build_plan(DESIRED, LiveState((_live_project(1, "Renamed"),)))
+    plan = build_plan(DESIRED, LiveState((_live_project(1, "Renamed (console)"),)))
     [change] = [c for c in plan.changes if c.address == "project.lora"]
     assert change.action == "update" and change.drift
-    assert change.before == {"project_name": "Renamed"}
+    assert change.before == {"project_name": "Renamed (console)"}
     assert change.after == {"project_name": "lora"}
     renames = [s for s in plan.steps if isinstance(s, UpdateProject)]
     assert [(s.project.id, s.fields) for s in renames] == [(1, {"project_name": "lora"})]
