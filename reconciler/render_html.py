@@ -128,11 +128,12 @@ def _training(plan: Plan) -> list[str]:
         if not any(isinstance(step, StartTraining) for step in steps):
             continue
         after = change.after or {}
+        training = after.get("training_version") or after.get("training_mode") or ""
         rows.append(
             "<tr>"
             f"<td>{html_text(str(after.get('version') or change.address))}</td>"
             f"<td>{html_text(str(after.get('dataset') or ''))}</td>"
-            f"<td>{html_text(str(after.get('training_version') or ''))}</td>"
+            f"<td>{html_text(str(training))}</td>"
             f"<td>{'retrains (replaces the model)' if change.action == 'replace' else 'trains'}"
             "</td></tr>"
         )

@@ -100,6 +100,10 @@ class DesiredDataset:
     adopt: bool = False  # metadata.adopt: remote images are matched to files by name
     adopted: tuple[AdoptedImage, ...] = ()  # what its adoption lock recorded
     lock_file: str | None = None  # the adoption lock beside the manifest, where apply records it
+    # current generation (Bria's published OpenAPI): the JSON text of the visual schema to set
+    # (None = not managed) and the upload type to create the dataset with (None = Bria's default)
+    visual_schema: str | None = None
+    upload_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,16 @@ class DesiredModel:
     project: str
     name: str
     dataset: str  # manifest name of a dataset in the same project
-    training_version: TrainingVersion
+    # exactly one of these two (validate checks it): the reference generation's light | max, or
+    # the current generation's fully_automated | expert
+    training_version: TrainingVersion | None = None
     description: str | None = None
     delete: bool = False
     source: Source | None = None
     samples: tuple[SamplePrompt, ...] = ()
-    # current generation: spec.training_mode (then training_version is only a placeholder)
-    training_mode: str | None = None
+    training_mode: TrainingMode | None = None
+    training_parameters: TrainingParameterItems | None = None  # expert: the ones written
+    checkpoint: int | None = None  # expert: the active_model_version wanted
 
 
 @dataclass(frozen=True)

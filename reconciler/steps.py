@@ -94,6 +94,7 @@ class DeleteProject(Step):
 class CreateDataset(Step):
     project: Ref
     dataset: Ref  # id None; name to create
+    upload_type: str | None  # current generation: basic; None sends none (the reference)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +105,8 @@ class CloneDataset(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class UpdateDataset(Step):
-    """PUT /datasets/{id}: rename, set caption_prefix, or set status=completed."""
+    """PUT /datasets/{id}: rename, set caption_prefix or (current generation) visual_schema,
+    or set status=completed."""
 
     dataset: Ref
     fields: dict[str, Any]
@@ -164,9 +166,13 @@ class DeleteImage(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateModel(Step):
+    """Exactly one of `training_version` (light | max, the reference generation) and
+    `training_mode` (fully_automated | expert, the current one) is set."""
+
     dataset: Ref
     model: Ref  # id None; name to create
-    training_version: str
+    training_version: str | None
+    training_mode: str | None
     description: str | None
 
 
@@ -178,7 +184,11 @@ class UpdateModel(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class StartTraining(Step):
+    """`parameters`: an expert model's training parameters (current generation), sent as the
+    body; None sends none."""
+
     model: Ref
+    parameters: dict[str, Any] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,9 +275,16 @@ def describe_step(step: AnyStep) -> str:
     if isinstance(step, CreateProject | UpdateProject | UpdateDataset | UpdateModel):
         details += [f"{key}={_value(value)}" for key, value in sorted(step.fields.items())]
     if isinstance(step, CreateModel):
-        details.append(f"training_version={_value(step.training_version)}")
+        if step.training_mode is not None:
+            details.append(f"training_mode={_value(step.training_mode)}")
+        else:
+            details.append(f"training_version={_value(step.training_version)}")
         if step.description is not None:
             details.append(f"description={_value(step.description)}")
+    if isinstance(step, CreateDataset) and step.upload_type is not None:
+        details.append(f"upload_type={_value(step.upload_type)}")
+    if isinstance(step, StartTraining) and step.parameters:
+        details += [f"{key}={_value(value)}" for key, value in sorted(step.parameters.items())]
     if isinstance(step, SetCaption):
         details.append(f"caption={_value(step.caption)}")
     return text + (": " + ", ".join(details) if details else "")

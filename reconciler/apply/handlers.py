@@ -127,7 +127,9 @@ def create_dataset(ctx: ApplyContext, step: CreateDataset) -> str:
     project_id = ctx.resolve(step.project)
     record = write_once(
         f"create {step.dataset}",
-        lambda: client.create_dataset(project_id=project_id, name=name),
+        lambda: client.create_dataset(
+            project_id=project_id, name=name, upload_type=step.upload_type
+        ),
         lambda: find_dataset(client, project_id, name),
         policy=ctx.policy,
         cancel=ctx.cancel,
@@ -269,6 +271,7 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
             name=name,
             dataset_id=dataset_id,
             training_version=step.training_version,
+            training_mode=step.training_mode,
             description=step.description,
         ),
         lambda: find_model(client, project_id, name),
@@ -297,7 +300,7 @@ def start_training(ctx: ApplyContext, step: StartTraining) -> str:
 
     def start() -> ModelRecord:
         try:
-            return client.start_training(model_id)
+            return client.start_training(model_id, step.parameters)
         except Conflict:
             # 409: already started (perhaps by our own request whose answer was lost)
             model = client.get_model(model_id)

@@ -7,6 +7,7 @@ from typing import Any
 from reconciler.adoption_lock import LockUpdate, dataset_key
 from reconciler.diff.adoption import adoption_note
 from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, plural, quoted
+from reconciler.diff.generations import is_current_record
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
@@ -81,7 +82,24 @@ def _diff_dataset(
         )
         reason = "not compared: its images were not read"
         return Change(address=address, action="noop", reason=reason), outcome
-    edits = compare_images(desired, live.images, live.caption_prefix)
+    if desired.upload_type == "basic" and live.upload_type == "advanced":
+        scope.result.errors.append(
+            f"dataset '{scope.name}/{live.name}' is an 'advanced' (zip bulk upload) dataset in "
+            "Bria, which the reconciler cannot upload to, and an upload type cannot change: "
+            "delete it in Bria's console (or rename the manifest's dataset), then plan again"
+        )
+        outcome = DatasetOutcome(
+            desired.name, scope.index.dataset_ref(live), live.id, False, None, live.status
+        )
+        reason = "not compared: it is an advanced upload dataset"
+        return Change(address=address, action="noop", reason=reason), outcome
+    edits = compare_images(
+        desired,
+        live.images,
+        live.caption_prefix,
+        live.visual_schema,
+        prefix_known=live.caption_prefix is not None or not is_current_record(live),
+    )
     steps = StepList(address)
     _record_adoption(scope, desired, edits)
     adopted = adoption_note(edits.adoption, desired.lock_file)
@@ -181,14 +199,19 @@ def _create(scope: ProjectScope, desired: DesiredDataset) -> tuple[Change, Datas
     steps = StepList(address)
     created = steps.add(
         CreateDataset(
-            **steps.head("create", scope.ready_key), project=scope.project_ref(), dataset=ref
+            **steps.head("create", scope.ready_key),
+            project=scope.project_ref(),
+            dataset=ref,
+            upload_type=desired.upload_type,
         )
     )
-    edits = compare_images(desired, (), None)
+    edits = compare_images(desired, (), None, None)
     add_edit_steps(steps, ref, created, edits)
     parts = ["create it"]
     if edits.new_prefix is not None:
         parts.append("set its caption prefix")
+    if edits.new_schema is not None:
+        parts.append("set its visual schema")
     parts.append(f"upload {plural(len(edits.uploads), 'image')}")
     captions = sum(1 for image in desired.images if image.caption is not None)
     if captions:
@@ -351,12 +374,15 @@ def delete_dataset_versions(
 
 
 def _before(live: LiveDataset) -> dict[str, Any]:
-    return {
+    before: dict[str, Any] = {
         "version": live.name,
         "status": live.status,
         "caption_prefix": live.caption_prefix,
         "image_count": len(live.images or ()),
     }
+    if live.visual_schema is not None:  # the current generation's, only when it is one
+        before["visual_schema"] = live.visual_schema
+    return before
 
 
 def _after(
@@ -365,10 +391,14 @@ def _after(
     prefix = desired.caption_prefix
     if prefix is None and live is not None:
         prefix = live.caption_prefix
+    schema = desired.visual_schema
+    if schema is None and live is not None:
+        schema = live.visual_schema
     return {
         "version": name,
         "status": status,
         "caption_prefix": prefix,
+        **({} if schema is None else {"visual_schema": schema}),
         "image_count": len(desired.images),
         "images_added": list(edits.added),
         "images_changed": list(edits.changed),
@@ -381,7 +411,7 @@ def _review(
     desired: DesiredDataset, live: LiveDataset | None, edits: ImageEdits
 ) -> tuple[ImageReview, ...]:
     images = live.images or () if live else ()
-    prefix_changes = edits.new_prefix is not None
+    prefix_changes = edits.recaptions
     return review_images(desired, images, edits.caption_changes, prefix_changes=prefix_changes)
 
 

@@ -10,7 +10,7 @@ same local file. Everything else follows from that match:
 * a manifest caption must equal the remote caption; an automatic caption (None) must not be a
   manual one (a console edit), else it is regenerated;
 * a caption prefix change regenerates every caption, after which every manifest caption is set
-  again.
+  again; so does a visual schema change (Bria's current generation), compared as JSON.
 
 The same edits serve a draft edited in place and a fresh clone of a completed version (a clone
 copies images and captions, so it is compared with its source).
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from reconciler.diff.adoption import NO_ADOPTION, AdoptionMatches, match_adopted
 from reconciler.diff.changes import StepList, plural
+from reconciler.diff.generations import schema_text_differs
 from reconciler.naming import DIGEST_LEN, image_remote_name, parse_image_remote_name
 from reconciler.state import MAX_IMAGES, DesiredDataset, DesiredImage, LiveImage
 from reconciler.steps import (
@@ -54,6 +55,7 @@ class ImageEdits:
     kept_count: int = 0
     new_prefix: str | None = None  # set when the prefix changes
     adoption: AdoptionMatches = NO_ADOPTION  # metadata.adopt: images matched by file name
+    new_schema: str | None = None  # set when the visual schema (current generation) changes
 
     @property
     def content_differs(self) -> bool:
@@ -63,13 +65,21 @@ class ImageEdits:
             or self.set_captions
             or self.regenerate
             or self.new_prefix is not None
+            or self.new_schema is not None
         )
+
+    @property
+    def recaptions(self) -> bool:
+        """A prefix or schema change: every caption is regenerated."""
+        return self.new_prefix is not None or self.new_schema is not None
 
     def summary_parts(self) -> list[str]:
         """Plain words for a reason: `add 2 images, remove 1, change 3 captions`."""
         parts: list[str] = []
         if self.new_prefix is not None:
             parts.append("change the caption prefix (all captions regenerate)")
+        if self.new_schema is not None:
+            parts.append("change the visual schema (all captions regenerate)")
         counts = [
             ("add", len(self.added)),
             ("replace", len(self.changed)),
@@ -93,7 +103,7 @@ class ImageEdits:
             parts.append(
                 f"regenerate {plural(len(self.regenerate), 'caption')} edited in the console"
             )
-        if self.new_prefix is not None and self.manifest_captions and self.kept_count:
+        if self.recaptions and self.manifest_captions and self.kept_count:
             parts.append(f"set {plural(len(self.manifest_captions), 'manifest caption')} again")
         return parts
 
@@ -103,8 +113,15 @@ def remote_name_of(image: DesiredImage) -> str:
 
 
 def compare_images(
-    desired: DesiredDataset, live_images: Sequence[LiveImage], live_prefix: str | None
+    desired: DesiredDataset,
+    live_images: Sequence[LiveImage],
+    live_prefix: str | None,
+    live_schema: str | None = None,
+    *,
+    prefix_known: bool = True,
 ) -> ImageEdits:
+    """`prefix_known=False`: the live record has no caption_prefix at all (Bria's current
+    generation), so the manifest's prefix is not compared (never a difference by absence)."""
     adoption = match_adopted(desired, live_images)
     edits = ImageEdits(adoption=adoption)
     wanted = {(img.file_name, img.digest[:DIGEST_LEN]): img for img in desired.images}
@@ -143,8 +160,10 @@ def compare_images(
         for live in live_images
         if (parsed := parse_image_remote_name(live.image_name)) is not None
     } | set(adoption.replaced.values())
-    if desired.caption_prefix is not None and desired.caption_prefix != live_prefix:
+    if prefix_known and desired.caption_prefix not in (None, live_prefix):
         edits.new_prefix = desired.caption_prefix
+    if schema_text_differs(desired.visual_schema, live_schema):
+        edits.new_schema = desired.visual_schema
     for key, image in sorted(wanted.items()):
         live_image = kept.get(key)
         if live_image is None:
@@ -182,14 +201,23 @@ def add_edit_steps(
     """
     base = start
     regenerated = False
-    if edits.new_prefix is not None:
-        base = steps.add(
-            UpdateDataset(
-                **steps.head("prefix", base),
-                dataset=dataset,
-                fields={"caption_prefix": edits.new_prefix},
+    if edits.recaptions:
+        if edits.new_prefix is not None:
+            base = steps.add(
+                UpdateDataset(
+                    **steps.head("prefix", base),
+                    dataset=dataset,
+                    fields={"caption_prefix": edits.new_prefix},
+                )
             )
-        )
+        if edits.new_schema is not None:
+            base = steps.add(
+                UpdateDataset(
+                    **steps.head("visual-schema", base),
+                    dataset=dataset,
+                    fields={"visual_schema": edits.new_schema},
+                )
+            )
         if edits.kept_count:
             base = steps.add(
                 RegenerateCaptions(**steps.head("regenerate-captions", base), dataset=dataset)

@@ -1,6 +1,7 @@
 """Declared models: create and start, start a created one, replace one that can no longer be
-right (new dataset version, other training_version, failed or stopped training), repair console
-edits (description, name), or delete.
+right (new dataset version, other training_version or training_mode, other expert training
+parameters, failed or stopped training), repair console edits (description, name), or delete.
+A checkpoint the API cannot select is said, not acted on (see `generations.checkpoint_note`).
 
 A model is never edited into another: its dataset and training version are fixed at creation, so a
 replacement is a new model (`lora-light~2`) trained from scratch, and the old one stays until
@@ -14,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.diff.changes import TRAINING_TIME, StepList
+from reconciler.diff.generations import (
+    checkpoint_note,
+    desired_training,
+    parameters_dict,
+    training_differences,
+)
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
@@ -151,7 +158,7 @@ def _create(
         action="create",
         reason=(
             f"model '{desired.name}' does not exist: create it on dataset "
-            f"'{outcome.ref.remote_name}' ({desired.training_version}) and start training "
+            f"'{outcome.ref.remote_name}' ({desired_training(desired)}) and start training "
             f"({TRAINING_TIME})"
         ),
         after=_after(name, outcome, desired, ModelStatus.IN_PROGRESS),
@@ -174,11 +181,23 @@ def _create_and_train(
             **steps.head("create", outcome.ready_key),
             dataset=outcome.ref,
             model=model,
-            training_version=desired.training_version,
+            training_version=None if desired.training_mode else desired.training_version,
+            training_mode=desired.training_mode,
             description=desired.description,
         )
     )
-    return steps.add(StartTraining(**steps.head("start-training", created), model=model))
+    return steps.add(
+        StartTraining(
+            **steps.head("start-training", created), model=model, parameters=_parameters(desired)
+        )
+    )
+
+
+def _parameters(desired: DesiredModel) -> dict[str, Any] | None:
+    """The body of an expert model's Start Training: the parameters the manifest writes."""
+    if desired.training_mode != "expert":
+        return None
+    return parameters_dict(desired.training_parameters) or None
 
 
 def _why_not_good(
@@ -206,13 +225,7 @@ def _why_not_good(
             problems.append(
                 f"it was trained on dataset '{on.name}', not on '{outcome.ref.remote_name}'"
             )
-    if model.training_mode is not None:  # a current-generation model (training_mode)
-        problems.append(
-            f"training_mode {model.training_mode} -> training_version {desired.training_version}"
-        )
-    elif model.training_version and model.training_version != desired.training_version:
-        # a record that names no training version (Update Model's answer) is not a difference
-        problems.append(f"training_version {model.training_version} -> {desired.training_version}")
+    problems += training_differences(desired, model)
     if model.status == ModelStatus.DELETED:
         problems.append("it was deleted")
     elif model.status in DEAD_STATUSES:
@@ -303,7 +316,11 @@ def _keep(
     status_after = model.status
     if model.status == ModelStatus.CREATED:
         steps.add(
-            StartTraining(**steps.head("start-training", outcome.ready_key, update_key), model=ref)
+            StartTraining(
+                **steps.head("start-training", outcome.ready_key, update_key),
+                model=ref,
+                parameters=_parameters(desired),
+            )
         )
         notes.append(
             f"model '{ref.remote_name}' was created but not started: start training "
@@ -335,6 +352,10 @@ def _keep(
         )
     else:
         reason = f"trained ({model.status}) on dataset '{outcome.ref.remote_name}'"
+    note = checkpoint_note(desired, model)
+    if note is not None:
+        scope.result.warnings.append(note)
+        reason += f"; {note}"
     return Change(address=address, action="noop", reason=reason)
 
 
@@ -361,23 +382,39 @@ def _delete(scope: ProjectScope, desired: DesiredModel, address: str) -> tuple[C
 
 
 def _before(model: LiveModel, entry: ModelVersion) -> dict[str, Any]:
-    return {
+    before: dict[str, Any] = {
         "version": model.name,
         "dataset": entry.dataset.name,
         "training_version": model.training_version,
         "status": model.status,
         "description": model.description,
     }
+    if model.training_mode is not None:  # the current generation's fields instead
+        del before["training_version"]
+        before["training_mode"] = model.training_mode
+        if model.training_parameters:
+            before["training_parameters"] = parameters_dict(model.training_parameters)
+        if model.active_model_version is not None:
+            before["checkpoint"] = model.active_model_version
+    return before
 
 
 def _after(
     name: str, outcome: DatasetOutcome, desired: DesiredModel, status: str
 ) -> dict[str, Any]:
     assert outcome.ref is not None
-    return {
+    after: dict[str, Any] = {
         "version": name,
         "dataset": outcome.ref.remote_name,
         "training_version": desired.training_version,
         "status": status,
         "description": desired.description,
     }
+    if desired.training_mode is not None:  # the current generation's fields instead
+        del after["training_version"]
+        after["training_mode"] = desired.training_mode
+        if desired.training_parameters:
+            after["training_parameters"] = parameters_dict(desired.training_parameters)
+        if desired.checkpoint is not None:
+            after["checkpoint"] = desired.checkpoint
+    return after

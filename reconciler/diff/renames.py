@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from reconciler.diff.generations import desired_training, live_training
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.scope import DatasetOutcome, ProjectScope
 from reconciler.manifest.documents import NAME_PATTERN
@@ -74,7 +75,7 @@ def find_model_renames(
             entry
             for entry in scope.index.undeclared_models
             if entry.model.dataset_id == outcome.live_id
-            and entry.model.training_version == desired.training_version
+            and live_training(entry.model) == desired_training(desired)
             and entry.model.status not in DEAD_STATUSES
         ]
     return unambiguous(candidates, lambda entry: entry.model.id)

@@ -88,12 +88,17 @@ def image_json(image: Row, files_url: str) -> dict[str, Any]:
 
 
 def model_json(model: Row, status: str, generation_prefix: str) -> dict[str, Any]:
+    generation = (
+        {"training_mode": model["training_mode"]}  # made by the current profile on this data dir
+        if model.get("training_mode")
+        else {"training_version": model["training_version"]}
+    )
     return {
         "id": model["id"],
         "name": model["name"],
         "description": model["description"],
         "status": status,
-        "training_version": model["training_version"],
+        **generation,
         "generation_prefix": generation_prefix,
         "project_id": model["project_id"],
         "dataset_id": model["dataset_id"],

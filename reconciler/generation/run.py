@@ -57,7 +57,7 @@ def manifest_facts(desired: DesiredState, project: str, model: str) -> ModelFact
         label=f"{project}/{model}",
         model_id=0,
         status="Completed",
-        training_version="" if declared.training_mode else declared.training_version,
+        training_version="" if declared.training_mode else declared.training_version or "",
         ip_medium=medium,
         generation="current" if declared.training_mode else "reference",
     )

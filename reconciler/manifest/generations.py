@@ -18,6 +18,7 @@ from typing import Any
 
 from reconciler.manifest.diagnostics import DiagnosticSink, quote
 from reconciler.manifest.documents import Resource
+from reconciler.state import DesiredImage, TrainingParameterItems
 
 CURRENT_MIN_IMAGES = 5  # "Minimum 5 images required to mark as completed."
 # Start Training's published defaults, for the rules between parameters
@@ -27,6 +28,19 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "checkpoint_interval": 500,
 }
 SCHEMA_FIX = "write one with `reconciler schema generate {project}/{name}`"
+
+
+def training_parameter_items(value: object) -> TrainingParameterItems | None:
+    """spec.training_parameters as the desired state's sorted (name, value) pairs."""
+    if not isinstance(value, dict):
+        return None
+    items: list[tuple[str, int | float | str | None]] = []
+    for name, raw in sorted(value.items()):
+        if name == "learning_rate" and isinstance(raw, int | float) and not isinstance(raw, bool):
+            items.append((name, float(raw)))
+        elif isinstance(raw, int | str) and not isinstance(raw, bool):
+            items.append((str(name), raw))
+    return tuple(items)
 
 
 def is_current_model(model: Resource) -> bool:
@@ -223,3 +237,34 @@ def read_visual_schema(dataset: Resource, root: Path, sink: DiagnosticSink) -> s
         )
         return None
     return json.dumps(parsed, ensure_ascii=False)
+
+
+def check_current_captions(
+    dataset: Resource, images: tuple[DesiredImage, ...], users: list[Resource], sink: DiagnosticSink
+) -> None:
+    """The current generation takes a caption only as a string holding a JSON object."""
+    if dataset.delete or not is_current_dataset(dataset, users):
+        return
+    for image in images:
+        if image.caption is None or _is_json_object(image.caption):
+            continue
+        if image.caption_origin == "manifest":
+            where: tuple[str, ...] = ("spec", "captions", image.file_name)
+            origin = "spec.captions"
+        else:
+            where = ("spec", "images")
+            origin = f"sidecar {quote(Path(image.file_name).stem + '.txt')}"
+        dataset.error(
+            sink,
+            where,
+            f"{dataset.subject}: the caption of {quote(image.file_name)} ({origin}) is not JSON; "
+            "Bria's current generation takes a caption as a JSON structure (e.g. "
+            '{"subject": "..."}): write it as JSON, or leave it out for the automatic caption',
+        )
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False

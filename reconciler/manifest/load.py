@@ -18,7 +18,12 @@ from reconciler.manifest.diagnostics import DiagnosticSink, ImageReadStats, Load
 from reconciler.manifest.digests import DigestCache
 from reconciler.manifest.discovery import find_manifests
 from reconciler.manifest.documents import Resource, read_resource
-from reconciler.manifest.generations import check_current_completion, read_visual_schema
+from reconciler.manifest.generations import (
+    check_current_captions,
+    check_current_completion,
+    read_visual_schema,
+    training_parameter_items,
+)
 from reconciler.manifest.images import ReadCounter, read_dataset_images
 from reconciler.manifest.references import Catalog, build_catalog
 from reconciler.manifest.rules import check_image_count
@@ -33,6 +38,7 @@ from reconciler.state import (
     DesiredState,
     SamplePrompt,
     Source,
+    TrainingMode,
     TrainingVersion,
 )
 
@@ -90,6 +96,7 @@ def load_manifests(
             users = catalog.models_using(dataset)
             check_image_count(dataset, folder.count, users, sink)
             check_current_completion(dataset, folder.count, users, sink)
+            check_current_captions(dataset, folder.images, users, sink)
             images[key] = folder.images
     cache.save()
     adoptions = read_adoptions(
@@ -102,7 +109,7 @@ def load_manifests(
     )
 
     return LoadResult(
-        state=_desired_state(catalog, images, samples, adoptions),
+        state=_desired_state(catalog, images, samples, adoptions, schemas),
         diagnostics=sink.sorted(),
         files=tuple(f.display for f in files),
         skipped=() if strict else discovery.skipped,
@@ -120,6 +127,7 @@ def _desired_state(
     images: dict[tuple[str, str], tuple[DesiredImage, ...]],
     samples: dict[tuple[str, str], tuple[SamplePrompt, ...]],
     adoptions: dict[tuple[str, str], Adoption],
+    schemas: dict[tuple[str, str], str],
 ) -> DesiredState:
     """The valid resources as state dataclasses, sorted by name (resources with errors left out)."""
     projects = tuple(
@@ -149,6 +157,8 @@ def _desired_state(
             adopt=key in adoptions,
             adopted=adoptions[key].images if key in adoptions else (),
             lock_file=adoptions[key].lock_file if key in adoptions else None,
+            visual_schema=schemas.get(key),
+            upload_type=d.text("upload_type"),
         )
         for key, d in sorted(catalog.datasets.items())
         if d.valid and d.project in catalog.projects
@@ -158,17 +168,31 @@ def _desired_state(
             project=m.project,
             name=m.name,
             dataset=m.text("dataset") or "",
-            training_version=cast(TrainingVersion, m.text("training_version") or "light"),
+            training_version=_training_version(m),
             description=m.text("description"),
             delete=m.delete,
             source=_source(m),
             samples=samples.get(key, ()),
-            training_mode=m.text("training_mode"),
+            training_mode=cast(TrainingMode | None, m.text("training_mode")),
+            training_parameters=training_parameter_items(m.spec.get("training_parameters")),
+            checkpoint=_checkpoint(m.spec.get("checkpoint")),
         )
         for key, m in sorted(catalog.models.items())
         if m.valid and m.project in catalog.projects
     )
     return DesiredState(projects=projects, datasets=datasets, models=models)
+
+
+def _training_version(model: Resource) -> TrainingVersion | None:
+    """spec.training_version; "light" for a deleted model written without a spec."""
+    version = model.text("training_version")
+    if version is None and model.text("training_mode") is None:
+        return "light"
+    return cast(TrainingVersion | None, version)
+
+
+def _checkpoint(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _source(resource: Resource) -> Source:

@@ -90,6 +90,7 @@ def full_plan(tmp_path: Path, images: int = 4) -> Plan:
             depends_on=("s1",),
             project=PROJECT,
             dataset=DATASET,
+            upload_type=None,
         ),
         UpdateDataset(
             id="s3",
@@ -122,8 +123,15 @@ def full_plan(tmp_path: Path, images: int = 4) -> Plan:
             model=MODEL,
             training_version="light",
             description=None,
+            training_mode=None,
         ),
-        StartTraining(id="s6", address="model.lora/lora-light", depends_on=("s5",), model=MODEL),
+        StartTraining(
+            id="s6",
+            address="model.lora/lora-light",
+            depends_on=("s5",),
+            model=MODEL,
+            parameters=None,
+        ),
     )
 
 
@@ -165,6 +173,7 @@ def test_uploads_run_in_parallel_bounded_by_parallelism(tmp_path: Path) -> None:
             depends_on=("s1",),
             project=PROJECT,
             dataset=DATASET,
+            upload_type=None,
         ),
         *uploads,
     ]
@@ -198,6 +207,7 @@ def test_first_failure_stops_scheduling_and_reports_done_and_not_done(tmp_path: 
             depends_on=("s1",),
             project=PROJECT,
             dataset=DATASET,
+            upload_type=None,
         ),
         good,
         bad,
@@ -261,6 +271,7 @@ def test_a_dataset_created_meanwhile_by_another_apply_wins(tmp_path: Path) -> No
                 depends_on=(),
                 project=existing,
                 dataset=DATASET,
+                upload_type=None,
             )
         ]
         result = apply_plan(plan_of(*steps), client, policy=FAST)

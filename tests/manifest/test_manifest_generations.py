@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from test_manifest_support import PROJECT, add_images, located, make_repo, validate, write
 
+from reconciler.manifest import load_manifests
+
 SCHEMA = {"style": "flat vector glyph", "colors": ["white", "teal"]}
 
 
@@ -235,6 +237,17 @@ CASES: dict[str, tuple[str, int, list[tuple[str, str]]]] = {
             )
         ],
     ),
+    "plain-text-caption": (
+        docs(PROJECT, dataset("visual_schema: schema.json", "captions:", "  img-001.png: a cat")),
+        6,
+        [
+            (
+                "img-001.png:",
+                "dataset 'lora-v1': the caption of 'img-001.png' (spec.captions) is not JSON; "
+                "Bria's current generation takes a caption as a JSON structure",
+            )
+        ],
+    ),
     "mixed-users": (
         docs(
             PROJECT,
@@ -312,3 +325,45 @@ def test_the_reference_generation_keeps_its_one_image_rule(
     repo(tmp_path, monkeypatch, docs(PROJECT, dataset(), model("training_version: max")), 1)
     code, report = validate("m.yaml")
     assert (code, report["errors"]) == (0, 0), report
+
+
+def test_the_schema_file_is_read_as_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader reads the file beside the manifest (or the inline mapping) as the JSON text
+    to send, in the file's own key order."""
+    repo(tmp_path, monkeypatch, docs(PROJECT, CURRENT_DATASET))
+    result = load_manifests(["m.yaml"])
+    assert result.ok, result.diagnostics
+    (desired,) = result.state.datasets
+    assert desired.visual_schema is not None
+    assert json.loads(desired.visual_schema) == SCHEMA
+    assert desired.upload_type == "basic"
+
+
+def test_json_captions_and_expert_parameters_reach_the_desired_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = docs(
+        PROJECT,
+        dataset(
+            "visual_schema: schema.json", "captions:", '  img-001.png: \'{"subject": "a cat"}\''
+        ),
+        model(
+            "training_mode: expert",
+            "training_parameters:",
+            "  rank: 64",
+            "  learning_rate: 0.0002",
+            "checkpoint: 750",
+        ),
+    )
+    repo(tmp_path, monkeypatch, text)
+    result = load_manifests(["m.yaml"])
+    assert result.ok, result.diagnostics
+    (desired,) = result.state.models
+    assert (desired.training_version, desired.training_mode, desired.checkpoint) == (
+        None,
+        "expert",
+        750,
+    )
+    assert desired.training_parameters == (("learning_rate", 0.0002), ("rank", 64))
+    (ds,) = result.state.datasets
+    assert [i.caption for i in ds.images if i.caption] == ['{"subject": "a cat"}']

@@ -200,16 +200,23 @@ class Account:
         del target.images[self.image(target, image_name)]
 
     def do_CreateModel(
-        self, dataset: Ref, model: Ref, training_version: str, description: str | None, **_: Any
+        self,
+        dataset: Ref,
+        model: Ref,
+        training_version: str | None,
+        description: str | None,
+        training_mode: str | None = None,
+        **_: Any,
     ) -> None:
         _, target = self.dataset(dataset)
         new = LiveModel(
             self.new_id(),
             model.remote_name,
             target.live.id,
-            training_version,
+            training_version or "",
             "Created",
             description,
+            training_mode=training_mode,
         )
         self._created[model.key] = new.id
         target.models.append(new)
