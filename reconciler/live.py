@@ -15,10 +15,16 @@ The answers are checked against each other before anything is planned (`answer_c
 id in two lists, or an image list that disagrees with its dataset's `images_count`, stops the run
 naming the calls. A record with a value the client does not know (a new `ip_type`, a new status)
 stops it only when the manifests declare that resource; any other is left out with one warning.
+A dataset whose caption regeneration is still running is waited for (bounded, shown) before its
+images are read, since its captions are about to change (`wait_for_caption_jobs`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import sys
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -26,6 +32,7 @@ from typing import TypeVar
 from reconciler.answer_checks import AnswerChecks, Warn
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
 from reconciler.client.records import RecordList
+from reconciler.errors import ReconcilerError
 from reconciler.naming import parse_versioned_name
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import (
@@ -39,8 +46,14 @@ from reconciler.state import (
 )
 
 READ_PARALLELISM = 8
+CAPTION_JOB_WAIT_ENV = "RECONCILER_CAPTION_JOB_WAIT"
+DEFAULT_CAPTION_JOB_WAIT = 300.0
 _Record = TypeVar("_Record", ImageRecord, ModelRecord)
 DatasetsWithModels = RecordList[tuple[DatasetRecord, tuple[ModelRecord, ...]]]
+
+
+class CaptionJobRunning(ReconcilerError):
+    """A dataset's caption regeneration is still running after the bounded wait."""
 
 
 def read_live_state(
@@ -82,6 +95,13 @@ def read_live_scope(client: BriaClient, scope: ReadScope, *, warn: Warn | None =
             checks.skipped_datasets(project.id, listed.skipped, declared_bases or frozenset())
             wanted.extend(_datasets_needing_images(listed, bases))
         checks.one_home_per_id(datasets_by_project)
+        settled = wait_for_caption_jobs(client, wanted)
+        if settled:
+            wanted = [settled.get(d.id, d) for d in wanted]
+            datasets_by_project = {
+                project_id: _with_records(listed, settled)
+                for project_id, listed in datasets_by_project.items()
+            }
         images_by_dataset = dict(
             zip(
                 [d.id for d in wanted],
@@ -101,6 +121,67 @@ def read_live_scope(client: BriaClient, scope: ReadScope, *, warn: Warn | None =
         )
         live_projects.append(_live_project(project, live_datasets))
     return LiveState(projects=tuple(live_projects))
+
+
+def wait_for_caption_jobs(
+    client: BriaClient, datasets: list[DatasetRecord], *, limit: float | None = None
+) -> dict[int, DatasetRecord]:
+    """Fresh records of the datasets whose Regenerate All Captions is still running, once it
+    has ended: until then their captions are about to be overwritten, so comparing them would
+    plan on captions that are already gone. Bounded (`RECONCILER_CAPTION_JOB_WAIT`, default
+    300 s) and shown on stderr; still running after that stops the run."""
+    running = [d for d in datasets if d.captions_update_status == "in_progress"]
+    if not running:
+        return {}
+    bound = limit if limit is not None else caption_job_wait()
+    deadline = time.monotonic() + bound
+    settled: dict[int, DatasetRecord] = {}
+    for record in running:
+        print(
+            f"waiting: dataset '{record.name}' is regenerating its captions "
+            f"(captions_update_status in_progress); the plan compares them once it is done "
+            f"(at most {bound:g} s)",
+            file=sys.stderr,
+        )
+        pause = 0.2
+        fresh = record
+        while fresh.captions_update_status == "in_progress":
+            if time.monotonic() >= deadline:
+                raise CaptionJobRunning(
+                    f"dataset '{record.name}' (id {record.id}) is still regenerating its captions "
+                    f"after {bound:g} s (captions_update_status in_progress), so its captions "
+                    "cannot be compared yet: run plan again once the job is done (or raise "
+                    f"{CAPTION_JOB_WAIT_ENV})"
+                )
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 5.0)
+            fresh = client.get_dataset(record.id)
+        settled[record.id] = dataclasses.replace(
+            record,
+            captions_update_status=fresh.captions_update_status,
+            caption_prefix=fresh.caption_prefix,
+            status=fresh.status,
+            images_count=fresh.images_count,
+        )
+    return settled
+
+
+def caption_job_wait() -> float:
+    raw = os.environ.get(CAPTION_JOB_WAIT_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_CAPTION_JOB_WAIT
+    except ValueError:
+        raise CaptionJobRunning(
+            f"{CAPTION_JOB_WAIT_ENV} '{raw}' is not a number of seconds; set it to e.g. 300"
+        ) from None
+
+
+def _with_records(
+    listed: DatasetsWithModels, fresh: dict[int, DatasetRecord]
+) -> DatasetsWithModels:
+    result: DatasetsWithModels = RecordList((fresh.get(r.id, r), models) for r, models in listed)
+    result.skipped = listed.skipped
+    return result
 
 
 def read_project_datasets(

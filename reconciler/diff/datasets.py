@@ -99,6 +99,7 @@ def _diff_dataset(
         live.caption_prefix,
         live.visual_schema,
         prefix_known=live.caption_prefix is not None or not is_current_record(live),
+        check_continuation=live.status == "draft" and not live.visual_schema,
     )
     steps = StepList(address)
     _record_adoption(scope, desired, edits)

@@ -10,7 +10,12 @@ same local file. Everything else follows from that match:
 * a manifest caption must equal the remote caption; an automatic caption (None) must not be a
   manual one (a console edit), else it is regenerated;
 * a caption prefix change regenerates every caption, after which every manifest caption is set
-  again; so does a visual schema change (Bria's current generation), compared as JSON.
+  again; so does a visual schema change (Bria's current generation), compared as JSON;
+* in a draft, an automatic caption that does not continue the current prefix is stale (a prefix
+  change whose regeneration never ran: an apply killed in between, or its answer lost): every
+  caption is regenerated and the manifest captions set again, as after a prefix change. Bria's
+  automatic captions continue the prefix they were made from, so this is how the next plan
+  finishes the job instead of completing (and training on) captions of the old prefix.
 
 The same edits serve a draft edited in place and a fresh clone of a completed version (a clone
 copies images and captions, so it is compared with its source).
@@ -54,6 +59,7 @@ class ImageEdits:
     unrecognised: list[str] = field(default_factory=list)  # remote names that do not parse
     kept_count: int = 0
     new_prefix: str | None = None  # set when the prefix changes
+    stale: list[str] = field(default_factory=list)  # automatic captions of another prefix
     adoption: AdoptionMatches = NO_ADOPTION  # metadata.adopt: images matched by file name
     new_schema: str | None = None  # set when the visual schema (current generation) changes
 
@@ -66,12 +72,14 @@ class ImageEdits:
             or self.regenerate
             or self.new_prefix is not None
             or self.new_schema is not None
+            or self.stale
         )
 
     @property
     def recaptions(self) -> bool:
-        """A prefix or schema change: every caption is regenerated."""
-        return self.new_prefix is not None or self.new_schema is not None
+        """A prefix or schema change, or captions of an old prefix: every caption is
+        regenerated."""
+        return self.new_prefix is not None or self.new_schema is not None or bool(self.stale)
 
     def summary_parts(self) -> list[str]:
         """Plain words for a reason: `add 2 images, remove 1, change 3 captions`."""
@@ -80,6 +88,11 @@ class ImageEdits:
             parts.append("change the caption prefix (all captions regenerate)")
         if self.new_schema is not None:
             parts.append("change the visual schema (all captions regenerate)")
+        if self.stale:
+            parts.append(
+                f"regenerate all captions ({plural(len(self.stale), 'automatic caption')} "
+                "do not continue the caption prefix: a prefix change left unfinished)"
+            )
         counts = [
             ("add", len(self.added)),
             ("replace", len(self.changed)),
@@ -119,9 +132,12 @@ def compare_images(
     live_schema: str | None = None,
     *,
     prefix_known: bool = True,
+    check_continuation: bool = False,
 ) -> ImageEdits:
     """`prefix_known=False`: the live record has no caption_prefix at all (Bria's current
-    generation), so the manifest's prefix is not compared (never a difference by absence)."""
+    generation), so the manifest's prefix is not compared (never a difference by absence).
+    `check_continuation` (drafts of the reference generation): automatic captions must
+    continue the live prefix."""
     adoption = match_adopted(desired, live_images)
     edits = ImageEdits(adoption=adoption)
     wanted = {(img.file_name, img.digest[:DIGEST_LEN]): img for img in desired.images}
@@ -181,7 +197,18 @@ def compare_images(
         elif live_image.caption_source == "manual":
             edits.regenerate.append(live_image.image_name)
             edits.caption_changes.append(image.file_name)
+        elif check_continuation and not continues_prefix(live_image, live_prefix):
+            edits.stale.append(live_image.image_name)
+    if edits.new_prefix is not None or edits.new_schema is not None:
+        edits.stale.clear()  # regenerated anyway
     return edits
+
+
+def continues_prefix(image: LiveImage, prefix: str | None) -> bool:
+    """Whether an automatic caption continues `prefix` (anything else is not ours to judge)."""
+    if image.caption_source != "automatic" or not image.caption or not prefix:
+        return True
+    return image.caption.strip().startswith(prefix.strip())
 
 
 def add_edit_steps(
