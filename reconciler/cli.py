@@ -23,6 +23,7 @@ from reconciler.commands.import_cmd import import_account
 from reconciler.commands.init_cmd import init
 from reconciler.commands.plan_cmd import plan
 from reconciler.commands.samples_cmd import samples
+from reconciler.commands.schema_cmd import schema
 from reconciler.commands.show_cmd import show
 from reconciler.commands.status_cmd import status
 from reconciler.commands.validate_cmd import validate
@@ -110,6 +111,7 @@ cli.add_command(import_account)
 cli.add_command(generate)
 cli.add_command(status)
 cli.add_command(samples)
+cli.add_command(schema)
 
 for _command in cli.commands.values():
     document(_command)  # summary, examples and exit codes: commands/help_texts.py

@@ -104,6 +104,7 @@ class DesiredDataset:
     # (None = not managed) and the upload type to create the dataset with (None = Bria's default)
     visual_schema: str | None = None
     upload_type: str | None = None
+    visual_schema_file: str | None = None  # spec.visual_schema's file (absolute), when a path
 
 
 @dataclass(frozen=True)

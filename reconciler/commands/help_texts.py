@@ -104,6 +104,19 @@ HELP: dict[str, CommandHelp] = {
         ("reconciler samples manifests/ --dry-run", "reconciler samples . --out samples/"),
         ((0, "written (or counted with --dry-run)"), (1, "error"), _INTERRUPTED),
     ),
+    "schema": CommandHelp(
+        "Visual schemas of Bria's current generation.",
+        ("reconciler schema generate acme-badges/acme-badges-v1 manifests/",),
+        ((0, "success"), (1, "error"), _INTERRUPTED),
+    ),
+    "schema generate": CommandHelp(
+        "Write the visual schema Bria makes from a dataset's images.",
+        (
+            "reconciler schema generate acme-badges/acme-badges-v1 manifests/",
+            "reconciler schema generate lora/lora-v1 . --images a.png --images b.png ...",
+        ),
+        ((0, "written (nothing changed in the account)"), (1, "error"), _INTERRUPTED),
+    ),
     "generate": CommandHelp(
         "Generate images with a declared model.",
         ('reconciler generate lora/lora-light --prompt "Lora waving" manifests/',),

@@ -181,6 +181,14 @@ def check_current_completion(
         )
 
 
+def visual_schema_file(dataset: Resource) -> str | None:
+    """The file spec.visual_schema names (absolute, whether or not it exists yet)."""
+    value = dataset.spec.get("visual_schema")
+    if not isinstance(value, str) or not value.strip() or os.path.isabs(value):
+        return None
+    return str((dataset.document.path.parent / value).resolve())
+
+
 def read_visual_schema(dataset: Resource, root: Path, sink: DiagnosticSink) -> str | None:
     """spec.visual_schema as the JSON text to send (a file's object, or the inline one, dumped
     compactly in its own key order); None when absent or unusable (reported)."""

@@ -23,6 +23,7 @@ from reconciler.manifest.generations import (
     check_current_completion,
     read_visual_schema,
     training_parameter_items,
+    visual_schema_file,
 )
 from reconciler.manifest.images import ReadCounter, read_dataset_images
 from reconciler.manifest.references import Catalog, build_catalog
@@ -159,6 +160,7 @@ def _desired_state(
             lock_file=adoptions[key].lock_file if key in adoptions else None,
             visual_schema=schemas.get(key),
             upload_type=d.text("upload_type"),
+            visual_schema_file=visual_schema_file(d),
         )
         for key, d in sorted(catalog.datasets.items())
         if d.valid and d.project in catalog.projects
