@@ -9,7 +9,8 @@ rewrites one, rewords another, adds an image, drops one), and writes from the re
 
 * docs/images/plan-html.png: the `--format html` page in headless Chromium at 1280 px wide
   (Debian's `chromium` package; nothing is fetched);
-* docs/images/plan-comment.md: the `--format markdown` PR comment, which the README embeds.
+* docs/images/plan-comment.md: the `--format markdown` PR comment, also quoted into README.md
+  between its `plan-comment` markers.
 """
 
 from __future__ import annotations
@@ -90,6 +91,17 @@ def screenshot(page: Path, target: Path, height: int = 1900) -> None:
     picture.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
 
 
+def embed_in_readme(comment: str) -> None:
+    """Quote the comment into README.md between the plan-comment markers."""
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start = text.index("<!-- plan-comment:start")
+    start = text.index("\n", start) + 1
+    end = text.index("<!-- plan-comment:end -->")
+    quoted = "".join(f"> {line}".rstrip() + "\n" for line in comment.rstrip("\n").split("\n"))
+    readme.write_text(text[:start] + quoted + text[end:], encoding="utf-8")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="reconciler-review-") as tmp:
@@ -103,6 +115,7 @@ def main() -> None:
         screenshot(page, OUT / "plan-html.png")
         comment = reconciler(work, "plan", "manifests", "--format", "markdown")
         (OUT / "plan-comment.md").write_text(comment, encoding="utf-8")
+        embed_in_readme(comment)
     print(f"wrote {OUT / 'plan-html.png'} and {OUT / 'plan-comment.md'}")
 
 

@@ -176,13 +176,26 @@ def _operations(plan: Plan, how: str) -> list[str]:
     if how == "all":
         for step in plan.steps:
             after = f" (after {', '.join(step.depends_on)})" if step.depends_on else ""
-            out.append(f"1. `{step.id}` {md_text(describe_step(step))}{after}")
+            out.append(f"1. `{step.id}` {_described(describe_step(step))}{after}")
     else:
         counts: dict[str, int] = {}
         for step in plan.steps:
             counts[step.op] = counts.get(step.op, 0) + 1
         out += [f"- {op} x{n}" for op, n in counts.items()]
     return [*out, "", "</details>", ""]
+
+
+def _described(line: str) -> str:
+    """`describe_step`'s line with its `code` parts (image names) as code when they are plain."""
+    out = []
+    for n, part in enumerate(line.split("`")):
+        if n % 2:
+            out.append(md_code(part))
+            continue
+        lead = " " if part[:1].isspace() else ""
+        trail = " " if part[-1:].isspace() and part.strip() else ""
+        out.append(lead + md_text(part) + trail)
+    return "".join(out)
 
 
 def _left_out_note(plan: Plan, level: _Level, reason_cut: int | None) -> str:
