@@ -47,8 +47,7 @@ if TYPE_CHECKING:
     from reconciler.plan import Plan
 
 NOT_A_TERMINAL = (
-    "Apply cancelled: refusing to apply without confirmation: stdin is not a terminal; "
-    "pass --auto-approve"
+    "refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve"
 )
 
 

@@ -166,7 +166,7 @@ def test_an_answer_piped_in_is_not_a_confirmation(repo: Path) -> None:
     for answer in ("n\n", "y\n"):
         result = CliRunner().invoke(cli, ["apply", "sub/manifests", "--emulator"], input=answer)
         assert result.exit_code == 1, result.output
-        assert "error: Apply cancelled: refusing to apply without confirmation" in result.stderr
+        assert "error: refusing to apply without confirmation" in result.stderr
     assert _plan_exit_code(repo) == 2
 
 
