@@ -23,6 +23,7 @@ from reconciler.workspace import emulator_data_dir, ensure_state_dir
 
 if TYPE_CHECKING:
     from reconciler.client import BriaClient
+    from reconciler.client.pacing import RateLimit
 
 DEFAULT_API_URL = "https://engine.prod.bria-api.com/v1"
 EMULATOR_TRAINING_SECONDS_ENV = "RECONCILER_EMULATOR_TRAINING_SECONDS"
@@ -46,6 +47,8 @@ class ConnectionSettings:
     use_emulator: bool = False
     debug: bool = False
     emulator_profile: str = "reference"  # with use_emulator: reference | current
+    rate_limit: RateLimit | None = None  # None: learned from Bria's 429s
+    max_rate_wait: float | None = None  # None: the client's default (pacing.DEFAULT_MAX_WAIT)
 
 
 def resolve_api_url(flag_value: str | None) -> str:
@@ -98,6 +101,13 @@ def emulator_training_seconds() -> float:
     return value
 
 
+def rate_limit_notice(line: str) -> None:
+    """Where "waiting N s for Bria's rate limit on ENDPOINT" goes: stderr, one line."""
+    import click
+
+    click.secho(line, fg="yellow", err=True)
+
+
 def debug_printer(enabled: bool) -> Callable[[str], None] | None:
     """A `debug_log` for the client that writes redacted lines to stderr, or None."""
     if not enabled:
@@ -132,7 +142,14 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
         )
         url = server.start()
         try:
-            with BriaClient(url, token, debug_log=log) as client:
+            with BriaClient(
+                url,
+                token,
+                debug_log=log,
+                rate_limit=settings.rate_limit,
+                max_rate_wait=settings.max_rate_wait,
+                notice=rate_limit_notice,
+            ) as client:
                 yield client
         finally:
             server.stop()
@@ -140,7 +157,14 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
     url = resolve_api_url(settings.api_url)
     token = resolve_token(settings.token_file)
     try:
-        with BriaClient(url, token, debug_log=log) as client:
+        with BriaClient(
+            url,
+            token,
+            debug_log=log,
+            rate_limit=settings.rate_limit,
+            max_rate_wait=settings.max_rate_wait,
+            notice=rate_limit_notice,
+        ) as client:
             yield client
     except Unauthorized as err:
         if not settings.token_file:

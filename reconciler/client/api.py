@@ -32,6 +32,7 @@ from reconciler.client.current_records import (
 )
 from reconciler.client.errors import MalformedResponse
 from reconciler.client.http import ClientStats, HttpSession
+from reconciler.client.pacing import DEFAULT_MAX_WAIT, EndpointPacer, RateLimit
 from reconciler.client.records import (
     DatasetRecord,
     ImageRecord,
@@ -45,6 +46,7 @@ from reconciler.client.records import (
     parse_model,
     parse_project,
 )
+from reconciler.client.retry_policy import Backoff
 from reconciler.secrets import register_secret
 
 _WITH_TRAINING_PARAMETERS = {"include_training_parameters": "true"}
@@ -110,18 +112,29 @@ class BriaClient:
         max_retries: int = 5,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        rate_limit: RateLimit | None = None,
+        max_rate_wait: float | None = None,
+        notice: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         debug_log: Callable[[str], None] | None = None,
     ) -> None:
+        """`rate_limit`: Bria's per-endpoint limit when known (else learned from 429s);
+        `max_rate_wait`: the longest Retry-After honoured (default `DEFAULT_MAX_WAIT`);
+        `notice`: where "waiting N s for Bria's rate limit on ENDPOINT" goes."""
         register_secret(token)
         self.base_url = base_url
         self.stats = ClientStats()
+        self.pacer = EndpointPacer(
+            rate_limit,
+            max_wait=DEFAULT_MAX_WAIT if max_rate_wait is None else max_rate_wait,
+            notice=notice,
+        )
         session_options: dict[str, Any] = {
             "timeout": timeout,
             "deadline": deadline,
             "max_retries": max_retries,
-            "backoff_base": backoff_base,
-            "backoff_max": backoff_max,
+            "backoff": Backoff(base=backoff_base, cap=backoff_max),
+            "pacer": self.pacer,
             "transport": transport,
             "debug_log": debug_log,
             "stats": self.stats,

@@ -210,12 +210,24 @@ class RateLimited(ResponseError):
         attempts: int = 1,
     ) -> None:
         self.retry_after = retry_after
+        self.max_wait: float | None = None
         super().__init__(method, path, status, api_message, attempts=attempts)
+
+    def beyond_wait(self, max_wait: float) -> None:
+        """Say that Bria asked for a longer pause than we wait (`--max-rate-wait`)."""
+        self.max_wait = max_wait
+        self.args = (self._render(),)
 
     def _render(self) -> str:
         text = super()._render()
         if self.retry_after is not None:
-            text += f" (Retry-After {self.retry_after:g}s)"
+            text += f" (Retry-After {self.retry_after:g}s"
+            if self.max_wait is not None:
+                text += (
+                    f", longer than the {self.max_wait:g} s we wait: try again later or raise "
+                    "--max-rate-wait"
+                )
+            text += ")"
         return text
 
 

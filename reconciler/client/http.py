@@ -4,10 +4,12 @@
   hosts or to an in-process transport), and never on a redirect: redirects are not followed.
 * Every call has connect/read/write/pool timeouts, and each attempt an overall `deadline`
   (`reconciler.client.deadline`), so an answer dripped byte by byte cannot hang a run.
-* Retries (tenacity: full-jitter exponential backoff bounded by `max_retries` and `backoff_max`,
-  Retry-After honoured on 429): reads and idempotent PUTs on 429, 5xx and no response;
-  non-idempotent writes (POST, DELETE) only on 429 and when the request surely never left, because
-  a 5xx or a lost answer may hide a write that happened - the apply engine re-reads first.
+* Every request waits for its endpoint's rate-limit budget (`pacing.EndpointPacer`, shared by
+  all worker threads); a 429 pauses that endpoint for everyone until its Retry-After.
+* Retries follow `retry_policy` (the one home of who retries what): reads and idempotent PUTs on
+  429, 5xx and no response; non-idempotent writes (POST, DELETE) only on 429 and when the request
+  surely never left, because a 5xx or a lost answer may hide a write that happened - the apply
+  engine re-reads first. Pauses come from the shared `Backoff`.
 * Answers become JSON values or typed errors (`reconciler.client.errors`); `ClientStats` counts
   every attempt and retry, and `debug_log` gets one line per attempt, never a header.
 """
@@ -27,8 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_random_exponential
 
 from reconciler import __version__
 from reconciler.client.deadline import deadline_transport, request_deadline
@@ -44,10 +44,11 @@ from reconciler.client.errors import (
     UnexpectedRedirect,
     shorten,
 )
+from reconciler.client.pacing import EndpointPacer
+from reconciler.client.retry_policy import Backoff, client_may_retry
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT"})
 NO_RESPONSE = "no response"
 _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
@@ -227,7 +228,7 @@ def decode_json(method: str, path: str, response: httpx.Response) -> Any:
 
 
 class HttpSession:
-    """Sends one logical call, with its retries, and returns the decoded JSON answer."""
+    """Sends one logical call, paced and with its retries, and returns the decoded JSON answer."""
 
     def __init__(
         self,
@@ -237,8 +238,8 @@ class HttpSession:
         timeout: float,
         deadline: float,
         max_retries: int,
-        backoff_base: float,
-        backoff_max: float,
+        backoff: Backoff,
+        pacer: EndpointPacer,
         transport: httpx.BaseTransport | None,
         debug_log: Callable[[str], None] | None,
         stats: ClientStats,
@@ -247,11 +248,10 @@ class HttpSession:
         check_token(token)
         self.max_retries = max(0, max_retries)
         self.deadline = deadline
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
+        self.backoff = backoff
+        self.pacer = pacer
         self.stats = stats
         self._debug_log = debug_log
-        self._jitter = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         trust_env = not is_loopback_host(url.host)
         self._client = httpx.Client(
             base_url=str(url).rstrip("/") + "/",
@@ -279,39 +279,52 @@ class HttpSession:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> Any:
-        """Send `method path` (counted under `template`), retrying as the module docstring says."""
+        """Send `method path` (paced and counted under `template`), retrying as
+        `retry_policy` says, up to `max_retries` times: a 429 after its Retry-After (when that is
+        within the pacer's `max_wait`), anything else after a `backoff` pause."""
+        endpoint = f"{method} {template}"
         attempts = 0
-
-        def attempt() -> Any:
-            nonlocal attempts
+        while True:
             attempts += 1
-            response = self._send_once(method, template, path, attempts, json_body, params)
-            return decode_json(method, path, response)
+            try:
+                response = self._send_once(method, endpoint, path, attempts, json_body, params)
+                return decode_json(method, path, response)
+            except BriaError as err:
+                pause = self._retry_pause(method, endpoint, err, attempts)
+                if pause is None:
+                    if attempts > 1:
+                        err.with_attempts(attempts)
+                    raise
+                self.stats.record_retry()
+                if self._debug_log is not None:
+                    self._debug_log(redact(f"{method} {path}: retrying in {pause:.2f}s"))
+                if pause > 0 and not isinstance(err, RateLimited):
+                    time.sleep(pause)  # a 429's pause is the endpoint's, kept by the pacer
 
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=self._wait,
-            retry=retry_if_exception(lambda exc: self._should_retry(method, exc)),
-            before_sleep=lambda state: self._before_sleep(method, path, state),
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except BriaError as err:
-            if attempts > 1:
-                err.with_attempts(attempts)
-            raise
+    def _retry_pause(
+        self, method: str, endpoint: str, err: BriaError, attempts: int
+    ) -> float | None:
+        """Seconds before the next attempt, or None to give up."""
+        if not client_may_retry(method, err) or attempts > self.max_retries:
+            return None
+        if isinstance(err, RateLimited):
+            if err.retry_after is not None and err.retry_after > self.pacer.max_wait:
+                err.beyond_wait(self.pacer.max_wait)
+                return None
+            return self.pacer.rate_limited(endpoint, err.retry_after, self.backoff.delay(attempts))
+        return self.backoff.delay(attempts)
 
     def _send_once(
         self,
         method: str,
-        template: str,
+        endpoint: str,
         path: str,
         attempt: int,
         json_body: Any,
         params: Mapping[str, str] | None,
     ) -> httpx.Response:
-        route = f"{method} {template}"
+        route = endpoint
+        self.pacer.acquire(endpoint)  # RateLimitWaitInterrupted: not a BriaError, not retried
         started = time.monotonic()
         try:
             with request_deadline(self.deadline):
@@ -322,14 +335,18 @@ class HttpSession:
                     params=dict(params) if params else None,
                 )
         except httpx.HTTPError as exc:
+            sent = not isinstance(exc, _NEVER_SENT)
+            self.pacer.release(endpoint, counted=sent)
             self.stats.record_attempt(route, None)
             reason = _describe_transport_failure(exc)
             if time.monotonic() - started >= self.deadline:
                 reason = f"no complete answer within {self.deadline:g} s: {reason}"
             self._log(f"{method} {path} -> {NO_RESPONSE}: {reason}", started, attempt)
-            raise TransportError(
-                method, path, reason, maybe_sent=not isinstance(exc, _NEVER_SENT)
-            ) from exc
+            raise TransportError(method, path, reason, maybe_sent=sent) from exc
+        except BaseException:
+            self.pacer.release(endpoint, counted=True)
+            raise
+        self.pacer.release(endpoint, counted=response.status_code != 429)
         self.stats.record_attempt(route, response.status_code)
         self._log(
             f"{method} {path} -> {response.status_code} {response.reason_phrase}".rstrip(),
@@ -339,28 +356,6 @@ class HttpSession:
         if response.status_code >= 300:
             raise error_for(method, path, response)
         return response
-
-    def _should_retry(self, method: str, exc: BaseException) -> bool:
-        if not isinstance(exc, BriaError) or not exc.retryable:
-            return False
-        if isinstance(exc, RateLimited):
-            return exc.retry_after is None or exc.retry_after <= self.backoff_max
-        if method in IDEMPOTENT_METHODS:
-            return True
-        return isinstance(exc, TransportError) and not exc.maybe_sent
-
-    def _wait(self, retry_state: RetryCallState) -> float:
-        outcome = retry_state.outcome
-        exc = outcome.exception() if outcome is not None else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return exc.retry_after
-        return float(self._jitter(retry_state))
-
-    def _before_sleep(self, method: str, path: str, retry_state: RetryCallState) -> None:
-        self.stats.record_retry()
-        sleep = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        if self._debug_log is not None:
-            self._debug_log(redact(f"{method} {path}: retrying in {sleep:.2f}s"))
 
     def _log(self, line: str, started: float, attempt: int) -> None:
         if self._debug_log is None:

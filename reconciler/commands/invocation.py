@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from reconciler.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
+RATE_LIMIT_KEY = "reconciler.rate_limit"
+MAX_RATE_WAIT_KEY = "reconciler.max_rate_wait"
 
 
 class PlanHasErrors(ReconcilerError):
@@ -49,9 +51,43 @@ def _remember_profile(ctx: click.Context, param: click.Parameter, value: str | N
     ctx.meta["emulator_profile"] = value
 
 
+def _rate_limit_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Parsed into ctx.meta (not a parameter of each command): `connection_settings` reads it."""
+    from reconciler.client.pacing import RateLimitSpecError, parse_rate_limit
+
+    try:
+        ctx.meta[RATE_LIMIT_KEY] = parse_rate_limit(value) if value is not None else None
+    except RateLimitSpecError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _max_rate_wait_option(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    ctx.meta[MAX_RATE_WAIT_KEY] = value
+
+
 def connection_options(command: F) -> F:
-    """--api-url, --token-file, --emulator, --emulator-profile: shared by plan and apply.
-    The profile is kept in `ctx.meta` (no parameter), so commands keep their signatures."""
+    """--api-url, --token-file, --emulator, --emulator-profile, --rate-limit, --max-rate-wait:
+    shared by plan and apply. The profile and the rate-limit options are kept in `ctx.meta` (no
+    parameter), so commands keep their signatures."""
+    command = click.option(
+        "--max-rate-wait",
+        type=click.FloatRange(min=0),
+        envvar="BRIA_RATE_LIMIT_MAX_WAIT",
+        default=None,
+        show_default="120 s; env BRIA_RATE_LIMIT_MAX_WAIT",
+        callback=_max_rate_wait_option,
+        expose_value=False,
+        help="Longest Retry-After to wait for when Bria answers 429 (longer is an error).",
+    )(command)
+    command = click.option(
+        "--rate-limit",
+        envvar="BRIA_RATE_LIMIT",
+        callback=_rate_limit_option,
+        expose_value=False,
+        metavar="N|TIER",
+        help="Bria's limit, requests per minute per endpoint, or the plan's tier: free (10), "
+        "starter (60), pro (1000); env BRIA_RATE_LIMIT. Default: learned from Bria's 429s.",
+    )(command)
     command = click.option(
         "--emulator-profile",
         type=click.Choice(["reference", "current"]),
@@ -104,6 +140,8 @@ def connection_settings(
         use_emulator=use_emulator,
         debug=debug,
         emulator_profile=profile or "reference",
+        rate_limit=ctx.meta.get(RATE_LIMIT_KEY),
+        max_rate_wait=ctx.meta.get(MAX_RATE_WAIT_KEY),
     )
 
 

@@ -75,14 +75,17 @@ def test_429_on_a_post_is_retried_because_nothing_happened() -> None:
     assert [request.method for request in seen] == ["POST", "POST"]
 
 
-def test_retry_after_longer_than_backoff_max_gives_up_at_once() -> None:
+def test_retry_after_longer_than_max_rate_wait_gives_up_at_once() -> None:
     transport, seen = scripted(httpx.Response(429, headers={"Retry-After": "120"}))
-    client = make_client(transport, backoff_max=5.0)
+    client = make_client(transport, max_rate_wait=5.0)
     with pytest.raises(RateLimited) as info:
         client.list_projects()
     assert info.value.retry_after == 120.0
     assert len(seen) == 1
-    assert str(info.value) == "GET /tailored-gen/projects: 429 Too Many Requests (Retry-After 120s)"
+    assert str(info.value) == (
+        "GET /tailored-gen/projects: 429 Too Many Requests (Retry-After 120s, longer than the 5 s "
+        "we wait: try again later or raise --max-rate-wait)"
+    )
 
 
 def test_429_without_retry_after_backs_off_and_gives_up_after_max_retries() -> None:
