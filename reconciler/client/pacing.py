@@ -211,10 +211,11 @@ class EndpointPacer:
         429, only lowered."""
         recent = [t for t in state.answered if t > now - MINUTE]
         count = max(1, len(recent) + state.in_flight)
-        if retry_after is None or not recent:
+        if retry_after is None:
             window = MINUTE
-        else:
-            window = min(MINUTE, max(retry_after, now + retry_after - recent[0], 0.1))
+        else:  # the oldest counted request leaves Bria's window after retry_after
+            oldest = recent[0] if recent else now
+            window = min(MINUTE, max(retry_after, now + retry_after - oldest, 0.1))
         learned = RateLimit(count, window)
         if state.limit is not None and state.limit.per_second < learned.per_second:
             return state.limit

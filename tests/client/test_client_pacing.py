@@ -74,10 +74,11 @@ def test_without_a_limit_one_429_pauses_the_endpoint_for_every_worker_and_teache
     assert answers == [[]] * 12
     statuses = _statuses(limited)
     assert statuses["200"] == 12
-    # the first 429s (at most one per worker in flight) teach the limit; after that, none
-    assert statuses.get("429", 0) <= 4
-    assert learned is not None and learned.requests == 3
+    # the first 429s (about one per worker in flight) teach the limit; after that, few or none
+    assert statuses.get("429", 0) <= 6
+    assert learned is not None and 3 <= learned.requests <= 6  # answered + still in flight
     assert 1.0 <= learned.window_s <= 2.5
+    assert learned.per_second <= 3.0
     assert other is None  # each endpoint has its own budget
     assert f"waiting 2 s for Bria's rate limit on {ENDPOINT}" in notices
 
