@@ -97,7 +97,11 @@ HELP: dict[str, CommandHelp] = {
     "status": CommandHelp(
         "Show declared resources as the account has them.",
         ("reconciler status manifests/", "reconciler status . --watch --interval 30"),
-        ((0, "shown"), (1, "error (invalid manifests, API or connection)"), _INTERRUPTED),
+        (
+            (0, "shown (with --watch: also when stopped with Ctrl-C)"),
+            (1, "error (invalid manifests, API or connection)"),
+            _INTERRUPTED,
+        ),
     ),
     "samples": CommandHelp(
         "Generate the models' sample prompts, current vs previous.",
