@@ -9,6 +9,7 @@ reconciler names them (`<stem>.<digest16><ext>`), unless a case gives a raw `ima
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from reconciler.naming import image_remote_name, parse_image_remote_name
@@ -53,12 +54,19 @@ def desired_state(spec: dict[str, Any]) -> DesiredState:
     projects = tuple(DesiredProject(**{**PROJECT_DEFAULTS, **p}) for p in spec.get("projects", ()))
     datasets = tuple(
         DesiredDataset(
-            **{k: v for k, v in d.items() if k != "images"},
+            **{k: v for k, v in d.items() if k not in ("images", "visual_schema")},
             images=tuple(sorted((desired_image(i) for i in d["images"]), key=_file_name)),
+            visual_schema=_schema_text(d.get("visual_schema")),
         )
         for d in spec.get("datasets", ())
     )
-    models = tuple(DesiredModel(**m) for m in spec.get("models", ()))
+    models = tuple(
+        DesiredModel(
+            **{k: v for k, v in m.items() if k != "training_parameters"},
+            training_parameters=_items(m.get("training_parameters")),
+        )
+        for m in spec.get("models", ())
+    )
     return DesiredState(projects, datasets, models)
 
 
@@ -93,6 +101,8 @@ def live_state(spec: dict[str, Any]) -> LiveState:
                     status=d.get("status", "completed"),
                     caption_prefix=d.get("caption_prefix"),
                     captions_update_status=d.get("captions_update_status"),
+                    visual_schema=_schema_text(d.get("visual_schema")),
+                    upload_type=d.get("upload_type"),
                     images=None
                     if images is None
                     else tuple(live_image(i, next(next_id)) for i in images),
@@ -101,9 +111,20 @@ def live_state(spec: dict[str, Any]) -> LiveState:
                             id=m["id"],
                             name=m["name"],
                             dataset_id=m.get("dataset_id", d["id"]),
-                            training_version=m.get("training_version", "light"),
+                            training_version=m.get(
+                                "training_version", "" if "training_mode" in m else "light"
+                            )
+                            or "",
                             status=m.get("status", "Completed"),
                             description=m.get("description"),
+                            training_mode=m.get("training_mode"),
+                            training_parameters=_items(m.get("training_parameters")),
+                            active_model_version=m.get("active_model_version"),
+                            checkpoint_steps=(
+                                None
+                                if m.get("checkpoint_steps") is None
+                                else tuple(m["checkpoint_steps"])
+                            ),
                         )
                         for m in d.get("models", ())
                     ),
@@ -117,6 +138,15 @@ def live_state(spec: dict[str, Any]) -> LiveState:
 
 def _file_name(image: DesiredImage) -> str:
     return image.file_name
+
+
+def _schema_text(value: Any) -> str | None:
+    """A visual schema given as a JSON object (dumped) or as the text itself."""
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
+def _items(value: dict[str, Any] | None) -> tuple[tuple[str, Any], ...] | None:
+    return None if value is None else tuple(sorted(value.items()))
 
 
 # ---------------------------------------------------------------- describing steps
@@ -144,7 +174,13 @@ def step_line(step: Step) -> str:
     if "caption" in args:
         parts.append(repr(args["caption"]))
     if "training_version" in args:
-        parts.append(args["training_version"])
+        parts.append(args["training_mode"] or args["training_version"])
+    if args.get("upload_type"):
+        parts.append(f"upload_type={args['upload_type']}")
+    if args.get("parameters"):
+        parts.append(
+            "{" + ", ".join(f"{k}={v}" for k, v in sorted(args["parameters"].items())) + "}"
+        )
     if "fields" in args:
         parts.append("{" + ", ".join(f"{k}={v}" for k, v in sorted(args["fields"].items())) + "}")
     line = " ".join(parts)
