@@ -383,6 +383,8 @@ def _before(live: LiveDataset) -> dict[str, Any]:
     }
     if live.visual_schema is not None:  # the current generation's, only when it is one
         before["visual_schema"] = live.visual_schema
+        if live.caption_prefix is None:
+            del before["caption_prefix"]
     return before
 
 
@@ -395,11 +397,14 @@ def _after(
     schema = desired.visual_schema
     if schema is None and live is not None:
         schema = live.visual_schema
+    # the current generation's visual schema instead of a caption prefix it does not have
+    generation = {"caption_prefix": prefix} if schema is None else {"visual_schema": schema}
+    if schema is not None and prefix is not None:
+        generation = {"caption_prefix": prefix, "visual_schema": schema}
     return {
         "version": name,
         "status": status,
-        "caption_prefix": prefix,
-        **({} if schema is None else {"visual_schema": schema}),
+        **generation,
         "image_count": len(desired.images),
         "images_added": list(edits.added),
         "images_changed": list(edits.changed),

@@ -45,6 +45,11 @@ def state_dump(emulator: Emulator) -> dict[str, Any]:
                 "status": row["status"],
                 "captions_update_status": row["captions_update_status"],
                 "images_count": storage.count("images", "dataset_id = ?", (row["id"],)),
+                **(
+                    {"visual_schema": row["visual_schema"], "upload_type": row["upload_type"]}
+                    if emulator.config.current
+                    else {}
+                ),
             }
             for row in storage.select("datasets")
         ]
