@@ -83,6 +83,11 @@ def word_diff(old: str, new: str) -> list[tuple[DiffOp, str]]:
     return runs
 
 
+def is_partial(runs: list[tuple[DiffOp, str]]) -> bool:
+    """Whether a word diff mixes the texts (so neither reads whole in it)."""
+    return any(op == "same" for op, _ in runs)
+
+
 def md_word_diff(old: str, new: str) -> str:
     """A word diff for markdown: ~~deleted words~~ **inserted words**, the rest as is."""
     marker = {"same": "", "del": "~~", "ins": "**"}

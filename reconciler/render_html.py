@@ -26,7 +26,7 @@ from reconciler.render import (
     image_lists,
     summary_line,
 )
-from reconciler.render_escape import html_text, word_diff
+from reconciler.render_escape import html_text, is_partial, word_diff
 from reconciler.render_html_style import PAGE_STYLE
 from reconciler.steps import StartTraining, describe_step
 
@@ -262,14 +262,21 @@ def _captions(image: ImageReview) -> str:
     if image.state == "removed":
         return f'<p class="cap gone">{_text_or(image.caption_before)}{before}</p>'
     if image.caption_changed:
+        whole = ""
         if image.caption_before is not None and image.caption_after is not None:
-            diff = " ".join(
-                _diff_run(op, text)
-                for op, text in word_diff(image.caption_before, image.caption_after)
-            )
+            runs = word_diff(image.caption_before, image.caption_after)
+            diff = " ".join(_diff_run(op, text) for op, text in runs)
+            if is_partial(runs):
+                whole = (
+                    '<details class="whole"><summary>whole captions</summary>'
+                    f'<p class="cap old"><span class="label">was</span> '
+                    f"{html_text(image.caption_before)}</p>"
+                    f'<p class="cap"><span class="label">now</span> '
+                    f"{html_text(image.caption_after)}</p></details>"
+                )
         else:
             diff = f"<del>{_text_or(image.caption_before)}</del> <ins>{_after_text(image)}</ins>"
-        return f'<p class="cap diff">{diff}</p><p class="sources">{before} → {after}</p>'
+        return f'<p class="cap diff">{diff}</p><p class="sources">{before} → {after}</p>{whole}'
     if image.state == "changed":
         return (
             f'<p class="cap old"><span class="label">before</span> '

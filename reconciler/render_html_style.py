@@ -97,6 +97,8 @@ figcaption { padding: 8px 10px 10px; font-size: 13px; }
 .label { font-size: 11px; text-transform: uppercase; letter-spacing: .5px; }
 .auto { color: var(--muted); font-style: italic; }
 .sources { margin: 6px 0 0; font-size: 12px; color: var(--muted); }
+details.whole { margin: 6px 0 0; padding: 0; border: 0; background: none; font-size: 12px; }
+details.whole summary { font-weight: 500; color: var(--muted); }
 del { background: #ffe3e3; color: #a61e1e; text-decoration: line-through; }
 ins { background: #d3f9d8; color: #1b5e20; text-decoration: none; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; }

@@ -22,7 +22,7 @@ from reconciler.render import (
     image_lists,
     summary_line,
 )
-from reconciler.render_escape import md_code, md_text, md_word_diff
+from reconciler.render_escape import is_partial, md_code, md_text, md_word_diff, word_diff
 from reconciler.steps import describe_step
 
 #: GitHub refuses comments over 65,536 characters; stay well below, with room for a CI header.
@@ -145,7 +145,8 @@ def _details(change: Change, level: _Level) -> list[str]:
     if diffs:
         shown_diffs = diffs if level.captions is None else diffs[: level.captions]
         lines.append(f"- caption diffs ({len(diffs)}):")
-        lines += [f"  - {_caption_diff(image)}" for image in shown_diffs]
+        for image in shown_diffs:
+            lines += _caption_diff(image)
         if len(shown_diffs) < len(diffs):
             lines.append(f"  - ... and {len(diffs) - len(shown_diffs)} more")
     if not lines:
@@ -154,19 +155,20 @@ def _details(change: Change, level: _Level) -> list[str]:
     return [summary, "", *lines, "", "</details>", ""]
 
 
-def _caption_diff(image: ImageReview) -> str:
-    """`` `a.png` (automatic → manual): Lora ~~standing~~ **sitting** on a beach ``."""
+def _caption_diff(image: ImageReview) -> list[str]:
+    """`` - `a.png` (automatic → manual): Lora ~~standing~~ **sitting** on a beach ``, then the
+    whole texts when the word diff mixes them."""
     sources = f"{image.source_before or 'none'} → {image.source_after or 'none'}"
-    head = f"{md_code(image.file)} ({md_text(sources)}): "
-    if image.caption_before is not None and image.caption_after is not None:
-        return head + md_word_diff(image.caption_before, image.caption_after)
-    before = f"~~{md_text(image.caption_before)}~~" if image.caption_before else "(no caption)"
-    after = (
-        f"**{md_text(image.caption_after)}**"
-        if image.caption_after is not None
-        else "Bria's automatic caption"
-    )
-    return head + f"{before} → {after}"
+    head = f"  - {md_code(image.file)} ({md_text(sources)}): "
+    old, new = image.caption_before, image.caption_after
+    if old is not None and new is not None:
+        lines = [head + md_word_diff(old, new)]
+        if is_partial(word_diff(old, new)):
+            lines += [f"    - was: {md_text(old)}", f"    - now: {md_text(new)}"]
+        return lines
+    before = f"~~{md_text(old)}~~" if old else "(no caption)"
+    after = f"**{md_text(new)}**" if new is not None else "Bria's automatic caption"
+    return [head + f"{before} → {after}"]
 
 
 def _operations(plan: Plan, how: str) -> list[str]:

@@ -126,8 +126,10 @@ def test_a_pulled_sidecar_edit_shows_old_and_new_text_in_every_format(world: Wor
     assert "- caption diffs (1):" in markdown
     assert "  - `lora-03.png` (automatic → manual): " in markdown
     assert "**laughing,**" in markdown and "**Holding a red kite.**" in markdown
+    assert f"    - was: {old}" in markdown and f"    - now: {new}" in markdown  # whole too
     page = out["html"].stdout
     assert "<ins>laughing,</ins>" in page and "<ins>Holding a red kite.</ins>" in page
+    assert f"</span> {old}</p>" in page and f"</span> {new}</p>" in page  # whole too
     assert '<span class="tag source automatic">automatic</span> → ' in page
 
 
