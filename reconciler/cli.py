@@ -3,10 +3,14 @@
 This module owns the one place where errors become output: a `ReconcilerError` is printed as a
 single red line and the process exits with its exit code; anything else is a bug, shown as a
 traceback only with `--debug`.
+
+Commands are imported only when run (`COMMANDS` names their modules): `reconciler --version` and
+`validate` start without the engine, httpx or Starlette (tests/e2e/test_cli_startup.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -14,26 +18,42 @@ from typing import Any
 import click
 
 from reconciler import __version__
-from reconciler.commands.apply_cmd import apply
-from reconciler.commands.captions_cmd import captions
-from reconciler.commands.emulator_cmd import emulator
-from reconciler.commands.generate_cmd import generate
 from reconciler.commands.help_texts import GROUP_EPILOG, document
-from reconciler.commands.import_cmd import import_account
-from reconciler.commands.init_cmd import init
-from reconciler.commands.plan_cmd import plan
-from reconciler.commands.samples_cmd import samples
-from reconciler.commands.schema_cmd import schema
-from reconciler.commands.show_cmd import show
-from reconciler.commands.status_cmd import status
-from reconciler.commands.validate_cmd import validate
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
 
 _KEEPS_CLICK_USAGE_EXIT = {"emulator"}
 
+# command name -> "module:attribute", imported on first use
+COMMANDS: dict[str, str] = {
+    "init": "reconciler.commands.init_cmd:init",
+    "validate": "reconciler.commands.validate_cmd:validate",
+    "plan": "reconciler.commands.plan_cmd:plan",
+    "apply": "reconciler.commands.apply_cmd:apply",
+    "show": "reconciler.commands.show_cmd:show",
+    "captions": "reconciler.commands.captions_cmd:captions",
+    "emulator": "reconciler.commands.emulator_cmd:emulator",
+    "import": "reconciler.commands.import_cmd:import_account",
+    "generate": "reconciler.commands.generate_cmd:generate",
+    "status": "reconciler.commands.status_cmd:status",
+    "samples": "reconciler.commands.samples_cmd:samples",
+    "schema": "reconciler.commands.schema_cmd:schema",
+}
+
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = self.commands.get(cmd_name)
+        if found is not None or cmd_name not in COMMANDS:
+            return found
+        module, attribute = COMMANDS[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        self.add_command(document(command), cmd_name)
+        return command
+
     def make_context(
         self,
         info_name: str | None,
@@ -100,20 +120,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         ctx.color = False
 
 
-cli.add_command(init)
-cli.add_command(validate)
-cli.add_command(plan)
-cli.add_command(apply)
-cli.add_command(show)
-cli.add_command(captions)
-cli.add_command(emulator)
-cli.add_command(import_account)
-cli.add_command(generate)
-cli.add_command(status)
-cli.add_command(samples)
-cli.add_command(schema)
-
-for _command in cli.commands.values():
+for _command in cli.commands.values():  # commands added eagerly (none today; see COMMANDS)
     document(_command)  # summary, examples and exit codes: commands/help_texts.py
 
 

@@ -258,7 +258,10 @@ def _commands() -> list[tuple[str, click.Command]]:
     found: list[tuple[str, click.Command]] = []
 
     def walk(prefix: str, group: click.Group) -> None:
-        for name, command in sorted(group.commands.items()):
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):  # cli.py imports commands lazily
+            command = group.get_command(ctx, name)
+            assert command is not None, name
             found.append((f"{prefix}{name}", command))
             if isinstance(command, click.Group):
                 walk(f"{prefix}{name} ", command)
