@@ -5,11 +5,11 @@ Files are found recursively under the paths given (hidden folders such as `.git`
 name, so the order of the arguments or of the directory listing never changes the result.
 
 A repository holds other YAML too (`docker-compose.yml`, `mkdocs.yml`, `dvc.yaml`): a file found
-in a folder is read only when it looks like ours: its text names `tailored-gen/` (the
-apiVersion) or has a top-level `kind: Project|Dataset|Model`. Anything else is skipped and
-listed, never parsed, so a foreign file cannot fail a plan; a manifest that is broken still
-names its apiVersion, so it is still read and its errors reported. A file named on the command
-line is always read.
+in a folder is read only when it looks like ours: it sets `apiVersion: tailored-gen/...` or
+has a top-level `kind: Project|Dataset|Model`. Anything else is skipped and listed, never
+parsed, so a foreign file cannot fail a plan; a manifest that is broken still names its
+apiVersion, so it is still read and its errors reported. A file named on the command line is
+always read.
 
 The repository of a manifest bounds where its image folders may point: the git work tree that
 holds it (found by walking up to a `.git`), else the current directory when the manifest is
@@ -33,7 +33,9 @@ from reconciler.workspace import git_work_tree
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 SNIFF_BYTES = 64 * 1024
 _LOOKS_LIKE_OURS = re.compile(
-    rb"tailored-gen/|^kind:[ \t]*[\"']?(Project|Dataset|Model)[\"']?[ \t]*(#.*)?\r?$", re.M
+    rb"apiVersion[\"']?[ \t]*:[ \t]*[\"']?tailored-gen/"
+    rb"|^kind:[ \t]*[\"']?(Project|Dataset|Model)[\"']?[ \t]*(#.*)?\r?$",
+    re.M | re.I,
 )
 
 

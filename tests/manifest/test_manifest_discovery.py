@@ -18,7 +18,7 @@ services:
     image: nginx
     ports: ["80:80"]
 """
-MKDOCS = "site_name: Docs\nnav:\n  - Home: index.md\n"
+MKDOCS = "site_name: Docs\nnav:\n  - Home: index.md\n  - Manifests: docs/tailored-gen/v1.md\n"
 BROKEN_FOREIGN = "stages:\n  - build\n   bad: [\n"  # invalid YAML, not ours either
 
 
