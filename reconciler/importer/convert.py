@@ -20,6 +20,7 @@ exactly what the planner would otherwise "repair", and nothing the planner would
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -219,6 +220,7 @@ def convert_dataset(
     )
     if dataset.caption_prefix and dataset.caption_prefix != default:
         spec["caption_prefix"] = dataset.caption_prefix
+    spec.update(_current_dataset_fields(dataset))
     if captions:
         spec["captions"] = captions
     if dataset.status == "draft":
@@ -323,7 +325,7 @@ def convert_model(
     metadata: dict[str, Any] = {"name": base, "project": project.project_name}
     if model.status == "Completed":
         metadata["protect"] = True
-    spec: dict[str, Any] = {"dataset": dataset_base, "training_version": model.training_version}
+    spec: dict[str, Any] = {"dataset": dataset_base, **_training_fields(model)}
     if model.description:
         spec["description"] = model.description
     return ModelExport(
@@ -332,6 +334,37 @@ def convert_model(
         status=model.status,
         manifest={"apiVersion": API_VERSION, "kind": "Model", "metadata": metadata, "spec": spec},
     )
+
+
+def _current_dataset_fields(dataset: DatasetRecord) -> dict[str, Any]:
+    """Bria's current generation: the visual schema (inline, when it is a JSON object) and the
+    upload type, so the imported manifest keeps them."""
+    fields: dict[str, Any] = {}
+    if dataset.visual_schema:
+        try:
+            parsed = json.loads(dataset.visual_schema)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            fields["visual_schema"] = parsed
+    if dataset.upload_type == "basic":
+        fields["upload_type"] = "basic"
+    return fields
+
+
+def _training_fields(model: ModelRecord) -> dict[str, Any]:
+    """training_version (reference) or training_mode, with an expert model's parameters as
+    Bria reports them (current generation)."""
+    if not model.training_mode:
+        return {"training_version": model.training_version}
+    fields: dict[str, Any] = {"training_mode": model.training_mode}
+    if model.training_mode == "expert" and model.training_parameters is not None:
+        parameters = model.training_parameters.as_dict()
+        if parameters.get("lr_scheduler", "constant_with_warmup") != "constant_with_warmup":
+            parameters.pop("lr_warmup_steps", None)
+        if parameters:
+            fields["training_parameters"] = parameters
+    return fields
 
 
 def _current_versions(

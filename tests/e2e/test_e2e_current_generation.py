@@ -118,3 +118,23 @@ def test_an_account_with_models_of_both_generations_plans_without_errors(
     reference = run("plan", "examples", "--emulator", "--detailed-exitcode")
     assert reference.exit_code == 2, reference.output
     assert "lora-light: trained (Completed)" in reference.output
+
+
+def test_import_writes_current_generation_manifests_that_plan_clean(examples_copy: Path) -> None:
+    converge("examples/manifests-current", *CURRENT)
+    imported = run("import", "--out", "imported", *CURRENT)
+    assert imported.exit_code == 0, imported.output
+    dataset = (
+        examples_copy.parent / "imported/acme-badges/datasets/acme-badges-v1.yaml"
+    ).read_text()
+    assert (
+        "visual_schema:\n    style: flat vector glyph" in dataset
+        and "upload_type: basic" in dataset
+    )
+    model = (
+        examples_copy.parent / "imported/acme-badges/models/acme-badges-expert.yaml"
+    ).read_text()
+    assert "training_mode: expert" in model and "rank: 64" in model
+    assert "training_version" not in model
+    planned = run("plan", "imported", *CURRENT, "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
