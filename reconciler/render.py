@@ -103,6 +103,8 @@ def _value(value: Any) -> str:
         return "(none)"
     if isinstance(value, list):
         return "[" + shorten([_item(v) for v in value]) + "]"
+    if isinstance(value, dict):  # e.g. training_parameters: `rank=64, learning_rate=0.0002`
+        return ", ".join(f"{key}={_item(item)}" for key, item in value.items()) or "(none)"
     return str(value)
 
 
