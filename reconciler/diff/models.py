@@ -194,10 +194,14 @@ def _create_and_train(
 
 
 def _parameters(desired: DesiredModel) -> dict[str, Any] | None:
-    """The body of an expert model's Start Training: the parameters the manifest writes."""
-    if desired.training_mode != "expert":
+    """Start Training's body: None for a reference model (the reference sends none); for a
+    current-generation one (whose body the published OpenAPI requires) the expert parameters
+    the manifest writes, `{}` for none (Bria's defaults; a fully automated model takes none)."""
+    if desired.training_mode is None:
         return None
-    return parameters_dict(desired.training_parameters) or None
+    if desired.training_mode != "expert":
+        return {}
+    return parameters_dict(desired.training_parameters) or {}
 
 
 def _why_not_good(
