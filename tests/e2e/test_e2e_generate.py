@@ -131,13 +131,14 @@ def test_vector_reimagine_guidance_and_max(world: World) -> None:
 
 def test_asynchronous_results_are_polled(world: World) -> None:
     _trained(world)
-    set_knobs(world.server, generation_seconds=1.0)
+    set_knobs(world.server, generation_seconds=1.5)
     result = world.cli(
         "generate", "lora/lora-light", "manifests", "--prompt", "Lora", "--num-results", "1"
     )
     assert result.exit_code == 0, result.output
     assert "waiting for 1 of 1 results to be ready" in result.stderr
     assert Path(result.stdout.strip()).read_bytes().startswith(b"\x89PNG")
+    set_knobs(world.server, generation_seconds=60)  # never ready within the timeout below
     timed_out = world.cli(
         "generate", "lora/lora-light", "manifests", "--prompt", "Lora", "--num-results", "1",
         "--wait-timeout", "0.3",

@@ -50,7 +50,7 @@ def _wait_completed(world: World, timeout: float = 20) -> None:
     raise AssertionError("training did not complete")
 
 
-def test_status_before_right_after_and_after_training(world: World) -> None:
+def test_status_before_right_after_during_after_training_and_after_a_retrain(world: World) -> None:
     world.tree = standard_tree(world.root, images=3)
     world.tree.write()
     before = world.cli("status", "manifests")
@@ -59,7 +59,9 @@ def test_status_before_right_after_and_after_training(world: World) -> None:
     data = _status_json(world)
     assert data["projects"][0]["id"] is None
 
-    set_knobs(world.server, training_seconds=1.5)
+    # long enough that the statuses "right after" and "during" see it training on a loaded
+    # machine; _wait_completed polls, so a quick machine waits no longer than this
+    set_knobs(world.server, training_seconds=4)
     world.apply()
     requests_before = admin(world.server, "GET", "stats")["by_route"]
     right_after = world.cli("status", "manifests")
@@ -106,14 +108,7 @@ def test_status_before_right_after_and_after_training(world: World) -> None:
     assert light["training"]["expected_seconds"] is not None  # seen training, then completed
     assert light["training"]["expected_basis"] == "1 training of this account"
 
-
-def test_status_after_a_retrain_shows_versions_and_superseded_training(world: World) -> None:
-    set_knobs(world.server, training_seconds=0.6)
-    world.tree = standard_tree(world.root, images=3)
-    world.apply()
-    assert world.cli("status", "manifests").exit_code == 0  # sees it training
-    _wait_completed(world)
-    assert world.cli("status", "manifests").exit_code == 0  # sees it completed: 1 duration
+    # a retrain: older versions, and the time left estimated from the training seen above
     set_knobs(world.server, training_seconds=120)
     world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
     world.apply()
@@ -132,7 +127,7 @@ def test_status_after_a_retrain_shows_versions_and_superseded_training(world: Wo
         ("lora-light", "Completed")
     ]
     timing = light["training"]
-    assert timing["expected_seconds"] is not None and timing["expected_seconds"] < 10
+    assert timing["expected_seconds"] is not None and timing["expected_seconds"] < 60
     assert timing["expected_left_seconds"] is not None
     assert data["superseded_training"] == []
     text = world.cli("status", "manifests").stdout

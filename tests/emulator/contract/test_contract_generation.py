@@ -8,13 +8,12 @@ and an asynchronous request's URLs are polled until ready.
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 
 from reconciler.client import BadRequest
 
-from .target import Target, make_png
+from .target import Target, make_png, wait_for
 from .test_contract_models import _trained
 
 # the v1 generation routes and light/max rules: the reference generation's (the current one's
@@ -76,11 +75,10 @@ def test_results_of_one_request_carry_distinct_seeds(bria: Target) -> None:
 def test_asynchronous_results_are_ready_after_generation_seconds(bria: Target) -> None:
     bria.emulator_only("needs the generation_seconds knob")
     model = _trained(bria)
-    bria.configure(generation_seconds=0.4)
+    bria.configure(generation_seconds=1.5)
     answer = bria.client.text_to_image(model.id, prompt="a castle", num_results=1, sync=False)
     url = answer["result"][0]["urls"][0]
     assert bria.fetch(url).status_code == 404
-    time.sleep(0.5)
-    assert bria.fetch(url).status_code == 200
+    assert wait_for(lambda: bria.fetch(url).status_code, lambda code: code == 200) == 200
     synchronous = bria.client.text_to_image(model.id, prompt="a castle", num_results=1, sync=True)
     assert bria.fetch(synchronous["result"][0]["urls"][0]).status_code == 200
