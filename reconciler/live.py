@@ -32,6 +32,7 @@ from typing import TypeVar
 from reconciler.answer_checks import AnswerChecks, Warn
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
 from reconciler.client.records import RecordList
+from reconciler.client.retry_policy import Backoff
 from reconciler.errors import ReconcilerError
 from reconciler.naming import parse_versioned_name
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
@@ -143,7 +144,7 @@ def wait_for_caption_jobs(
             f"(at most {bound:g} s)",
             file=sys.stderr,
         )
-        pause = 0.2
+        pauses = Backoff(base=0.2, cap=5.0, jitter=False).pauses()
         fresh = record
         while fresh.captions_update_status == "in_progress":
             if time.monotonic() >= deadline:
@@ -153,8 +154,7 @@ def wait_for_caption_jobs(
                     "cannot be compared yet: run plan again once the job is done (or raise "
                     f"{CAPTION_JOB_WAIT_ENV})"
                 )
-            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, 5.0)
+            time.sleep(min(next(pauses), max(0.0, deadline - time.monotonic())))
             fresh = client.get_dataset(record.id)
         settled[record.id] = dataclasses.replace(
             record,

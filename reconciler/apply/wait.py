@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.apply.writes import StepInterrupted
 from reconciler.client import BriaClient
+from reconciler.client.retry_policy import POLL_FACTOR, TRAINING_POLL_FACTOR, Backoff
 from reconciler.errors import ReconcilerError
 from reconciler.state import FINAL_STATUSES, UNSUCCESSFUL_STATUSES, ModelStatus
 
@@ -54,8 +55,9 @@ def poll_until(
 ) -> T:
     """Call `read` with growing pauses until `done`; bounded by the poll timeout."""
     deadline = time.monotonic() + poll.timeout_seconds
-    pause = poll.initial_seconds
+    pauses = Backoff(poll.initial_seconds, poll.max_seconds, POLL_FACTOR, jitter=False).pauses()
     while True:
+        pause = next(pauses)
         value = read()
         if done(value):
             return value
@@ -66,7 +68,6 @@ def poll_until(
             )
         if cancel.wait(pause):
             raise StepInterrupted(f"interrupted while waiting: {what}")
-        pause = min(pause * 1.6, poll.max_seconds)
 
 
 class TrainingFailed(ReconcilerError):
@@ -115,7 +116,7 @@ def wait_for_training(
         return {}
     began = time.monotonic()
     deadline = began + timeout
-    pause = initial_pause
+    pauses = Backoff(initial_pause, max_pause, TRAINING_POLL_FACTOR, jitter=False).pauses()
     display = _LiveTable(watched, began) if interactive else None
     echo(f"Waiting for {len(watched)} model(s) to finish training (timeout {_elapsed(timeout)}).")
     try:
@@ -141,6 +142,7 @@ def wait_for_training(
                     f"stopped waiting after {_elapsed(timeout)}: {still} still training in Bria "
                     "(it goes on); run 'reconciler plan' later to see the result"
                 )
+            pause = next(pauses)
             if cancel is not None and cancel.wait(min(pause, deadline - now)):
                 raise TrainingWaitInterrupted(
                     f"stopped waiting (interrupted) after {_elapsed(now - began)}: {still} still "
@@ -148,7 +150,6 @@ def wait_for_training(
                 )
             if cancel is None:
                 time.sleep(min(pause, deadline - now))
-            pause = min(pause * 1.5, max_pause)
     finally:
         if display is not None:
             display.close()

@@ -6,7 +6,10 @@ account and looks for what the lost request would have made: a project by `proje
 dataset by name in its project, a model by name in its project, an image by `image_name` in its
 dataset (the name carries the content digest), a training by the model's status. Found means
 done; not found means the write never happened and is safe to send again. Attempts are bounded,
-with exponential backoff and full jitter.
+with the shared backoff. Only those writes are retried here: what the client already retried (a
+429, a PUT, a request never sent) is final when it reaches the engine
+(`reconciler.client.retry_policy`, the one home of who retries what), so a persistent 429 costs
+the client's attempts, not the client's times the engine's.
 
 A success answer that cannot be read (the reference's own samples answer `{}` to an upload; a
 proxy may answer with a page) most likely means the write happened: the account is re-read at
@@ -15,11 +18,9 @@ once, found means done, and not found stops the step with a clear message instea
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from reconciler.client import (
@@ -34,6 +35,7 @@ from reconciler.client import (
     ServerError,
     TransportError,
 )
+from reconciler.client.retry_policy import RetryPolicy, engine_may_retry
 from reconciler.errors import ReconcilerError
 from reconciler.state import ModelStatus
 
@@ -54,26 +56,7 @@ class StepInterrupted(ReconcilerError):
     exit_code = 130
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded attempts with exponential backoff and full jitter."""
-
-    attempts: int = 6
-    base_seconds: float = 0.25
-    max_seconds: float = 15.0
-
-    def delay(self, attempt: int, err: Exception | None = None) -> float:
-        if isinstance(err, RateLimited) and err.retry_after is not None:
-            return min(err.retry_after, self.max_seconds)
-        return random.uniform(0, min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1)))
-
-
-def _may_have_acted(err: Exception) -> bool:
-    if isinstance(err, RateLimited):
-        return False  # 429: Bria refused before acting
-    if isinstance(err, TransportError):
-        return err.maybe_sent
-    return True  # ServerError: acted or not, we cannot tell
+__all__ = ["RetryPolicy"]  # re-exported: reconciler.apply.RetryPolicy
 
 
 def sleep_or_cancel(seconds: float, cancel: threading.Event | None) -> None:
@@ -107,12 +90,13 @@ def write_once(
                 "again: check that --api-url reaches Bria itself, then run apply again"
             ) from err
         except (ServerError, TransportError, RateLimited) as err:
+            if not engine_may_retry(err):
+                raise  # the client's to retry, and it already did
             last = err
-            sleep_or_cancel(policy.delay(attempt, err), cancel)
-            if _may_have_acted(err):
-                found = recognise()  # also after the last attempt: it may have acted
-                if found is not None:
-                    return found
+            sleep_or_cancel(policy.delay(attempt), cancel)
+            found = recognise()  # also after the last attempt: it may have acted
+            if found is not None:
+                return found
     raise WriteGaveUp(f"{what}: gave up after {policy.attempts} attempts: {last}") from last
 
 
@@ -132,10 +116,12 @@ def delete_once(
         except NotFound:
             return "already gone" if attempt == 1 else "deleted (the first answer was lost)"
         except (ServerError, TransportError, RateLimited) as err:
+            if not engine_may_retry(err):
+                raise  # the client's to retry, and it already did
             last = err
             if attempt == policy.attempts:
                 break
-            sleep_or_cancel(policy.delay(attempt, err), cancel)
+            sleep_or_cancel(policy.delay(attempt), cancel)
     raise WriteGaveUp(f"{what}: gave up after {policy.attempts} attempts: {last}") from last
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reconciler.client.errors import BriaError, RateLimited, ServerError, TransportError
 
@@ -53,18 +53,23 @@ class Backoff:
 # The schedules, one constant per meaning.
 CLIENT_BACKOFF = Backoff(base=0.5, cap=30.0)
 WRITE_BACKOFF = Backoff(base=0.25, cap=15.0)
-POLL_BACKOFF = Backoff(base=0.1, cap=10.0, factor=1.6, jitter=False)
-TRAINING_POLL_BACKOFF = Backoff(base=0.2, cap=30.0, factor=1.5, jitter=False)
+POLL_FACTOR = 1.6  # single steps' polls (captions, stopping), see apply/wait.py
+TRAINING_POLL_FACTOR = 1.5  # apply --wait
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded attempts of one write by the engine, with `backoff` between them."""
+    """Bounded attempts of one write by the engine, with the shared `Backoff` between them."""
 
     attempts: int = 6
-    backoff: Backoff = field(default=WRITE_BACKOFF)
+    base_seconds: float = WRITE_BACKOFF.base
+    max_seconds: float = WRITE_BACKOFF.cap
 
-    def delay(self, attempt: int, err: Exception | None = None) -> float:
+    @property
+    def backoff(self) -> Backoff:
+        return Backoff(base=self.base_seconds, cap=self.max_seconds)
+
+    def delay(self, attempt: int) -> float:
         return self.backoff.delay(attempt)
 
 

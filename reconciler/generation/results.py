@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from reconciler.client import BriaClient
+from reconciler.client.retry_policy import Backoff
 from reconciler.errors import ReconcilerError
 from reconciler.generation.rules import ROUTE_VECTOR, GenerationRequest
 
@@ -119,7 +120,8 @@ def download_results(
     images: dict[int, Image] = {}
     deadline = time.monotonic() + timeout
     started = time.monotonic()
-    pause = FIRST_PAUSE
+    pauses = Backoff(base=FIRST_PAUSE, cap=MAX_PAUSE, jitter=False).pauses()
+    pause = next(pauses)
     with httpx.Client(timeout=60.0, follow_redirects=True, transport=transport) as http:
         while True:
             for index, result in enumerate(results):
@@ -142,7 +144,7 @@ def download_results(
                     f"waiting for {waiting} of {len(results)} results to be ready ({elapsed:.0f}s)"
                 )
             time.sleep(pause)
-            pause = min(pause * 2, MAX_PAUSE)
+            pause = next(pauses)
 
 
 def _fetch(http: httpx.Client, url: str) -> bytes | None:

@@ -66,13 +66,27 @@ def test_not_found_after_a_lost_answer_means_write_again() -> None:
     assert (script.calls, script.reads) == (3, 2)
 
 
-def test_rate_limits_and_unsent_requests_are_retried_without_reading() -> None:
-    script = Script(
+@pytest.mark.parametrize(
+    "client_retried",
+    [
         RateLimited("POST", "/x", 429, "slow down", retry_after=0.001),
         TransportError("POST", "/x", "refused", maybe_sent=False),
-    )
-    assert write_once("create", script.write, script.recognise_found, policy=QUICK) == "made"
-    assert (script.calls, script.reads) == (3, 0)
+        ServerError("PUT", "/x", 503, "busy"),
+    ],
+)
+def test_what_the_client_already_retried_is_final_for_the_engine(
+    client_retried: Exception,
+) -> None:
+    """One home per retry: a 429, an unsent request or an idempotent PUT reached the engine only
+    after the client's own bounded attempts, so the engine neither repeats nor reads."""
+    script = Script(client_retried)
+    with pytest.raises(type(client_retried)):
+        write_once("create", script.write, script.recognise_found, policy=QUICK)
+    assert (script.calls, script.reads) == (1, 0)
+    deleted = Script(client_retried)
+    with pytest.raises(type(client_retried)):
+        delete_once("delete", lambda: deleted.write() and None, policy=QUICK)
+    assert deleted.calls == 1
 
 
 def test_attempts_are_bounded_and_the_last_lost_answer_is_still_recognised() -> None:
