@@ -106,6 +106,8 @@ def check_model_generation(model: Resource, sink: DiagnosticSink) -> None:
             f"'constant_with_warmup', not {quote(scheduler)}; remove it or change the scheduler",
         )
     checkpoint = model.spec.get("checkpoint")
+    if isinstance(checkpoint, str) and checkpoint.isascii() and checkpoint.isdigit():
+        checkpoint = int(checkpoint)
     steps = saved_checkpoints(parameters)
     if isinstance(checkpoint, int) and not isinstance(checkpoint, bool) and steps:
         if checkpoint not in steps:

@@ -194,6 +194,9 @@ def _training_version(model: Resource) -> TrainingVersion | None:
 
 
 def _checkpoint(value: object) -> int | None:
+    """spec.checkpoint: a step, written as a number or as Bria's active_model_version string."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

@@ -301,7 +301,7 @@ def test_a_current_generation_repository_is_valid(
             "  learning_rate: 0.0002",
             "  total_training_steps: 1000",
             "  checkpoint_interval: 250",
-            "checkpoint: 750",
+            'checkpoint: "750"',
             name="expert",
         ),
     )
