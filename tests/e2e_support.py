@@ -72,7 +72,15 @@ def summary(state: dict[str, Any]) -> dict[str, Any]:
         out[project]["models"][model["name"]] = {
             "dataset": datasets_by_id[model["dataset_id"]]["name"],
             "status": model["status"],
-            "training_version": model["training_version"].lower(),
+            # the current generation's models have a training_mode (and its parameters) instead
+            "training_version": (
+                model.get("training_version") or model.get("training_mode") or ""
+            ).lower(),
+            **(
+                {"training_parameters": model["training_parameters"]}
+                if model.get("training_parameters") is not None
+                else {}
+            ),
         }
     return out
 

@@ -138,3 +138,45 @@ def test_import_writes_current_generation_manifests_that_plan_clean(examples_cop
     assert "training_version" not in model
     planned = run("plan", "imported", *CURRENT, "--detailed-exitcode")
     assert planned.exit_code == 0, planned.output
+
+
+@pytest.mark.slow
+def test_the_current_examples_under_faults_end_like_a_clean_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lost answers, failures and 429s on the current profile: the same account as a clean
+    run, without a duplicate (the schema, upload type and expert parameters survive retries)."""
+    from e2e_support import admin, duplicates, running_emulator, set_knobs, summary
+    from e2e_support import run as run_against
+
+    shutil.copytree(EXAMPLES / "manifests-current", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    with running_emulator(tmp_path / "clean", training_seconds=60, api_profile="current") as clean:
+        assert run_against(clean, "apply", "examples", "--auto-approve").exit_code == 0
+        expected = summary(admin(clean, "GET", "state"))
+    with running_emulator(
+        tmp_path / "faulty",
+        training_seconds=60,
+        api_profile="current",
+        failure_rate=0.06,
+        lost_response_rate=0.12,
+        rate_limit_every=13,
+        retry_after=0.02,
+        seed=4,
+    ) as faulty:
+        codes = []
+        for _attempt in range(8):
+            codes.append(run_against(faulty, "apply", "examples", "--auto-approve").exit_code)
+            if codes[-1] == 0:
+                break
+        assert codes[-1] == 0, codes
+        assert admin(faulty, "GET", "stats")["faults"]["lost_responses"] > 0
+        set_knobs(faulty, failure_rate=0.0, lost_response_rate=0.0, rate_limit_every=0)
+        assert run_against(faulty, "plan", "examples", "--detailed-exitcode").exit_code == 0
+        state = admin(faulty, "GET", "state")
+    assert duplicates(state) == []
+    assert summary(state) == expected
+    (dataset,) = state["datasets"]
+    assert (
+        json.loads(dataset["visual_schema"])["style"] == "flat vector glyph, thick rounded strokes"
+    )
