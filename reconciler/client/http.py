@@ -17,9 +17,11 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import re
+import ssl
 import threading
 import time
 from collections import Counter
@@ -100,6 +102,13 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+@functools.cache
+def shared_tls_context(trust_env: bool) -> ssl.SSLContext:
+    """One verifying TLS context per process: building one loads the CA bundle (~50 ms), and
+    every client would otherwise build one per session (two per BriaClient)."""
+    return httpx.create_ssl_context(trust_env=trust_env)
 
 
 def check_base_url(base_url: str, transport: httpx.BaseTransport | None) -> httpx.URL:
@@ -262,7 +271,8 @@ class HttpSession:
             },
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            transport=transport or deadline_transport(trust_env=trust_env),
+            transport=transport
+            or deadline_transport(trust_env=trust_env, verify=shared_tls_context(trust_env)),
             # Environment proxies/netrc only for remote hosts: loopback traffic stays local.
             trust_env=trust_env,
         )
