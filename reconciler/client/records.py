@@ -20,6 +20,7 @@ dataset status to lower case.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -439,6 +440,16 @@ def parse_model(
     )
 
 
+def _schema_text(value: Any, what: str) -> str | None:
+    """`visual_schema` is published as a string holding JSON; an answer giving the JSON object
+    itself is read as that object's text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False)
+    raise RecordError(f"{what} field 'visual_schema' should be a string, got {_json_type(value)}")
+
+
 def _version(value: Any, what: str) -> str | None:
     """`active_model_version`: a string ("default", "1500"); an integer step is accepted too."""
     if value is None:
@@ -531,6 +542,6 @@ def parse_dataset(
         models=models,
         model_ids=model_ids,
         raw=_frozen(obj),
-        visual_schema=opt_str(obj, "visual_schema", what),
+        visual_schema=_schema_text(obj.get("visual_schema"), what),
         upload_type=opt_enum(obj, "upload_type", UPLOAD_TYPES, what),
     )

@@ -206,3 +206,10 @@ def test_a_wrong_current_generation_field_is_refused(change: dict[str, Any], mes
 def test_a_wrong_upload_type_is_refused() -> None:
     with pytest.raises(MalformedResponse, match="field 'upload_type' has unknown value 'zip'"):
         answering({**CURRENT_DATASET, "upload_type": "zip"}).get_dataset(456)
+
+
+def test_a_visual_schema_answered_as_an_object_is_read_as_its_text() -> None:
+    dataset = answering({**CURRENT_DATASET, "visual_schema": {"style": "flat"}}).get_dataset(456)
+    assert dataset.visual_schema == '{"style": "flat"}'
+    with pytest.raises(MalformedResponse, match="field 'visual_schema' should be a string"):
+        answering({**CURRENT_DATASET, "visual_schema": 5}).get_dataset(456)
