@@ -1,10 +1,10 @@
 """One knob over every production pause, so tests need not sleep through hours of politeness.
 
 The client's retry backoff, apply's write retries, the polls of waiting steps and `apply --wait`
-all pause between attempts, by the one `Backoff` (reconciler.client.retry_policy), whose every
-pause is `scaled(seconds)`; a Retry-After is Bria's word, and is never scaled. `RECONCILER_TEST_PAUSE_SCALE=0.01`
-(a test knob of the product, like `RECONCILER_CRASH_AFTER_OPS`) makes every pause a hundredth as
-long. It never changes the number of attempts, a deadline or a timeout, so what a run does is the
+all pause by the one `Backoff` (reconciler.client.retry_policy), whose every pause is
+`scaled(seconds)`; a Retry-After is Bria's word, and is never scaled.
+`RECONCILER_TEST_PAUSE_SCALE=0.01` (a test knob of the product, like `RECONCILER_CRASH_AFTER_OPS`)
+makes every pause a hundredth as long. It never changes the number of attempts, a deadline or a timeout, so what a run does is the
 same, only sooner. Unset, empty or unreadable means 1 (production).
 """
 
