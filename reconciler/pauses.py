@@ -4,8 +4,9 @@ The client's retry backoff, apply's write retries, the polls of waiting steps an
 all pause by the one `Backoff` (reconciler.client.retry_policy), whose every pause is
 `scaled(seconds)`; a Retry-After is Bria's word, and is never scaled.
 `RECONCILER_TEST_PAUSE_SCALE=0.01` (a test knob of the product, like `RECONCILER_CRASH_AFTER_OPS`)
-makes every pause a hundredth as long. It never changes the number of attempts, a deadline or a timeout, so what a run does is the
-same, only sooner. Unset, empty or unreadable means 1 (production).
+makes every pause a hundredth as long. It never changes the number of attempts, a deadline or a
+timeout, so what a run does is the same, only sooner. Unset, empty or unreadable means 1
+(production).
 """
 
 from __future__ import annotations
