@@ -74,8 +74,11 @@ def render_markdown(plan: Plan) -> str:
             body = _body(plan, level)
             if len(head) + len(body) <= _BUDGET:
                 return head + body + _left_out_note(plan, level, cut)
-    text = head + _body(plan, _LEVELS[-1])
-    return text[:_BUDGET] + "\n\n" + _left_out_note(plan, _LEVELS[-1], _REASON_CUTS[-1])
+    # Thousands of changes: only the head, cut at a line (it opens no <details> to leave open).
+    note = _left_out_note(plan, _LEVELS[-1], _REASON_CUTS[-1])
+    if len(head) > _BUDGET:
+        head = head[: head.rindex("\n", 0, _BUDGET)] + "\n| | ... | | more changes cut |\n"
+    return head + "\n_The details of every change are cut._\n" + note
 
 
 def _head(plan: Plan, reason_cut: int | None) -> str:

@@ -172,3 +172,18 @@ def test_user_text_cannot_carry_terminal_escapes_into_the_text_plan() -> None:
     text = render_text(caption_edit_plan("plain old caption", HOSTILE))
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert '+ "</details><script>' in text  # the text plan shows it verbatim otherwise
+
+
+def test_thousands_of_changes_still_fit() -> None:
+    desired = {
+        "projects": [{"name": "lora"}],
+        "datasets": [
+            {"project": "lora", "name": f"dataset-{n:04d}", "images": [f"i{n}.png"]}
+            for n in range(1500)
+        ],
+    }
+    plan = build_plan(desired_state(desired), live_state({}))
+    md = render_markdown(plan)
+    assert len(md) < MAX_CHARS
+    assert md.count("<details>") == md.count("</details>")
+    assert f"**{summary_line(plan)}**" in md and "leaves out" in md
