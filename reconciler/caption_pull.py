@@ -16,6 +16,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.diff.adoption import match_adopted
 from reconciler.diff.live_index import ProjectIndex
 from reconciler.naming import DIGEST_LEN, parse_image_remote_name
 from reconciler.state import DesiredDataset, DesiredState, LiveImage, LiveState
@@ -127,6 +128,13 @@ def _pull_images(
         if parsed is not None:
             by_key.setdefault((parsed.file_name, parsed.digest), remote)
             names.add(parsed.file_name)
+    # an adopted dataset (metadata.adopt) knows its console-named images by file name
+    adoption = match_adopted(dataset, live_images)
+    for remote in live_images:
+        adopted = adoption.kept.get(remote.id)
+        if adopted is not None:
+            by_key.setdefault((adopted.file_name, adopted.digest[:DIGEST_LEN]), remote)
+            names.add(adopted.file_name)
     sharing: dict[str, list[str]] = {}
     for image in dataset.images:
         sharing.setdefault(sidecar_path(image.path), []).append(image.file_name)

@@ -24,6 +24,7 @@ from reconciler.diff.datasets import diff_datasets
 from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.diff.models import delete_declared_models, diff_models
 from reconciler.diff.projects import diff_project
+from reconciler.diff.protection import protection_refusals
 from reconciler.diff.prune import models_on_pruned_datasets, prune_datasets, prune_models
 from reconciler.diff.renames import find_dataset_renames, find_model_renames, find_renamed_projects
 from reconciler.diff.scope import ProjectScope
@@ -73,6 +74,7 @@ def diff_states(
         result.changes += _diff_project_tree(
             result, addresses, project, current, desired, prune, history
         )
+    result.errors += protection_refusals(desired, result.changes)
     return result
 
 

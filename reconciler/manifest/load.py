@@ -141,6 +141,7 @@ def _desired_state(
             ip_description=p.text("ip_description"),
             delete=p.delete,
             allow_replace=p.metadata.get("allowReplace") is True,
+            protect=p.metadata.get("protect") is True,
             source=_source(p),
         )
         for _, p in sorted(catalog.projects.items())
@@ -158,6 +159,7 @@ def _desired_state(
             adopt=key in adoptions,
             adopted=adoptions[key].images if key in adoptions else (),
             lock_file=adoptions[key].lock_file if key in adoptions else None,
+            protect=d.metadata.get("protect") is True,
             visual_schema=schemas.get(key),
             upload_type=d.text("upload_type"),
             visual_schema_file=visual_schema_file(d),
@@ -178,6 +180,7 @@ def _desired_state(
             training_mode=cast(TrainingMode | None, m.text("training_mode")),
             training_parameters=training_parameter_items(m.spec.get("training_parameters")),
             checkpoint=_checkpoint(m.spec.get("checkpoint")),
+            protect=m.metadata.get("protect") is True,
         )
         for key, m in sorted(catalog.models.items())
         if m.valid and m.project in catalog.projects

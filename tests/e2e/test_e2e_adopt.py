@@ -267,3 +267,46 @@ def test_after_import_a_caption_edit_in_a_completed_dataset_clones_it_like_any_o
     assert run(console, "apply", "imported", "--auto-approve").exit_code == 0
     replan = run(console, "plan", "imported", "--detailed-exitcode")
     assert replan.exit_code == 0, replan.output  # the clone's images are still adopted
+
+
+# ---------------------------------------------------------------- protect
+
+
+def test_an_imported_completed_model_is_protected_from_retraining_and_deletion(
+    console: EmulatorServer,
+) -> None:
+    assert run(console, "import", "--out", "imported").exit_code == 0
+    Path("imported/lora/datasets/chars/lora-beach.txt").write_text("Lora at the seaside\n")
+    before = request_counts(console)
+    plan = run(console, "plan", "imported")
+    assert plan.exit_code == 1, plan.output
+    assert (
+        "error: model 'lora/chars-light' is protected (metadata.protect: true, "
+        "imported/lora/models/chars-light.yaml:2:1), but the plan would replace "
+        "'lora/chars-light': model 'chars-light' must be replaced" in plan.output
+    )
+    assert "remove metadata.protect from its manifest to allow it" in plan.output
+    assert "model 'lora/chars-max' is protected" not in plan.output  # InProgress: not protected
+    applied = run(console, "apply", "imported", "--auto-approve")
+    assert applied.exit_code == 1
+    assert all(r.startswith("GET ") for r in new_requests(before, request_counts(console)))
+    Path("imported/lora/datasets/chars/lora-beach.txt").write_text("Lora on a beach at sunset\n")
+    light = Path("imported/lora/models/chars-light.yaml")
+    light.write_text(
+        light.read_text().replace("  protect: true\n", "  protect: true\n  delete: true\n")
+    )
+    deleting = run(console, "plan", "imported")
+    assert deleting.exit_code == 1
+    assert "but the plan would delete 'lora/chars-light'" in deleting.output
+
+
+def test_captions_pull_knows_adopted_images_and_the_plan_stays_empty(
+    console: EmulatorServer,
+) -> None:
+    assert run(console, "import", "--out", "imported").exit_code == 0
+    pulled = run(console, "captions", "pull", "imported")
+    assert pulled.exit_code == 0, pulled.output
+    city = Path("imported/lora/datasets/chars/lora-city.txt").read_text()
+    assert city.startswith("An illustration of a character named Lora")  # Bria's automatic one
+    replan = run(console, "plan", "imported", "--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output
