@@ -5,6 +5,7 @@ Keep this file small: fixtures used by one area belong in that area's own confte
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from reconciler.client import BriaClient
 from reconciler.emulator.server import EmulatorServer
 
 EMULATOR_TOKEN = "t0k-emulator-3b9d51"
+
+# Production pauses (retry backoff, polls) a fiftieth as long, in this process and in every CLI
+# subprocess it starts (they inherit the environment); attempts, deadlines and Retry-After are
+# unchanged (reconciler/pauses.py). A test that measures a pause sets it back to 1.
+os.environ.setdefault("RECONCILER_TEST_PAUSE_SCALE", "0.02")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, assert_never
+from typing import Any, Protocol, TypeVar, assert_never
 
 from reconciler.apply.context import ApplyContext, ConcurrentApplyDetected
 from reconciler.apply.writes import (
@@ -97,20 +97,41 @@ def _keep_first(
 # ---------------------------------------------------------------- projects
 
 
+class _Record(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def _create_once(
+    ctx: ApplyContext,
+    ref: Ref,
+    write: Callable[[], R],
+    find: Callable[[], R | None],
+    same_ids: Callable[[], list[int]],
+    delete: Callable[[int], None],
+) -> str:
+    """Create `ref` (recognising a create whose answer was lost), register its id, and keep
+    the first when another apply created the same name (`_keep_first`)."""
+    record = write_once(f"create {ref}", write, find, policy=ctx.policy, cancel=ctx.cancel)
+    ctx.register(ref, record.id)
+    _keep_first(ctx, ref, record.id, same_ids(), lambda: delete(record.id))
+    return f"id {record.id}"
+
+
 def create_project(ctx: ApplyContext, step: CreateProject) -> str:
     client, name = ctx.client, step.project.remote_name or step.project.project
     fields = dict(step.fields)
-    record = write_once(
-        f"create {step.project}",
+    return _create_once(
+        ctx,
+        step.project,
         lambda: client.create_project(**fields),
         lambda: find_project(client, name),
-        policy=ctx.policy,
-        cancel=ctx.cancel,
+        lambda: [p.id for p in client.list_projects() if p.project_name == name],
+        client.delete_project,
     )
-    ctx.register(step.project, record.id)
-    same = [p.id for p in client.list_projects() if p.project_name == name]
-    _keep_first(ctx, step.project, record.id, same, lambda: client.delete_project(record.id))
-    return f"id {record.id}"
 
 
 def update_project(ctx: ApplyContext, step: UpdateProject) -> str:
@@ -125,19 +146,16 @@ def update_project(ctx: ApplyContext, step: UpdateProject) -> str:
 def create_dataset(ctx: ApplyContext, step: CreateDataset) -> str:
     client, name = ctx.client, step.dataset.remote_name
     project_id = ctx.resolve(step.project)
-    record = write_once(
-        f"create {step.dataset}",
+    return _create_once(
+        ctx,
+        step.dataset,
         lambda: client.create_dataset(
             project_id=project_id, name=name, upload_type=step.upload_type
         ),
         lambda: find_dataset(client, project_id, name),
-        policy=ctx.policy,
-        cancel=ctx.cancel,
+        lambda: [d.id for d in client.list_project_datasets(project_id) if d.name == name],
+        client.delete_dataset,
     )
-    ctx.register(step.dataset, record.id)
-    same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
-    _keep_first(ctx, step.dataset, record.id, same, lambda: client.delete_dataset(record.id))
-    return f"id {record.id}"
 
 
 def clone_dataset(ctx: ApplyContext, step: CloneDataset) -> str:
@@ -265,8 +283,9 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
     client, name = ctx.client, step.model.remote_name
     dataset_id = ctx.resolve(step.dataset)
     project_id = ctx.project_id(step.model)
-    record = write_once(
-        f"create {step.model}",
+    return _create_once(
+        ctx,
+        step.model,
         lambda: client.create_model(
             name=name,
             dataset_id=dataset_id,
@@ -275,17 +294,13 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
             description=step.description,
         ),
         lambda: find_model(client, project_id, name),
-        policy=ctx.policy,
-        cancel=ctx.cancel,
+        lambda: [
+            m.id
+            for m in client.list_project_models(project_id)
+            if m.name == name and m.status != ModelStatus.DELETED
+        ],
+        client.delete_model,
     )
-    ctx.register(step.model, record.id)
-    same = [
-        m.id
-        for m in client.list_project_models(project_id)
-        if m.name == name and m.status != ModelStatus.DELETED
-    ]
-    _keep_first(ctx, step.model, record.id, same, lambda: client.delete_model(record.id))
-    return f"id {record.id}"
 
 
 def update_model(ctx: ApplyContext, step: UpdateModel) -> str:
@@ -403,13 +418,17 @@ def _delete_when_free(
     models_concerned: Callable[[], list[ModelRecord]],
 ) -> str:
     """Delete; on 409 wait while a model concerned is still training or stopping."""
+    idle_refusals = 0
 
     def attempt() -> str | None:
+        nonlocal idle_refusals
         try:
             return delete_once(f"delete {what}", delete, policy=ctx.policy, cancel=ctx.cancel)
         except Conflict as err:
             busy = [m for m in models_concerned() if m.status in TRAINING_STATUSES]
-            if not busy:
+            # A model may finish stopping between the 409 and the read: one more try first.
+            idle_refusals = 0 if busy else idle_refusals + 1
+            if idle_refusals >= 2:
                 raise DeleteRefused(
                     f"{what} cannot be deleted: {err}; no model of it is training, so waiting "
                     "would not help: check it in Bria's console, then run apply again"

@@ -13,7 +13,8 @@ number of requests (not the client's attempts times the engine's):
 
 `Backoff` is the one schedule (exponential, capped, full jitter for retries so parallel workers
 do not retry in step; without jitter for polls): the client's retries, the engine's write
-retries, `poll_until` and `apply --wait` all take their pauses from it.
+retries, `poll_until` and `apply --wait` all take their pauses from it (each scaled by the
+test knob of `reconciler.pauses`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from reconciler.client.errors import BriaError, RateLimited, ServerError, TransportError
+from reconciler.pauses import scaled
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT"})
 
@@ -40,7 +42,7 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         """The pause after failed attempt number `attempt` (1-based)."""
         ceiling = min(self.cap, self.base * self.factor ** max(0, attempt - 1))
-        return random.uniform(0.0, ceiling) if self.jitter else ceiling
+        return scaled(random.uniform(0.0, ceiling) if self.jitter else ceiling)
 
     def pauses(self) -> Iterator[float]:
         """The pauses after attempts 1, 2, 3, ... (endless; for polls)."""

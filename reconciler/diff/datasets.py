@@ -14,7 +14,7 @@ from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models,
 from reconciler.image_review import ImageReview, review_images
 from reconciler.naming import versioned_name
 from reconciler.state import DesiredDataset, LiveDataset, LiveModel, ModelStatus
-from reconciler.steps import Change, CloneDataset, CreateDataset, DeleteDataset, UpdateDataset
+from reconciler.steps import Change, CloneDataset, CreateDataset, DeleteDataset, Ref, UpdateDataset
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,7 @@ def _diff_dataset(
     add_edit_steps(steps, ref, start, edits)
     complete_key = None
     if live.status == "draft" and desired.status == "completed":
-        complete_key = steps.add(
-            UpdateDataset(
-                **steps.head("complete", *steps.sinks()),
-                dataset=ref,
-                fields={"status": "completed"},
-            )
-        )
+        complete_key = _complete(steps, ref)
         parts.append("then complete it" if parts else "complete it (its content matches)")
     status_after = "completed" if complete_key or live.status == "completed" else "draft"
     outcome = DatasetOutcome(desired.name, ref, live.id, False, complete_key, status_after)
@@ -219,13 +213,7 @@ def _create(scope: ProjectScope, desired: DesiredDataset) -> tuple[Change, Datas
         parts.append(f"set {plural(captions, 'caption')}")
     complete_key = None
     if desired.status == "completed":
-        complete_key = steps.add(
-            UpdateDataset(
-                **steps.head("complete", *steps.sinks()),
-                dataset=ref,
-                fields={"status": "completed"},
-            )
-        )
+        complete_key = _complete(steps, ref)
         parts.append("then complete it")
     change = Change(
         address=address,
@@ -259,13 +247,7 @@ def _clone(
     complete_key = None
     parts = edits.summary_parts()
     if desired.status == "completed":
-        complete_key = steps.add(
-            UpdateDataset(
-                **steps.head("complete", *steps.sinks()),
-                dataset=clone,
-                fields={"status": "completed"},
-            )
-        )
+        complete_key = _complete(steps, clone)
         parts.append("then complete it")
     else:
         parts.append("and leave it a draft (models wait until it is completed)")
@@ -411,6 +393,17 @@ def _after(
         "images_removed": list(edits.removed),
         "caption_changes": list(edits.caption_changes),
     }
+
+
+def _complete(steps: StepList, dataset: Ref) -> str:
+    """Mark the dataset completed once every other step of its change is done."""
+    return steps.add(
+        UpdateDataset(
+            **steps.head("complete", *steps.sinks()),
+            dataset=dataset,
+            fields={"status": "completed"},
+        )
+    )
 
 
 def _review(

@@ -16,7 +16,13 @@ from reconciler.diff.changes import StepList
 from reconciler.diff.datasets import DatasetsDiff, _Collected, delete_dataset_versions
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.models import ModelsDiff, Replacement
-from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
+from reconciler.diff.scope import (
+    DatasetOutcome,
+    ProjectScope,
+    describe_models,
+    model_before,
+    model_summary,
+)
 from reconciler.naming import parse_versioned_name
 from reconciler.state import LiveDataset, ModelStatus
 from reconciler.steps import Change
@@ -185,11 +191,6 @@ def _prune_model(
             f"model '{model.name}' on dataset '{entry.dataset.name}' is {why}: delete it "
             "(--prune): " + describe_models([model])
         ),
-        before={
-            "version": model.name,
-            "dataset": entry.dataset.name,
-            "training_version": model.training_version,
-            "status": model.status,
-        },
+        before=model_before(model, entry.dataset.name),
         steps=tuple(steps.steps),
     )

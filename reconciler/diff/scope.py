@@ -11,6 +11,7 @@ value (reconciler.diff.walk), never through the scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.diff.changes import DiffResult, StepList, model_key
 from reconciler.diff.live_index import AddressBook, ProjectIndex
@@ -106,12 +107,7 @@ class ProjectScope:
                 f"model '{model.name}' on dataset '{dataset_name}' goes with its dataset ({why}): "
                 f"delete it first: {describe_models([model])}"
             ),
-            before={
-                "version": model.name,
-                "dataset": dataset_name,
-                "training_version": model.training_version,
-                "status": model.status,
-            },
+            before=model_before(model, dataset_name),
             steps=tuple(steps.steps),
         )
 
@@ -124,6 +120,16 @@ def describe_models(models: list[LiveModel]) -> str:
         ModelStatus.STOPPING: "Stopping: apply waits until it stops",
     }
     return joined([f"'{m.name}' ({notes.get(m.status, m.status)})" for m in models])
+
+
+def model_before(model: LiveModel, dataset_name: str) -> dict[str, Any]:
+    """What a deleted model's change shows it was."""
+    return {
+        "version": model.name,
+        "dataset": dataset_name,
+        "training_version": model.training_version,
+        "status": model.status,
+    }
 
 
 def model_summary(models: list[LiveModel]) -> list[dict[str, str]]:

@@ -27,7 +27,7 @@ from e2e_support import (
     run_subprocess,
     set_knobs,
 )
-from manifest_builders import example_like_tree
+from manifest_builders import example_like_tree, standard_tree
 
 
 @pytest.fixture
@@ -125,3 +125,48 @@ def test_ctrl_c_finishes_in_flight_steps_and_lists_the_rest(world: World) -> Non
     set_knobs(world.server, latency=0.0)
     world.apply()
     assert_converged_exactly(world)
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error: ")]
+
+
+def test_ctrl_c_while_waiting_for_training_says_training_goes_on(world: World) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from e2e_support import cli_env
+
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.write()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", "manifests", "--auto-approve", "--wait"],
+        cwd=world.root,
+        env={**os.environ, **cli_env(world.server)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # training takes 30 s on this emulator
+        models = world.raw_state()["models"]
+        if models and models[0]["status"] == "InProgress":
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, out + err
+    assert "Waiting for 1 model(s) to finish training" in out
+    assert "interrupt: stopping the wait (training goes on in Bria)..." in err
+    [line] = error_lines(err)
+    assert line.startswith("error: stopped waiting (interrupted) after 0m0")
+    assert line.endswith(
+        ": 'lora/lora-light' still training in Bria (it goes on); run 'reconciler plan' later "
+        "to see the result"
+    )
+    assert "Traceback" not in err
+    assert world.raw_state()["models"][0]["status"] == "InProgress"

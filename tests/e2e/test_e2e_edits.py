@@ -1,6 +1,8 @@
 """End to end: every edit of issue 4 on draft and completed datasets, models, drift, prune,
 project deletion and replacement; each converges (a second plan is empty) and the account is
-checked exactly through the emulator's state dump."""
+checked exactly through the emulator's state dump. Also what console edits can leave behind: a
+dataset pruned with its models (each deletion counted), two live datasets or models under one
+name (refused with one clear line), one image name repeated in a draft (each copy deleted once)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import World, make_world
+from e2e_support import TOKEN, World, make_world
 from manifest_builders import image_files, standard_tree
 
 PREFIX = "An illustration of a character named Lora,"
@@ -316,3 +318,132 @@ def test_completed_dataset_edits_go_to_a_clone(world: World, edit: str) -> None:
         new_names = {n for n, _, _ in new["images"]}
         assert len(new_names - old_names) == 1 and len(new_names) == 3
     assert state["models"]["lora-light~2"]["dataset"] == "lora-v1~2"
+
+
+def summary_line(output: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith("Plan: "))
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error: ")]
+
+
+def two_dataset_tree(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.dataset("lora", "extra", image_files(1, prefix="x", first_seed=70))
+    world.tree.model("lora", "extra-light", "extra")
+    world.tree.model("lora", "extra-max", "extra", training_version="max")
+
+
+def test_pruning_a_dataset_counts_each_model_that_goes_with_it(world: World) -> None:
+    two_dataset_tree(world)
+    world.converge()
+    del world.tree.datasets[("lora", "extra")]
+    del world.tree.images[("lora", "extra")]
+    del world.tree.models[("lora", "extra-light")]
+    del world.tree.models[("lora", "extra-max")]
+    plan = world.plan("--prune", "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert summary_line(plan.output) == (
+        "Plan: 0 to create, 0 to update, 0 to clone, 0 to replace (retrain), 3 to delete."
+    )
+    assert "- dataset.lora/extra (delete)" in plan.output
+    assert "- model.lora/extra-light (delete)" in plan.output
+    assert "- model.lora/extra-max (delete)" in plan.output
+    assert (
+        "model 'extra-max' on dataset 'extra' goes with its dataset (not declared, --prune): "
+        "delete it first: 'extra-max' (InProgress: training stops)"
+    ) in plan.output
+    world.converge("--prune")
+    state = world.state()["lora"]
+    assert list(state["datasets"]) == ["lora-v1"]
+    assert list(state["models"]) == ["lora-light"]
+
+
+def test_two_live_datasets_with_the_same_name_are_refused_clearly(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.converge()
+    with world.client() as client:
+        project = client.list_projects()[0]
+        first = client.list_project_datasets(project.id)[0]
+        second = client.create_dataset(project_id=project.id, name="lora-v1")
+    before = world.raw_state()
+    plan = world.plan("--prune")
+    assert plan.exit_code == 1
+    assert error_lines(plan.output)[0] == (
+        f"error: dataset 'lora-v1' exists 2 times in project 'lora' in Bria (ids {first.id}, "
+        f"{second.id}), so the plan cannot tell which one the manifest means: rename or delete "
+        "the extra ones in Bria's console, then plan again"
+    )
+    assert "bug" not in plan.output
+    applied = world.cli("apply", "manifests", "--auto-approve", "--prune")
+    assert applied.exit_code == 1
+    assert world.raw_state() == before  # refused: nothing written
+    with world.client() as client:  # resolved in the console: the plan works again
+        client.delete_dataset(second.id)
+    assert world.plan("--detailed-exitcode").exit_code == 0
+
+
+def test_two_live_models_with_the_same_name_are_refused_not_pruned(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.converge()
+    with world.client() as client:
+        project = client.list_projects()[0]
+        dataset = client.list_project_datasets(project.id)[0]
+        twin = client.create_model(
+            name="lora-light", dataset_id=dataset.id, training_version="light"
+        )
+        client.start_training(twin.id)
+    plan = world.plan("--prune")
+    assert plan.exit_code == 1
+    [line] = [line for line in error_lines(plan.output) if "exists 2 times" in line]
+    assert line.startswith("error: model 'lora-light' exists 2 times in project 'lora' in Bria (")
+    assert f"id {twin.id} InProgress on dataset 'lora-v1'" in line
+    assert line.endswith(
+        "so the plan cannot tell which one the manifest means: rename or delete the extra ones "
+        "in Bria's console (stop training first), then plan again"
+    )
+    applied = world.cli("apply", "manifests", "--auto-approve", "--prune")
+    assert applied.exit_code == 1
+    models = {m["id"]: m["status"] for m in world.raw_state()["models"]}
+    assert models[twin.id] in ("InProgress", "Completed")  # never stopped, never deleted
+    assert len(models) == 2
+
+
+def test_repeated_image_names_in_a_draft_are_each_deleted_once(world: World) -> None:
+    """Console uploads into a draft: a foreign image twice under one name, and two more copies
+    of one of the reconciler's images. Each extra copy is deleted exactly once; the copy kept is
+    the one holding the manifest caption."""
+    import base64
+
+    import httpx
+
+    world.tree = standard_tree(world.root, images=2)
+    world.tree.datasets[("lora", "lora-v1")]["spec"]["status"] = "draft"
+    world.converge()
+    with world.client() as client:
+        dataset = client.list_project_datasets(client.list_projects()[0].id)[0]
+        ours = {i.image_name: i.id for i in client.list_images(dataset.id)}
+    captioned = next(name for name in ours if name.startswith("lora-01."))
+    content = (world.tree.manifests / "images/lora/lora-v1/lora-01.png").read_bytes()
+    for name in ("x.png", "x.png", captioned, captioned):
+        response = httpx.post(
+            f"{world.server.url}/tailored-gen/datasets/{dataset.id}/images",
+            headers={"api_token": TOKEN},
+            json={"file": base64.b64encode(content).decode(), "image_name": name},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+    plan = world.plan("--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "operations (4): DeleteImage x4" in plan.output
+    world.converge()
+    images = world.state()["lora"]["datasets"]["lora-v1"]["images"]
+    assert sorted(name for name, _, _ in images) == sorted(ours)
+    with world.client() as client:
+        kept = {i.image_name: i for i in client.list_images(dataset.id)}
+    assert kept[captioned].id == ours[captioned]
+    assert (kept[captioned].caption, kept[captioned].caption_source) == (
+        "standing on a beach at sunset",
+        "manual",
+    )

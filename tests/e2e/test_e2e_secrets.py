@@ -62,3 +62,45 @@ def test_the_token_appears_in_no_output_and_no_file(world: World) -> None:
     ]
     assert leaked == []
     assert (world.root / ".reconciler").is_dir()
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error: ")]
+
+
+def test_a_rejected_token_from_a_token_file_names_the_file(world: World, tmp_path: Path) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    token_file = tmp_path / "token.txt"
+    token_file.write_text("wrong-token-from-file\n")
+    world.tree.write()
+    from_file = world.cli("plan", "manifests", "--token-file", str(token_file), BRIA_API_TOKEN="")
+    assert from_file.exit_code == 1
+    [line] = error_lines(from_file.output)
+    assert line.endswith(f"(check the token in --token-file '{token_file}')"), line
+    assert "BRIA_API_TOKEN" not in line
+    assert "wrong-token-from-file" not in from_file.output
+    from_env = world.cli("plan", "manifests", BRIA_API_TOKEN="wrong-token-from-env")
+    assert from_env.exit_code == 1
+    [line] = error_lines(from_env.output)
+    assert line.endswith("(check BRIA_API_TOKEN)"), line
+    assert "wrong-token-from-env" not in from_env.output
+
+
+def test_a_token_pasted_into_a_manifest_never_reaches_a_saved_plan(world: World) -> None:
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.models[("lora", "lora-light")]["spec"]["description"] = f"key {TOKEN}"
+    plan_file = world.root / "plan.json"
+    saved = world.plan("--out", str(plan_file))
+    assert saved.exit_code == 1
+    assert not plan_file.exists()
+    assert TOKEN not in saved.output
+    assert error_lines(saved.output)[-1] == (
+        f"error: plan file '{plan_file}' was not written: the plan holds the API token (in "
+        "model.lora/lora-light), which would then sit in the file in clear: remove the token "
+        "from the manifests"
+    )
+    for path in (world.root / ".reconciler").rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    shown = world.plan("--format", "json")  # on screen it is redacted, as everywhere
+    assert shown.exit_code == 0 and TOKEN not in shown.output and '"key ***"' in shown.output
