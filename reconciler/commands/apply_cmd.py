@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.apply import DEFAULT_PARALLELISM, ApplyEvent, ApplyResult
+from reconciler.apply import DEFAULT_PARALLELISM, ApplyResult
 from reconciler.apply.wait import TRAINING_WAIT_TIMEOUT, wait_for_training
 from reconciler.commands.invocation import (
     ExitOneOnUsageError,
@@ -135,18 +135,6 @@ def sigint_sets(
         signal.signal(signal.SIGINT, previous)
 
 
-def _print_event(event: ApplyEvent) -> None:
-    if event.kind == "done":
-        note = f": {event.message}" if event.message else ""
-        click.echo(f"  done   {event.step.id} {describe_step(event.step)}{note}")
-    elif event.kind == "failed":
-        click.secho(
-            f"  FAILED {event.step.id} {describe_step(event.step)}: {redact(event.message)}",
-            fg="red",
-            err=True,
-        )
-
-
 def _report(result: ApplyResult, total: int, calls: int) -> None:
     if result.ok:
         click.secho(
@@ -249,6 +237,9 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     type=click.Path(dir_okay=False),
     help="Carry out exactly this saved plan (from 'plan --out').",
 )
+@click.option(
+    "--verbose", "-v", is_flag=True, help="One line per step (default: progress every few s)."
+)
 @strict_option
 @connection_options
 @click.pass_context
@@ -261,6 +252,7 @@ def apply(
     wait_timeout: float,
     parallelism: int,
     plan_file: str | None,
+    verbose: bool,
     strict: bool,
     api_url: str | None,
     token_file: str | None,
@@ -269,6 +261,7 @@ def apply(
     """Change the account to match the manifests."""
     from reconciler.apply import apply_plan
     from reconciler.commands.flag_rules import check_saved_plan_flags
+    from reconciler.commands.progress import ApplyProgress
     from reconciler.render import render_text
 
     # with --plan the saved plan holds everything (PATHS, --prune, --strict are refused)
@@ -289,12 +282,15 @@ def apply(
             if not auto_approve:
                 confirm_apply()
             cancel = threading.Event()
-            with sigint_sets(cancel):
+            progress = ApplyProgress(
+                the_plan.steps, verbose=verbose, seconds_for=client.pacer.seconds_for
+            )
+            with sigint_sets(cancel), progress:
                 result = apply_plan(
                     the_plan,
                     client,
                     parallelism=parallelism,
-                    on_event=_print_event,
+                    on_event=progress.on_event,
                     live=live,
                     cancel=cancel,
                 )

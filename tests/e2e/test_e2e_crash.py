@@ -51,7 +51,7 @@ def test_killed_after_k_operations_then_rerun_converges(world: World, after_ops:
     world.tree.write()
     crashed = run_subprocess(
         world.server,
-        ["apply", "manifests", "--auto-approve"],
+        ["apply", "manifests", "--auto-approve", "--verbose"],
         cwd=world.root,
         RECONCILER_CRASH_AFTER_OPS=str(after_ops),
     )
