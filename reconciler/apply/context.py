@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from reconciler.apply.late_copies import CreateWatch
 from reconciler.apply.wait import PollSettings, poll_until
 from reconciler.apply.writes import RetryPolicy, find_project
 from reconciler.client import BriaClient
@@ -49,6 +50,8 @@ class ApplyContext:
     images_listed: set[int] = field(default_factory=set)
     regenerating: set[int] = field(default_factory=set)  # dataset ids with captions in progress
     started_models: list[tuple[Ref, int]] = field(default_factory=list)
+    #: uncertain creates to look at once more before reporting success (late_copies)
+    late_watches: list[CreateWatch] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _dataset_locks: dict[int, threading.Lock] = field(default_factory=dict)
 
@@ -112,6 +115,10 @@ class ApplyContext:
         if ref.project_id is not None:
             return ref.project_id
         return self.resolve(Ref("project", ref.project, ref.project))
+
+    def watch_late_copy(self, watch: CreateWatch) -> None:
+        with self._lock:
+            self.late_watches.append(watch)
 
     def record_started(self, model: Ref, model_id: int) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ from typing import Literal
 
 from reconciler.apply.context import ApplyContext
 from reconciler.apply.handlers import carry_out
+from reconciler.apply.late_copies import LateCopyLeft, settle_late_copies
 from reconciler.apply.wait import PollSettings
 from reconciler.apply.writes import RetryPolicy, StepInterrupted
 from reconciler.client import BriaClient
@@ -197,6 +198,8 @@ def apply_plan(
                 emit(ApplyEvent("done", step, note, elapsed))
                 if crash_after is not None and len(run.done) >= crash_after:
                     os._exit(137)
+    if ctx.late_watches and not run.failed and not run.interrupted:
+        _settle_late_copies(ctx, run)
     failed_ids = {s.id for s, _ in run.failed}
     not_done = tuple(s for s in plan.steps if s.id not in run.done_ids and s.id not in failed_ids)
     return ApplyResult(
@@ -209,6 +212,18 @@ def apply_plan(
         ),
         seconds=time.monotonic() - began,
     )
+
+
+def _settle_late_copies(ctx: ApplyContext, run: _Run) -> None:
+    """Once more before reporting success: the copies that timed-out creates made late."""
+    try:
+        settle_late_copies(ctx.late_watches, policy=ctx.policy, cancel=ctx.cancel)
+    except StepInterrupted:
+        run.interrupted = True
+    except LateCopyLeft as err:
+        run.failed.append((err.step, redact(str(err))))
+    except ReconcilerError as err:
+        run.failed.append((ctx.late_watches[0].step, redact(str(err))))
 
 
 def _id_order(step_id: str) -> tuple[int, str]:

@@ -16,19 +16,26 @@ retried while a model concerned is still InProgress or Stopping (bounded by the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, assert_never
 
 from reconciler.apply.context import ApplyContext, ConcurrentApplyDetected
+from reconciler.apply.late_copies import (
+    Copy,
+    CreateWatch,
+    dataset_copies,
+    model_copies,
+    project_copies,
+    remove_later_copies,
+)
 from reconciler.apply.writes import (
     delete_once,
-    find_dataset,
     find_image,
-    find_model,
-    find_project,
     find_started_training,
     write_once,
 )
@@ -105,20 +112,83 @@ class _Record(Protocol):
 R = TypeVar("R", bound=_Record)
 
 
+class _Uncertain:
+    """What a create's attempts revealed: when the first attempt that got no answer was sent
+    (its result may land later), and how many copies recognition found (several: another
+    apply may be writing too)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.recognised_copies = 0
+
+    def heard(self, sent_at: float) -> None:
+        if self.since is None:
+            self.since = sent_at
+
+    def first(self, found: list[R]) -> R | None:
+        """The first (lowest id) of the copies found, remembering how many there were."""
+        found = sorted(found, key=lambda r: r.id)
+        self.recognised_copies = max(self.recognised_copies, len(found))
+        return found[0] if found else None
+
+
 def _create_once(
     ctx: ApplyContext,
+    step: AnyStep,
     ref: Ref,
     write: Callable[[], R],
-    find: Callable[[], R | None],
-    same_ids: Callable[[], list[int]],
+    find_all: Callable[[], list[R]],
+    copies: Callable[[], list[Copy]],
     delete: Callable[[int], None],
+    route: str,
+    *,
+    after: Callable[[R], None] | None = None,
 ) -> str:
-    """Create `ref` (recognising a create whose answer was lost), register its id, and keep
-    the first when another apply created the same name (`_keep_first`)."""
-    record = write_once(f"create {ref}", write, find, policy=ctx.policy, cancel=ctx.cancel)
+    """Create `ref` (recognising a create whose answer was lost), register its id, then make
+    sure no second copy stays: another apply's (`_keep_first`), or its own late one
+    (reconciler.apply.late_copies). `after` runs on the record before those checks."""
+    uncertain = _Uncertain()
+    record = write_once(
+        f"create {ref}",
+        write,
+        lambda: uncertain.first(find_all()),
+        policy=ctx.policy,
+        cancel=ctx.cancel,
+        on_uncertain=uncertain.heard,
+    )
     ctx.register(ref, record.id)
-    _keep_first(ctx, ref, record.id, same_ids(), lambda: delete(record.id))
-    return f"id {record.id}"
+    if after is not None:
+        after(record)
+    own_id = record.id
+    found = copies()
+    ids = [c.id for c in found]
+    if found and own_id not in ids:
+        raise ConcurrentApplyDetected(
+            f"{ref} (id {own_id}) was removed right after this apply created it (another apply "
+            "creating the same name at the same time keeps the first copy): this apply stops; "
+            "let the other apply finish, then run apply again"
+        )
+    _keep_first(ctx, ref, own_id, ids, lambda: delete(own_id))
+    since = uncertain.since if uncertain.since is not None else time.monotonic()
+    hint = functools.partial(_removal_hint, route)
+    watch = CreateWatch(step, ref, own_id, since, copies, delete, hint)
+    if uncertain.recognised_copies > 1:
+        removed = remove_later_copies(watch, found, policy=ctx.policy, cancel=ctx.cancel)
+        listed = ", ".join(map(str, removed)) or "none left"
+        raise ConcurrentApplyDetected(
+            f"{ref}: its create's answer was lost and {uncertain.recognised_copies} copies were "
+            f"found; this apply kept the first (id {own_id}), removed the later empty ones "
+            f"(ids: {listed}) and stops, since another apply may be writing: let it finish, "
+            "then run apply again"
+        )
+    if uncertain.since is not None:
+        remove_later_copies(watch, found, policy=ctx.policy, cancel=ctx.cancel)
+        ctx.watch_late_copy(watch)  # looked at once more before reporting success
+    return f"id {own_id}"
+
+
+def _removal_hint(route: str, resource_id: int) -> str:
+    return f"delete it in Bria's console (DELETE /tailored-gen/{route}/{resource_id})"
 
 
 def create_project(ctx: ApplyContext, step: CreateProject) -> str:
@@ -126,11 +196,13 @@ def create_project(ctx: ApplyContext, step: CreateProject) -> str:
     fields = dict(step.fields)
     return _create_once(
         ctx,
+        step,
         step.project,
         lambda: client.create_project(**fields),
-        lambda: find_project(client, name),
-        lambda: [p.id for p in client.list_projects() if p.project_name == name],
+        lambda: [p for p in client.list_projects() if p.project_name == name],
+        project_copies(client, name),
         client.delete_project,
+        "projects",
     )
 
 
@@ -148,13 +220,15 @@ def create_dataset(ctx: ApplyContext, step: CreateDataset) -> str:
     project_id = ctx.resolve(step.project)
     return _create_once(
         ctx,
+        step,
         step.dataset,
         lambda: client.create_dataset(
             project_id=project_id, name=name, upload_type=step.upload_type
         ),
-        lambda: find_dataset(client, project_id, name),
-        lambda: [d.id for d in client.list_project_datasets(project_id) if d.name == name],
+        lambda: [d for d in client.list_project_datasets(project_id) if d.name == name],
+        dataset_copies(client, project_id, name),
         client.delete_dataset,
+        "datasets",
     )
 
 
@@ -162,19 +236,22 @@ def clone_dataset(ctx: ApplyContext, step: CloneDataset) -> str:
     client, name = ctx.client, step.dataset.remote_name
     source_id = ctx.resolve(step.source)
     project_id = ctx.project_id(step.dataset)
-    record = write_once(
-        f"clone {step.source} as '{name}'",
+
+    def rename(record: DatasetRecord) -> None:
+        if record.name != name:  # an API that ignored the requested name ("Copy of ...")
+            client.update_dataset(record.id, name=name)
+
+    return _create_once(
+        ctx,
+        step,
+        step.dataset,
         lambda: client.clone_dataset(source_id, name=name),
-        lambda: find_dataset(client, project_id, name),
-        policy=ctx.policy,
-        cancel=ctx.cancel,
+        lambda: [d for d in client.list_project_datasets(project_id) if d.name == name],
+        dataset_copies(client, project_id, name),
+        client.delete_dataset,
+        "datasets",
+        after=rename,
     )
-    ctx.register(step.dataset, record.id)
-    if record.name != name:  # an API that ignored the requested name ("Copy of ...")
-        client.update_dataset(record.id, name=name)
-    same = [d.id for d in client.list_project_datasets(project_id) if d.name == name]
-    _keep_first(ctx, step.dataset, record.id, same, lambda: client.delete_dataset(record.id))
-    return f"id {record.id}"
 
 
 def update_dataset(ctx: ApplyContext, step: UpdateDataset) -> str:
@@ -285,6 +362,7 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
     project_id = ctx.project_id(step.model)
     return _create_once(
         ctx,
+        step,
         step.model,
         lambda: client.create_model(
             name=name,
@@ -293,13 +371,14 @@ def create_model(ctx: ApplyContext, step: CreateModel) -> str:
             training_mode=step.training_mode,
             description=step.description,
         ),
-        lambda: find_model(client, project_id, name),
         lambda: [
-            m.id
+            m
             for m in client.list_project_models(project_id)
             if m.name == name and m.status != ModelStatus.DELETED
         ],
+        model_copies(client, project_id, name),
         client.delete_model,
+        "models",
     )
 
 

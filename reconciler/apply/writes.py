@@ -59,6 +59,14 @@ class StepInterrupted(ReconcilerError):
 __all__ = ["RetryPolicy"]  # re-exported: reconciler.apply.RetryPolicy
 
 
+def _may_act_later(err: Exception) -> bool:
+    """No answer at all, or a gateway's (502/503/504): Bria may still be working on the request
+    and carry it out after the client gave up. A 500 from Bria itself came after it was done."""
+    if isinstance(err, TransportError):
+        return err.maybe_sent
+    return isinstance(err, ServerError) and err.status in (502, 503, 504)
+
+
 def sleep_or_cancel(seconds: float, cancel: threading.Event | None) -> None:
     if cancel is None:
         time.sleep(seconds)
@@ -73,12 +81,16 @@ def write_once(
     *,
     policy: RetryPolicy,
     cancel: threading.Event | None = None,
+    on_uncertain: Callable[[float], None] | None = None,
 ) -> T:
     """Run `write`; after a failure that may have acted, `recognise` before writing again.
 
-    An unreadable success answer is recognised at once: found means done, not found stops."""
+    An unreadable success answer is recognised at once: found means done, not found stops.
+    `on_uncertain(sent_at)` hears of every attempt that got no answer (or a gateway's), whose
+    result may still land later (see late_copies)."""
     last: Exception | None = None
     for attempt in range(1, policy.attempts + 1):
+        sent_at = time.monotonic()
         try:
             return write()
         except MalformedResponse as err:
@@ -93,6 +105,8 @@ def write_once(
             if not engine_may_retry(err):
                 raise  # the client's to retry, and it already did
             last = err
+            if on_uncertain is not None and _may_act_later(err):
+                on_uncertain(sent_at)
             sleep_or_cancel(policy.delay(attempt), cancel)
             found = recognise()  # also after the last attempt: it may have acted
             if found is not None:

@@ -66,6 +66,8 @@ class RetryPolicy:
     attempts: int = 6
     base_seconds: float = WRITE_BACKOFF.base
     max_seconds: float = WRITE_BACKOFF.cap
+    #: how long after an unanswered create its late copy may still land (apply/late_copies.py)
+    late_copy_grace: float = 45.0
 
     @property
     def backoff(self) -> Backoff:

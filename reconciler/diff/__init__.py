@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
-from reconciler.diff.changes import DiffResult
+from reconciler.diff.changes import DiffResult, orphan_advice, plural
 from reconciler.diff.datasets import diff_datasets
 from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.diff.models import delete_declared_models, diff_models
@@ -61,11 +61,12 @@ def diff_states(
     for project in sorted(desired.projects, key=lambda p: p.name):
         matches = sorted(live_by_name.get(project.name, []), key=lambda p: p.id)
         if len(matches) > 1:
-            ids = ", ".join(str(p.id) for p in matches)
+            listed = "; ".join(f"id {p.id}: {_project_content(p)}" for p in matches)
+            orphans = [p.id for p in matches if p.datasets == ()]
             result.errors.append(
-                f"project '{project.name}' exists {len(matches)} times in Bria (ids {ids}), so "
-                "the manifest cannot say which one it means: rename or delete the extra ones in "
-                "the console"
+                f"project '{project.name}' exists {len(matches)} times in Bria ({listed}), so "
+                "the manifest cannot say which one it means: "
+                + orphan_advice(orphans, len(matches), "projects")
             )
             continue
         current = matches[0] if matches else None
@@ -127,3 +128,9 @@ def _diff_project_tree(
 def _change_order(change: Change) -> tuple[int, str]:
     kind = change.address.split(".", 1)[0]
     return ({"project": 0, "dataset": 1, "model": 2}[kind], change.address)
+
+
+def _project_content(project: LiveProject) -> str:
+    if project.datasets is None:
+        return "datasets not read"
+    return plural(len(project.datasets), "dataset") if project.datasets else "no datasets"

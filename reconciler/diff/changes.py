@@ -76,3 +76,20 @@ class DiffResult:
 def model_key(model_id: int, what: str) -> str:
     """The key of a stop/delete step of an existing model, known to every change in advance."""
     return f"model#{model_id}:{what}"
+
+
+def orphan_advice(orphans: list[int], copies: int, route: str) -> str:
+    """How to resolve a name Bria holds more than once: the empty copies (an interrupted
+    create's orphans, most likely; all but the first when every copy is empty) by id and
+    route, else the general advice."""
+    if len(orphans) == copies:
+        orphans = orphans[1:]
+    if not orphans:
+        return "rename or delete the extra ones in Bria's console, then plan again"
+    ids = ", ".join(str(i) for i in orphans)
+    routes = ", ".join(f"DELETE /tailored-gen/{route}/{i}" for i in orphans)
+    which = "is" if len(orphans) == 1 else "are"
+    return (
+        f"id {ids} {which} empty, most likely left by a create that was carried out after it "
+        f"timed out: delete it in Bria's console ({routes}), then plan again"
+    )

@@ -6,7 +6,14 @@ from typing import Any
 
 from reconciler.adoption_lock import LockUpdate, dataset_key
 from reconciler.diff.adoption import adoption_note
-from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, plural, quoted
+from reconciler.diff.changes import (
+    TRAINING_TIME,
+    StepList,
+    model_key,
+    orphan_advice,
+    plural,
+    quoted,
+)
 from reconciler.diff.generations import is_current_record
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
@@ -99,8 +106,14 @@ def _diff_dataset(
         live.caption_prefix,
         live.visual_schema,
         prefix_known=live.caption_prefix is not None or not is_current_record(live),
-        check_continuation=live.status == "draft" and not live.visual_schema,
+        check_continuation=not live.visual_schema,
     )
+    if live.status != "draft" and edits.stale:
+        # a completed dataset is never cloned for stale captions alone (nothing would stop the
+        # clones); when it is cloned anyway, the clone's captions are regenerated
+        stale, edits.stale = edits.stale, []
+        if edits.content_differs:
+            edits.stale = stale
     steps = StepList(address)
     _record_adoption(scope, desired, edits)
     adopted = adoption_note(edits.adoption, desired.lock_file)
@@ -169,11 +182,12 @@ def _ambiguous(
     """Two live datasets carry the current version's name: refuse rather than guess."""
     live = twins[-1]
     out.claimed.update(d.id for d in twins)
-    ids = ", ".join(str(d.id) for d in twins)
+    listed = "; ".join(f"id {d.id}: {_dataset_content(d)}" for d in twins)
+    orphans = [d.id for d in twins if d.status == "draft" and d.images == () and not d.models]
     scope.result.errors.append(
         f"dataset '{live.name}' exists {len(twins)} times in project '{scope.name}' in Bria "
-        f"(ids {ids}), so the plan cannot tell which one the manifest means: rename or delete "
-        "the extra ones in Bria's console, then plan again"
+        f"({listed}), so the plan cannot tell which one the manifest means: "
+        + orphan_advice(orphans, len(twins), "datasets")
     )
     outcome = DatasetOutcome(
         desired.name,
@@ -186,6 +200,12 @@ def _ambiguous(
     )
     reason = "not compared: its name is ambiguous in Bria"
     return Change(address=address, action="noop", reason=reason), outcome
+
+
+def _dataset_content(dataset: LiveDataset) -> str:
+    images = "images not read" if dataset.images is None else plural(len(dataset.images), "image")
+    models = [m for m in dataset.models if m.status != "Deleted"]
+    return f"{dataset.status}, {images}, {plural(len(models), 'model') if models else 'no models'}"
 
 
 def _create(scope: ProjectScope, desired: DesiredDataset) -> tuple[Change, DatasetOutcome]:

@@ -15,7 +15,8 @@ same local file. Everything else follows from that match:
   change whose regeneration never ran: an apply killed in between, or its answer lost): every
   caption is regenerated and the manifest captions set again, as after a prefix change. Bria's
   automatic captions continue the prefix they were made from, so this is how the next plan
-  finishes the job instead of completing (and training on) captions of the old prefix.
+  finishes the job instead of completing (and training on) captions of the old prefix. (A
+  completed dataset is not cloned for that alone; the caller decides, see diff.datasets.)
 
 The same edits serve a draft edited in place and a fresh clone of a completed version (a clone
 copies images and captions, so it is compared with its source).

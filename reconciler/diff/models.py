@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff.changes import TRAINING_TIME, StepList
+from reconciler.diff.changes import TRAINING_TIME, StepList, orphan_advice
 from reconciler.diff.generations import (
     checkpoint_note,
     desired_training,
@@ -137,10 +137,16 @@ def _ambiguous(scope: ProjectScope, address: str, twins: list[ModelVersion]) -> 
         for entry in twins
     )
     name = twins[-1].model.name
+    orphans = [entry.model.id for entry in twins if entry.model.status == "Created"]
+    advice = orphan_advice(orphans, len(twins), "models")
+    if "rename or delete" in advice:
+        advice = (
+            "rename or delete the extra ones in Bria's console (stop training first), then "
+            "plan again"
+        )
     scope.result.errors.append(
         f"model '{name}' exists {len(twins)} times in project '{scope.name}' in Bria "
-        f"({listed}), so the plan cannot tell which one the manifest means: rename or "
-        "delete the extra ones in Bria's console (stop training first), then plan again"
+        f"({listed}), so the plan cannot tell which one the manifest means: {advice}"
     )
     reason = "not compared: its name is ambiguous in Bria"
     return Change(address=address, action="noop", reason=reason)
