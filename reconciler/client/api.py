@@ -47,6 +47,7 @@ from reconciler.client.records import (
     parse_project,
 )
 from reconciler.client.retry_policy import Backoff
+from reconciler.client.streamed_json import StreamedJson
 from reconciler.secrets import register_secret
 
 _WITH_TRAINING_PARAMETERS = {"include_training_parameters": "true"}
@@ -349,11 +350,11 @@ class BriaClient:
         """Upload bytes (sent base64-encoded in `file`) or let Bria fetch `image_url`."""
         if (file is None) == (image_url is None):
             raise ValueError("upload_image needs exactly one of file or image_url")
-        body = _without_none(
-            file=base64.b64encode(file).decode("ascii") if file is not None else None,
-            image_url=image_url,
-            image_name=image_name,
-        )
+        body: StreamedJson | dict[str, Any]
+        if file is not None:  # encoded while sent: one copy of the file per worker
+            body = StreamedJson("file", file, _without_none(image_name=image_name))
+        else:
+            body = _without_none(image_url=image_url, image_name=image_name)
         record = self._call(
             "POST",
             "/tailored-gen/datasets/{dataset_id}/images",

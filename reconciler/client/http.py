@@ -48,6 +48,7 @@ from reconciler.client.errors import (
 )
 from reconciler.client.pacing import EndpointPacer
 from reconciler.client.retry_policy import Backoff, client_may_retry
+from reconciler.client.streamed_json import StreamedJson
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
 
@@ -338,12 +339,24 @@ class HttpSession:
         started = time.monotonic()
         try:
             with request_deadline(self.deadline):
-                response = self._client.request(
-                    method,
-                    path.lstrip("/"),
-                    json=json_body,
-                    params=dict(params) if params else None,
-                )
+                if isinstance(json_body, StreamedJson):  # a large upload, encoded as it goes
+                    response = self._client.request(
+                        method,
+                        path.lstrip("/"),
+                        content=json_body.chunks(),
+                        headers={
+                            "content-type": "application/json",
+                            "content-length": str(json_body.length),
+                        },
+                        params=dict(params) if params else None,
+                    )
+                else:
+                    response = self._client.request(
+                        method,
+                        path.lstrip("/"),
+                        json=json_body,
+                        params=dict(params) if params else None,
+                    )
         except httpx.HTTPError as exc:
             sent = not isinstance(exc, _NEVER_SENT)
             self.pacer.release(endpoint, counted=sent)

@@ -89,6 +89,8 @@ def routes(emulator: Emulator) -> list[BaseRoute]:
             return JSONResponse({"message": str(err)}, status_code=400)
         if "seed" in changed:
             emulator.faults.reseed()
+        if {"rate_limit_per_window", "rate_window_s"} & set(changed):
+            emulator.faults.forget_window()
         return JSONResponse(emulator.config.public())
 
     async def stats(request: Request) -> Response:

@@ -57,6 +57,10 @@ class FaultInjector:
             self._faults.clear()
         self._window.reset()
 
+    def forget_window(self) -> None:
+        """A new rate limit starts with an empty window (set on the admin endpoint)."""
+        self._window.reset()
+
     def decide(self, method: str, route: str) -> FaultDecision:
         endpoint = f"{method} {route}"
         wait = self._window.admit(

@@ -70,6 +70,11 @@ def test_knob_changes_at_runtime_and_reset_forgets_the_window(bria: EmulatorSess
     assert bria.get(PROJECTS).status_code == 429
     bria.reset()
     assert bria.get(PROJECTS).status_code == 200
+    for _ in range(2):
+        bria.get(PROJECTS)
+    assert bria.get(PROJECTS).status_code == 429
+    assert bria.configure(rate_limit_per_window=3).status_code == 200  # a fresh window
+    assert bria.get(PROJECTS).status_code == 200
     assert bria.configure(rate_limit_per_window=0).status_code == 200
     assert all(bria.get(PROJECTS).status_code == 200 for _ in range(6))
     bad = bria.configure(rate_window_s=0)
