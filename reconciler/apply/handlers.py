@@ -41,6 +41,7 @@ from reconciler.apply.writes import (
 )
 from reconciler.client import Conflict, DatasetRecord, ModelRecord
 from reconciler.errors import ReconcilerError
+from reconciler.manifest.digests import forget_cached_digest
 from reconciler.state import FINAL_STATUSES, TRAINING_STATUSES, ModelStatus
 from reconciler.steps import (
     AnyStep,
@@ -330,9 +331,11 @@ def _read_checked(step: UploadImage) -> bytes:
     if hashlib.sha256(content).hexdigest() != step.digest or (
         step.size and len(content) != step.size
     ):
+        forget_cached_digest(step.path)  # so the next plan reads the file anew
         raise ImageChanged(
             f"image file '{step.path}' changed since the plan was made (its content no longer "
-            f"matches digest {step.digest[:16]}); refusing to upload it: run plan again"
+            f"matches digest {step.digest[:16]}); refusing to upload it: run plan again (it "
+            "reads the file anew)"
         )
     return content
 

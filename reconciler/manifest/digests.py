@@ -144,3 +144,12 @@ def _entry(item: Any) -> tuple[FileKey, ImageFacts] | None:
     facts = ImageFacts(sha256, fmt, item["width"], item["height"], alpha)
     key = FileKey(item["size"], item["mtime_ns"], item["inode"], item["ctime_ns"])
     return key, facts
+
+
+def forget_cached_digest(path: str) -> None:
+    """Drop `path` from the repository's digest cache (apply's re-hash contradicted it)."""
+    from reconciler.workspace import cache_dir
+
+    cache = DigestCache(cache_dir())
+    cache.forget(path)
+    cache.save()
