@@ -76,9 +76,7 @@ class DesiredProject:
     delete: bool = False  # metadata.delete: remove it and everything under it
     allow_replace: bool = False  # metadata.allowReplace: recreate on ip_type/ip_medium change
     source: Source | None = None
-    protect: bool = (
-        False  # metadata.protect: never deleted or replaced (reconciler.diff.protection)
-    )
+    protected: Source | None = None  # where `metadata.protect: true` is written; None = not
 
 
 @dataclass(frozen=True)
@@ -103,12 +101,12 @@ class DesiredDataset:
     adopt: bool = False  # metadata.adopt: remote images are matched to files by name
     adopted: tuple[AdoptedImage, ...] = ()  # what its adoption lock recorded
     lock_file: str | None = None  # the adoption lock beside the manifest, where apply records it
-    protect: bool = False  # metadata.protect: never deleted or replaced
     # current generation (Bria's published OpenAPI): the JSON text of the visual schema to set
     # (None = not managed) and the upload type to create the dataset with (None = Bria's default)
     visual_schema: str | None = None
     upload_type: str | None = None
     visual_schema_file: str | None = None  # spec.visual_schema's file (absolute), when a path
+    protected: Source | None = None  # where `metadata.protect: true` is written; None = not
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,9 @@ class DesiredModel:
     training_mode: TrainingMode | None = None
     training_parameters: TrainingParameterItems | None = None  # expert: the ones written
     checkpoint: int | None = None  # expert: the active_model_version wanted
-    protect: bool = False  # metadata.protect: never deleted or replaced
+    protected: Source | None = None  # where `metadata.protect: true` is written; None = not
+    #: metadata.keepSupersededTraining: a superseded version still training keeps training
+    keep_superseded_training: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ reading the account into a plan, and reporting a plan's refusals.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -218,10 +219,22 @@ def use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+_LOCATION = re.compile(r"^(\S+:\d+:\d+): (.*)$", re.DOTALL)
+
+
+def located_error(message: str) -> str:
+    """`error: ...`, or `file:line:col: error: ...` for a refusal that names where (as
+    validate's diagnostics read)."""
+    match = _LOCATION.match(message)
+    if match is None:
+        return f"error: {message}"
+    return f"{match.group(1)}: error: {match.group(2)}"
+
+
 def report_plan_errors(plan: Plan) -> None:
     """Print the refused changes in red and stop with exit 1."""
     for message in plan.errors:
-        click.secho(f"error: {redact(message)}", fg="red", err=True)
+        click.secho(located_error(redact(message)), fg="red", err=True)
     count = len(plan.errors)
     raise PlanHasErrors(
         f"the plan has {count} error{'s' if count != 1 else ''} (above); nothing was changed"

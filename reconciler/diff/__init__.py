@@ -24,11 +24,18 @@ from reconciler.diff.datasets import diff_datasets
 from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.diff.models import delete_declared_models, diff_models
 from reconciler.diff.projects import diff_project
-from reconciler.diff.protection import protection_refusals
+from reconciler.diff.protection import protection_errors
 from reconciler.diff.prune import models_on_pruned_datasets, prune_datasets, prune_models
 from reconciler.diff.renames import find_dataset_renames, find_model_renames, find_renamed_projects
 from reconciler.diff.scope import ProjectScope
-from reconciler.state import DesiredProject, DesiredState, LiveProject, LiveState
+from reconciler.state import (
+    DesiredDataset,
+    DesiredModel,
+    DesiredProject,
+    DesiredState,
+    LiveProject,
+    LiveState,
+)
 from reconciler.steps import Change
 
 __all__ = ["DiffResult", "diff_states"]
@@ -75,7 +82,6 @@ def diff_states(
         result.changes += _diff_project_tree(
             result, addresses, project, current, desired, prune, history
         )
-    result.errors += protection_refusals(desired, result.changes)
     return result
 
 
@@ -105,8 +111,9 @@ def _diff_project_tree(
     scope = ProjectScope(name, index, addresses, result, prune, None, datasets, models, history)
     project = diff_project(scope, desired_project)
     changes: list[Change] = [project.change] if project.change else []
+    read_index = index
     if project.mode == "deleted":
-        return changes
+        return _guarded(result, desired_project, read_index, datasets, models, changes)
     if project.mode == "replaced":
         index = ProjectIndex.build(name, None, dataset_names, model_names)
     scope = dataclasses.replace(scope, index=index, ready_key=project.ready_key)
@@ -122,7 +129,28 @@ def _diff_project_tree(
     claimed = dataclasses.replace(trained, claimed=trained.claimed | deletions.claimed)
     changes += [*deletions.changes, *declared.changes, *trained.changes, *pruned]
     changes += prune_models(scope, claimed, removed)
-    return sorted(changes, key=_change_order)
+    return _guarded(
+        result, desired_project, read_index, datasets, models, sorted(changes, key=_change_order)
+    )
+
+
+def _guarded(
+    result: DiffResult,
+    project: DesiredProject,
+    index: ProjectIndex,
+    datasets: tuple[DesiredDataset, ...],
+    models: tuple[DesiredModel, ...],
+    changes: list[Change],
+) -> list[Change]:
+    """`changes`, after adding a refusal for each protected resource they would delete."""
+    result.errors += protection_errors(
+        project,
+        index,
+        [(d.name, d.protected, d.delete) for d in datasets],
+        [(m.name, m.protected, m.delete) for m in models],
+        changes,
+    )
+    return changes
 
 
 def _change_order(change: Change) -> tuple[int, str]:

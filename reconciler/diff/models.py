@@ -22,10 +22,11 @@ from reconciler.diff.generations import (
     training_differences,
 )
 from reconciler.diff.live_index import ModelVersion
+from reconciler.diff.protection import protected_refusal
 from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.naming import parse_versioned_name
-from reconciler.state import DEAD_STATUSES, DesiredModel, LiveModel, ModelStatus
+from reconciler.state import DEAD_STATUSES, DesiredModel, LiveModel, ModelStatus, Source
 from reconciler.steps import Change, CreateModel, StartTraining, UpdateModel
 
 
@@ -121,6 +122,8 @@ def _diff_model(
         return _create(scope, desired, outcome, address)
     claimed.add(current.model.id)
     problems = _why_not_good(scope, desired, outcome, current)
+    if problems and desired.protected is not None:
+        return _refuse_replace(scope, desired, address, current, problems, desired.protected)
     if problems:
         change, replacement = _replace(scope, desired, outcome, address, current, problems, doomed)
         if replacement is not None:
@@ -241,6 +244,29 @@ def _why_not_good(
     elif model.status in DEAD_STATUSES:
         problems.append(f"previous training {model.status}")
     return problems
+
+
+def _refuse_replace(
+    scope: ProjectScope,
+    desired: DesiredModel,
+    address: str,
+    current: ModelVersion,
+    problems: list[str],
+    protected: Source,
+) -> Change:
+    """A protected model is never replaced (a new training from scratch): one located error,
+    and a no-op change that says so."""
+    why = "; ".join(problems)
+    scope.result.errors.append(
+        protected_refusal(
+            f"model '{scope.name}/{current.model.name}'",
+            protected,
+            f"the plan would replace it with a new training from scratch ({why})",
+            "remove metadata.protect from its manifest to let it retrain, or undo the change",
+        )
+    )
+    reason = f"not replaced: it is protected (metadata.protect: true), and {why}"
+    return Change(address=address, action="noop", reason=reason)
 
 
 def _replace(

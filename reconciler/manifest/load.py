@@ -141,8 +141,8 @@ def _desired_state(
             ip_description=p.text("ip_description"),
             delete=p.delete,
             allow_replace=p.metadata.get("allowReplace") is True,
-            protect=p.metadata.get("protect") is True,
             source=_source(p),
+            protected=_protected(p),
         )
         for _, p in sorted(catalog.projects.items())
         if p.valid
@@ -159,10 +159,10 @@ def _desired_state(
             adopt=key in adoptions,
             adopted=adoptions[key].images if key in adoptions else (),
             lock_file=adoptions[key].lock_file if key in adoptions else None,
-            protect=d.metadata.get("protect") is True,
             visual_schema=schemas.get(key),
             upload_type=d.text("upload_type"),
             visual_schema_file=visual_schema_file(d),
+            protected=_protected(d),
         )
         for key, d in sorted(catalog.datasets.items())
         if d.valid and d.project in catalog.projects
@@ -180,7 +180,8 @@ def _desired_state(
             training_mode=cast(TrainingMode | None, m.text("training_mode")),
             training_parameters=training_parameter_items(m.spec.get("training_parameters")),
             checkpoint=_checkpoint(m.spec.get("checkpoint")),
-            protect=m.metadata.get("protect") is True,
+            protected=_protected(m),
+            keep_superseded_training=m.metadata.get("keepSupersededTraining") is True,
         )
         for key, m in sorted(catalog.models.items())
         if m.valid and m.project in catalog.projects
@@ -201,6 +202,14 @@ def _checkpoint(value: object) -> int | None:
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _protected(resource: Resource) -> Source | None:
+    """Where `metadata.protect: true` is written (the plan's refusals point there), or None."""
+    if resource.metadata.get("protect") is not True:
+        return None
+    mark = resource.mark("metadata", "protect")
+    return Source(file=resource.document.file, line=mark.line, col=mark.col)
 
 
 def _source(resource: Resource) -> Source:

@@ -280,24 +280,29 @@ def test_an_imported_completed_model_is_protected_from_retraining_and_deletion(
     before = request_counts(console)
     plan = run(console, "plan", "imported")
     assert plan.exit_code == 1, plan.output
+    light = Path("imported/lora/models/chars-light.yaml")
+    line = light.read_text().splitlines().index("  protect: true") + 1
     assert (
-        "error: model 'lora/chars-light' is protected (metadata.protect: true, "
-        "imported/lora/models/chars-light.yaml:2:1), but the plan would replace "
-        "'lora/chars-light': model 'chars-light' must be replaced" in plan.output
+        f"imported/lora/models/chars-light.yaml:{line}:3: error: model 'lora/chars-light' is "
+        "protected (metadata.protect: true): the plan would replace it with a new training from "
+        "scratch (dataset changed to 'chars~2'); remove metadata.protect from its manifest to let "
+        "it retrain, or undo the change" in plan.output
     )
-    assert "remove metadata.protect from its manifest to allow it" in plan.output
     assert "model 'lora/chars-max' is protected" not in plan.output  # InProgress: not protected
     applied = run(console, "apply", "imported", "--auto-approve")
     assert applied.exit_code == 1
     assert all(r.startswith("GET ") for r in new_requests(before, request_counts(console)))
     Path("imported/lora/datasets/chars/lora-beach.txt").write_text("Lora on a beach at sunset\n")
-    light = Path("imported/lora/models/chars-light.yaml")
     light.write_text(
         light.read_text().replace("  protect: true\n", "  protect: true\n  delete: true\n")
     )
     deleting = run(console, "plan", "imported")
     assert deleting.exit_code == 1
-    assert "but the plan would delete 'lora/chars-light'" in deleting.output
+    assert (
+        "model 'lora/chars-light' is protected (metadata.protect: true): the plan refuses to "
+        "delete it, and the manifest marks it for deletion; remove metadata.protect (to delete "
+        "it) or metadata.delete (to keep it)" in deleting.output
+    )
 
 
 def test_captions_pull_knows_adopted_images_and_the_plan_stays_empty(

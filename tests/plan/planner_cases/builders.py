@@ -24,6 +24,7 @@ from reconciler.state import (
     LiveModel,
     LiveProject,
     LiveState,
+    Source,
 )
 from reconciler.steps import Ref, Step
 
@@ -50,11 +51,20 @@ def desired_image(spec: str | dict[str, Any]) -> DesiredImage:
     )
 
 
+def _protected(spec: dict[str, Any]) -> dict[str, Any]:
+    """`"protected": true` stands for `metadata.protect: true` written at manifest.yaml:4:3."""
+    if spec.get("protected"):
+        return {**spec, "protected": Source("manifest.yaml", 4, 3)}
+    return spec
+
+
 def desired_state(spec: dict[str, Any]) -> DesiredState:
-    projects = tuple(DesiredProject(**{**PROJECT_DEFAULTS, **p}) for p in spec.get("projects", ()))
+    projects = tuple(
+        DesiredProject(**_protected({**PROJECT_DEFAULTS, **p})) for p in spec.get("projects", ())
+    )
     datasets = tuple(
         DesiredDataset(
-            **{k: v for k, v in d.items() if k not in ("images", "visual_schema")},
+            **{k: v for k, v in _protected(d).items() if k not in ("images", "visual_schema")},
             images=tuple(sorted((desired_image(i) for i in d["images"]), key=_file_name)),
             visual_schema=_schema_text(d.get("visual_schema")),
         )
@@ -62,7 +72,7 @@ def desired_state(spec: dict[str, Any]) -> DesiredState:
     )
     models = tuple(
         DesiredModel(
-            **{k: v for k, v in m.items() if k != "training_parameters"},
+            **{k: v for k, v in _protected(m).items() if k != "training_parameters"},
             training_parameters=_items(m.get("training_parameters")),
         )
         for m in spec.get("models", ())
