@@ -170,3 +170,44 @@ def test_ctrl_c_while_waiting_for_training_says_training_goes_on(world: World) -
     )
     assert "Traceback" not in err
     assert world.raw_state()["models"][0]["status"] == "InProgress"
+
+
+def edit_kill_points() -> list[int]:
+    points = [1, 2, 3]
+    raw = os.environ.get("RECONCILER_SEEDS", "").strip()
+    if raw:
+        rng = random.Random(f"edit-{raw}")
+        points += sorted(rng.sample(range(4, 12), 4))
+    return points
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after_ops", edit_kill_points())
+def test_killed_during_a_prefix_change_then_rerun_converges(world: World, after_ops: int) -> None:
+    """Issue 8: the kill lands in a caption-prefix change of a completed dataset (clone, new
+    prefix, regenerate all, captions, complete, retrain): the rerun finishes it, and the
+    completed clone's automatic captions continue the new prefix."""
+    world.tree = example_like_tree(world.root)
+    world.apply()
+    new_prefix = "A watercolour of a character named Lora,"
+    world.tree.datasets[("lora", "lora-v1")]["spec"]["caption_prefix"] = new_prefix
+    world.tree.write()
+    crashed = run_subprocess(
+        world.server,
+        ["apply", "manifests", "--auto-approve"],
+        cwd=world.root,
+        RECONCILER_CRASH_AFTER_OPS=str(after_ops),
+    )
+    assert crashed.returncode in (0, 137), crashed.stdout + crashed.stderr
+    world.apply()
+    replan = world.plan("--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output
+    state = world.raw_state()
+    (clone,) = [d for d in state["datasets"] if d["name"] == "lora-v1~2"]
+    assert (clone["status"], clone["caption_prefix"]) == ("completed", new_prefix)
+    for image in state["images"]:
+        if image["dataset_id"] == clone["id"] and image["caption_source"] == "automatic":
+            assert image["caption"].startswith(new_prefix), image
+    from e2e_support import duplicates
+
+    assert duplicates(state) == []
