@@ -114,17 +114,16 @@ R = TypeVar("R", bound=_Record)
 
 
 class _Uncertain:
-    """What a create's attempts revealed: when the first attempt that got no answer was sent
-    (its result may land later), and how many copies recognition found (several: another
-    apply may be writing too)."""
+    """What a create's attempts revealed: when the last attempt that got no answer was sent
+    (its result may land later; with every create slow, each one may), and how many copies
+    recognition found (several: another apply may be writing too)."""
 
     def __init__(self) -> None:
         self.since: float | None = None
         self.recognised_copies = 0
 
     def heard(self, sent_at: float) -> None:
-        if self.since is None:
-            self.since = sent_at
+        self.since = sent_at if self.since is None else max(self.since, sent_at)
 
     def first(self, found: list[R]) -> R | None:
         """The first (lowest id) of the copies found, remembering how many there were."""

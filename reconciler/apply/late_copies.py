@@ -54,7 +54,7 @@ class CreateWatch:
     step: AnyStep
     ref: Ref
     own_id: int
-    since: float  # time.monotonic() when the first uncertain attempt was sent
+    since: float  # time.monotonic() when the last unanswered attempt was sent
     copies: Callable[[], list[Copy]]
     delete: Callable[[int], None]
     removal_hint: Callable[[int], str]

@@ -139,3 +139,19 @@ def test_concurrent_applies_losing_answers_leave_no_duplicate(tmp_path: Path) ->
         assert len(projects) == len(set(projects)), (seed, projects)
         assert len(datasets) == len(set(datasets)), (seed, datasets)
         assert len(models) == len(set(models)), (seed, models)
+
+
+def test_when_every_create_is_slow_the_second_late_copy_is_removed_too(
+    tmp_path: Path, bria: tuple[EmulatorServer, HostileServer]
+) -> None:
+    """Both attempts time out and both land late: recognition adopts the first, and the check
+    before success (timed from the last unanswered attempt) removes the second."""
+    server, proxy = bria
+    proxy.script(Rule("POST", ROUTES["project"], _late(proxy), times=2))
+    with BriaClient(proxy.url, TOKEN, timeout=CLIENT_TIMEOUT, max_retries=0) as client:
+        result = apply_plan(full_plan(tmp_path, images=1), client, policy=POLICY)
+    time.sleep(SERVER_ACTS_AFTER)
+
+    assert result.ok, result.failed
+    assert len([r for r in proxy.requests if r.route == "POST /v1/tailored-gen/projects"]) == 2
+    assert len(account(server)["projects"]) == 1
