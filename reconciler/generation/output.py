@@ -8,15 +8,41 @@ API token, which no part of a request body carries.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.errors import ReconcilerError
 from reconciler.generation.results import Image
 from reconciler.generation.rules import GenerationRequest
 from reconciler.secrets import redact
 
 SIDECAR_FORMAT_VERSION = 1
+
+
+class OutputFolderError(ReconcilerError):
+    """The folder results go to cannot be written; said before anything is generated."""
+
+
+def require_writable_folder(folder: Path, what: str = "--out") -> None:
+    """Create `folder` and prove a file can be written in it, or OutputFolderError (one line).
+
+    Called before the first generation call: an image Bria generated (and charged for) must not
+    be lost because its folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        if isinstance(err, FileExistsError) or (folder.exists() and not folder.is_dir()):
+            reason = "it is not a folder"
+        raise OutputFolderError(
+            f"cannot write the results to '{os.fspath(folder)}' ({what}): {reason}; nothing was "
+            "generated"
+        ) from err
 
 
 def default_out_dir(label: str) -> Path:

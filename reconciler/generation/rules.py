@@ -14,7 +14,8 @@ structure reference image, a Light feature):
 - max models support neither fast mode nor guidance methods (so `fast: false` is sent for them);
 - at most `guidance_method_1` and `guidance_method_2` (the documented slots), in order, each with
   an image; scales 0-1; the IP-Adapter (`image_prompt_file`) is a guidance method too;
-- guidance images jpeg, png or webp, at most 12 MB, all of one aspect ratio;
+- guidance images jpeg, png or webp, at most 12 MB, all of one aspect ratio, which is the
+  results' aspect ratio (so an `aspect_ratio` that differs from it is refused);
 - text-to-vector only for models of illustration projects.
 
 A current-generation model (`training_mode`, Bria's published OpenAPI) generates through
@@ -401,6 +402,16 @@ def _add_images(
                     f"guidance images '{first_path}' and '{path}' have different aspect ratios: "
                     "all guidance images must share one (it becomes the results' aspect ratio)"
                 )
+    if ratios and options.aspect_ratio is not None:
+        width, _, height = options.aspect_ratio.partition(":")
+        path, ratio = ratios[0]
+        if abs(ratio - int(width) / int(height)) > 0.01:
+            image = images[path]
+            raise GenerationRefused(
+                f"--aspect-ratio {options.aspect_ratio} does not match the guidance image "
+                f"'{path}' ({image.width}x{image.height}): the guidance images' aspect ratio is "
+                "the results' aspect ratio; drop --aspect-ratio"
+            )
     if options.image_prompt is not None:
         image = _usable(images, options.image_prompt, "image prompt (--image-prompt)")
         _attach(image, "image_prompt_file", params, described)

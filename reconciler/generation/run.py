@@ -13,7 +13,7 @@ from pathlib import Path
 
 from reconciler.client import BriaClient
 from reconciler.generation.inputs import image_paths, read_images
-from reconciler.generation.output import default_out_dir, write_images
+from reconciler.generation.output import default_out_dir, require_writable_folder, write_images
 from reconciler.generation.results import (
     DEFAULT_RESULT_TIMEOUT,
     Image,
@@ -127,15 +127,13 @@ def run_job(
     facts = current.facts(project.ip_medium)
     check_ready(facts)
     request = check_request(job.options, facts, job.images)
+    folder = out_dir or default_out_dir(current.label)
+    require_writable_folder(folder)
     if progress:
-        count = (
-            request.repeat
-            if request.route == ROUTE_V2
-            else request.params.get("num_results", "Bria's default number of")
-        )
+        count = request.expected_results  # num_results omitted: Bria's default, 4
         progress(
             f"generating {count} image(s) with '{current.label}' (model id {current.record.id}, "
             f"{request.route})"
         )
     images = generate_images(client, request, current.label, timeout=timeout, progress=progress)
-    return write_images(images, request, current.label, out_dir or default_out_dir(current.label))
+    return write_images(images, request, current.label, folder)

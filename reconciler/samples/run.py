@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.client import BriaClient, ModelRecord, ProjectRecord
+from reconciler.generation.output import require_writable_folder
 from reconciler.generation.results import DEFAULT_RESULT_TIMEOUT
 from reconciler.generation.run import generate_images
 from reconciler.samples.cache import CachedResult, SampleCache
@@ -96,6 +97,9 @@ def run_samples(
             echo(f"samples: {model.project}/{model.model}: {model.note}")
     if dry_run:
         return SamplesOutcome(None, None, images, 0, cached_images)
+    require_writable_folder(out_dir)
+    if missing:
+        require_writable_folder(cache.root, "the samples cache")
     generated = 0
     for number, (key, cell, label) in enumerate(missing, start=1):
         assert cell.request is not None

@@ -122,6 +122,21 @@ def test_vector_reimagine_guidance_and_max(world: World) -> None:
     assert len(guided.stdout.splitlines()) == 1  # num_results omitted with guidance: 1
     sent = json.loads(Path(guided.stdout.strip()).with_suffix(".json").read_text())["request"]
     assert sent["num_results"] == 1 and sent["guidance_method_1_scale"] == 0.6
+    matching = world.cli(
+        "generate", "lora/lora-light", "manifests", "--prompt", "Lora", "--aspect-ratio", "1:1",
+        "--guidance", "controlnet_canny=edges.png",
+    )  # fmt: skip
+    assert matching.exit_code == 0, matching.output  # the guidance image's own ratio: fine
+    calls = _generation_calls(world.server)
+    unwritable = world.cli(
+        "generate", "lora/lora-light", "manifests", "--prompt", "Lora", "--out", "edges.png/out"
+    )
+    assert unwritable.exit_code == 1
+    assert unwritable.stderr.strip().splitlines()[-1] == (
+        "error: cannot write the results to 'edges.png/out' (--out): Not a directory; nothing "
+        "was generated"
+    )
+    assert _generation_calls(world.server) == calls  # refused before the paid call
     heavy = world.cli("generate", "lora/lora-max", "manifests", "--prompt", "Lora")
     assert heavy.exit_code == 0, heavy.output
     assert len(heavy.stdout.splitlines()) == 2  # fast=false is sent for max: 2 results
@@ -175,6 +190,7 @@ REFUSALS = [
     (["lora/lora-light", "--image-prompt-mode", "style_only"], "--image-prompt-mode needs --image-prompt"),
     (["lora/lora-light", "--image-prompt", "edges.png", "--image-prompt-mode", "content"], "image prompt mode 'content' is not one Bria offers"),
     (["lora/lora-light", "--aspect-ratio", "7:5"], "aspect ratio '7:5' is not one Bria offers"),
+    (["lora/lora-light", "--aspect-ratio", "16:9", "--guidance", "controlnet_canny=edges.png"], "--aspect-ratio 16:9 does not match the guidance image 'edges.png'"),
     (["photo/photo-light", "--vector"], "text-to-vector is compatible only with illustration projects"),
     (["lora/lora-light", "--vector", "--structure-image", "edges.png"], "--vector and --structure-image cannot be combined"),
     (["lora/lora-light", "--prompt", "Lora mit Blumen \u00fcberall"], "the prompt contains '\u00fc': Bria supports prompts in English only"),

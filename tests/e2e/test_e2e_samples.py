@@ -137,3 +137,16 @@ def test_sample_rules_are_checked_at_the_sample_line(world: World) -> None:
         "steps_num must be 4-20" in line
         for line in errors
     ), errors
+
+
+def test_an_unwritable_out_folder_is_refused_before_anything_is_generated(world: World) -> None:
+    world.tree = _tree(world.root)
+    world.tree.write()
+    (world.root / "notes.txt").write_text("a file, not a folder\n")
+    result = world.cli("samples", "manifests", "--out", "notes.txt/page")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: cannot write the results to 'notes.txt/page' (--out): Not a directory; nothing "
+        "was generated"
+    )
+    assert _generation_calls(world) == 0

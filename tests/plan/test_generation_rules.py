@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from reconciler.commands.generate_cmd import parse_guidance
@@ -111,3 +113,16 @@ def test_result_urls_are_read_from_several_answer_shapes() -> None:
     assert results_of(odd, "x") == [Result("https://s/d.png", None)]
     with pytest.raises(GenerationFailed, match="holds no result URL"):
         results_of({"status": "ok"}, "text-to-image")
+
+
+def test_an_aspect_ratio_other_than_the_guidance_images_is_refused() -> None:
+    guided = GenerationOptions(prompt="Lora", guidance=(Guidance("controlnet_canny", "a.png"),))
+    same = check_request(replace(guided, aspect_ratio="1:1"), LIGHT, {"a.png": PNG})
+    assert same.params["aspect_ratio"] == "1:1"
+    wide = ImageInput("w.png", b"\x89PNG-bytes", "PNG", 1600, 900)
+    widescreen = replace(guided, guidance=(Guidance("controlnet_depth", "w.png"),))
+    assert check_request(replace(widescreen, aspect_ratio="16:9"), LIGHT, {"w.png": wide})
+    with pytest.raises(
+        GenerationRefused, match=r"--aspect-ratio 3:4 does not match .* \(1024x1024\)"
+    ):
+        check_request(replace(guided, aspect_ratio="3:4"), LIGHT, {"a.png": PNG})
