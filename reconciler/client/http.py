@@ -362,10 +362,14 @@ class HttpSession:
             self.pacer.release(endpoint, counted=sent)
             self.stats.record_attempt(route, None)
             reason = _describe_transport_failure(exc)
-            if time.monotonic() - started >= self.deadline:
+            missed = time.monotonic() - started >= self.deadline
+            if missed:
                 reason = f"no complete answer within {self.deadline:g} s: {reason}"
             self._log(f"{method} {path} -> {NO_RESPONSE}: {reason}", started, attempt)
-            raise TransportError(method, path, reason, maybe_sent=sent) from exc
+            error = TransportError(method, path, reason, maybe_sent=sent)
+            if missed:
+                error.retryable = False  # the same path would drip as slowly again
+            raise error from exc
         except BaseException:
             self.pacer.release(endpoint, counted=True)
             raise
