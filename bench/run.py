@@ -9,6 +9,8 @@ Measures, in one run (so the ratios compare like with like):
       (--parallelism 1);
   (c) the same apply with faults injected (5xx before acting, lost answers, 429s), rerun until it
       converges: the extra calls and time the faults cost against the clean run.
+With `--targets` it measures issue 13's targets instead (rate limits, latency, start-up, memory;
+see targets.py), each as a ratio against a baseline measured in the same run.
 Prints a markdown table and writes it to bench/results/ (gitignored). Not part of the test suite
 (a smoke test runs it with tiny sizes).
 """
@@ -204,8 +206,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--targets", action="store_true", help="Measure issue 13's targets.")
+    parser.add_argument("--quick", action="store_true", help="With --targets: tiny sizes.")
+    parser.add_argument("--only", nargs="*", help="With --targets: these scenarios only.")
     args = parser.parse_args(argv)
-    rows = run(args.images, args.latency, args.parallelism, args.seed)
+    if args.targets:
+        from targets import run_targets
+
+        with workspace() as root:
+            rows = run_targets(root, args.quick, args.only)
+    else:
+        rows = run(args.images, args.latency, args.parallelism, args.seed)
     text = render(rows, args)
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)

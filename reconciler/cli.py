@@ -21,6 +21,7 @@ from reconciler import __version__
 from reconciler.commands.help_texts import GROUP_EPILOG, document
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
+from reconciler.startup import skip_unused_optional_imports
 
 _KEEPS_CLICK_USAGE_EXIT = {"emulator"}
 
@@ -125,6 +126,7 @@ for _command in cli.commands.values():  # commands added eagerly (none today; se
 
 
 def main() -> None:
+    skip_unused_optional_imports()  # before any command imports httpx (startup.py)
     # `--debug` is the group's option, but people type it after the command too
     # (`reconciler plan --debug`): move it to the front so both work.
     args = sys.argv[1:]

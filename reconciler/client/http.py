@@ -272,8 +272,12 @@ class HttpSession:
             },
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
+            # Plain http (loopback only, see check_base_url) never does TLS: no context to build.
             transport=transport
-            or deadline_transport(trust_env=trust_env, verify=shared_tls_context(trust_env)),
+            or deadline_transport(
+                trust_env=trust_env,
+                verify=shared_tls_context(trust_env) if url.scheme == "https" else False,
+            ),
             # Environment proxies/netrc only for remote hosts: loopback traffic stays local.
             trust_env=trust_env,
         )

@@ -21,7 +21,8 @@ def modules_after(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.Comp
     out = tmp_path / "modules.json"
     code = (
         "import atexit, json, sys\n"
-        f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+        "loaded = lambda: sorted(k for k, v in sys.modules.items() if v is not None)\n"
+        f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps(loaded())))\n"
         f"sys.argv = ['reconciler', *{list(args)!r}]\n"
         "from reconciler.cli import main\n"
         "main()\n"
@@ -61,3 +62,12 @@ def test_plan_still_loads_its_command_and_help_lists_every_command(tmp_path: Pat
     )
     listed = [line.split()[0] for line in helped.stdout.split("Commands:")[1].splitlines()[1:13]]
     assert listed == sorted(listed) and {"apply", "emulator", "plan", "validate"} <= set(listed)
+
+
+def test_plan_imports_httpx_without_its_cli_or_trio(tmp_path: Path) -> None:
+    """The CLI turns off optional imports it never uses (reconciler/startup.py)."""
+    modules, proc = modules_after(tmp_path, "plan", "no-such-dir", "--rate-limit", "free")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "httpx" in modules and "reconciler.client.pacing" in modules
+    assert "httpx._main" not in modules and "trio" not in modules
+    assert "pygments" not in modules

@@ -22,3 +22,17 @@ def test_bench_runs_with_tiny_sizes(tmp_path: Path) -> None:
     assert "with faults" in proc.stdout
     written = sorted(p.suffix for p in tmp_path.iterdir())
     assert written == [".json", ".md"]
+
+
+def test_bench_targets_run_quick(tmp_path: Path) -> None:
+    """Two of issue 13's targets at tiny sizes (the rest run in the full bench, not in CI)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--targets", "--quick",
+         "--only", "free", "startup", "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| Free tier (10/2 s) no-change plan, 14 datasets, --rate-limit free | " in proc.stdout
+    assert "vs window floor 2 s = " in proc.stdout
+    assert "| reconciler --version (median) | " in proc.stdout
+    assert "vs python -c 'import click, yaml'" in proc.stdout
