@@ -120,6 +120,25 @@ def check_model_generation(model: Resource, sink: DiagnosticSink) -> None:
             )
 
 
+def check_project_lock(project: Resource, models: list[Resource], sink: DiagnosticSink) -> None:
+    """Bria locks a project to one training version family (`training_version` 'max' or
+    'fibo', the current generation's): max and training_mode models in one project clash."""
+    if project.delete:
+        return
+    live = [m for m in models if not m.delete]
+    maxed = sorted(m.name for m in live if m.text("training_version") == "max")
+    current = sorted(m.name for m in live if is_current_model(m))
+    if maxed and current:
+        project.warning(
+            sink,
+            ("metadata", "name"),
+            f"{project.subject} has max models ({', '.join(map(quote, maxed))}) and "
+            f"training_mode models ({', '.join(map(quote, current))}); Bria locks a project to "
+            "one training version family ('max' or 'fibo'), so it may refuse one of them: "
+            "keep each family in its own project",
+        )
+
+
 def check_dataset_generation(
     dataset: Resource, users: list[Resource], sink: DiagnosticSink
 ) -> None:

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 
 from reconciler.manifest.diagnostics import DiagnosticSink, did_you_mean, quote
 from reconciler.manifest.documents import Resource, name_problem
-from reconciler.manifest.generations import check_dataset_generation, check_model_generation
+from reconciler.manifest.generations import (
+    check_dataset_generation,
+    check_model_generation,
+    check_project_lock,
+)
 from reconciler.manifest.rules import (
     check_caption_prefix,
     check_model_medium,
@@ -91,6 +95,10 @@ def build_catalog(
         check_model_generation(model, sink)
     for dataset in catalog.datasets.values():
         check_dataset_generation(dataset, catalog.models_using(dataset), sink)
+    for project in catalog.projects.values():
+        check_project_lock(
+            project, [m for m in catalog.models.values() if m.project == project.name], sink
+        )
     return catalog
 
 

@@ -367,3 +367,28 @@ def test_json_captions_and_expert_parameters_reach_the_desired_state(
     assert desired.training_parameters == (("learning_rate", 0.0002), ("rank", 64))
     (ds,) = result.state.datasets
     assert [i.caption for i in ds.images if i.caption] == ['{"subject": "a cat"}']
+
+
+def test_max_and_training_mode_models_in_one_project_are_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = dataset().replace("lora-v1", "lora-ref")
+    text = docs(
+        PROJECT,
+        CURRENT_DATASET,
+        reference,
+        model("training_mode: fully_automated", name="new"),
+        model("training_version: max", name="old").replace("dataset: lora-v1", "dataset: lora-ref"),
+    )
+    repo(tmp_path, monkeypatch, text, images=15)
+    code, report = validate("m.yaml")
+    assert (code, report["errors"]) == (0, 0), report
+    assert located(report, "warning") == [
+        (
+            "m.yaml",
+            4,
+            "project 'lora' has max models ('old') and training_mode models ('new'); Bria locks "
+            "a project to one training version family ('max' or 'fibo'), so it may refuse one "
+            "of them: keep each family in its own project",
+        )
+    ]
