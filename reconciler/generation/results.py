@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from reconciler.client import BriaClient
+from reconciler.client.errors import ServerError, TransportError
 from reconciler.client.retry_policy import Backoff
 from reconciler.errors import ReconcilerError
 from reconciler.generation.rules import ROUTE_VECTOR, GenerationRequest
@@ -43,14 +44,24 @@ class Image:
 
 
 def call_route(client: BriaClient, request: GenerationRequest) -> Mapping[str, Any]:
+    """One POST, never retried after a failure that may have acted (a 5xx, a lost answer): a
+    retry could pay twice for the same images, so the user decides (the message says so)."""
     params = dict(request.params)
-    match request.route:
-        case "text-to-image":
-            return client.text_to_image(request.model_id, **params)
-        case "text-to-vector":
-            return client.text_to_vector(request.model_id, **params)
-        case "reimagine":
-            return client.reimagine(request.model_id, **params)
+    try:
+        match request.route:
+            case "text-to-image":
+                return client.text_to_image(request.model_id, **params)
+            case "text-to-vector":
+                return client.text_to_vector(request.model_id, **params)
+            case "reimagine":
+                return client.reimagine(request.model_id, **params)
+    except (ServerError, TransportError) as err:
+        if err.attempts > 1:  # the client retried it: it knew the request was not acted on
+            raise
+        raise GenerationFailed(
+            f"{err}; not retried, as Bria may have generated (and charged for) the images "
+            "already: run the command again to try once more"
+        ) from err
     raise AssertionError(f"unknown route {request.route}")  # pragma: no cover
 
 

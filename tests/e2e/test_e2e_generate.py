@@ -144,7 +144,7 @@ def test_vector_reimagine_guidance_and_max(world: World) -> None:
     assert sent["fast"] is False
 
 
-def test_asynchronous_results_are_polled(world: World) -> None:
+def test_asynchronous_results_are_polled_and_a_failed_call_is_not_repeated(world: World) -> None:
     _trained(world)
     set_knobs(world.server, generation_seconds=1.5)
     result = world.cli(
@@ -160,6 +160,19 @@ def test_asynchronous_results_are_polled(world: World) -> None:
     )  # fmt: skip
     assert timed_out.exit_code == 1
     assert "1 of 1 results were not ready after" in timed_out.stderr
+    from reconciler.generation.results import GenerationFailed, call_route
+    from reconciler.generation.rules import GenerationRequest
+
+    model_id = next(m["id"] for m in world.raw_state()["models"] if m["name"] == "lora-light")
+    request = GenerationRequest("text-to-image", model_id, {"prompt": "Lora"}, {"prompt": "Lora"})
+    set_knobs(world.server, generation_seconds=0, failure_rate=1.0)  # every call: a 500
+    calls = _generation_calls(world.server)
+    with world.client() as client, pytest.raises(GenerationFailed) as failed:
+        call_route(client, request)
+    message = str(failed.value)
+    assert message.startswith(f"POST /text-to-image/tailored/{model_id}: 500"), message
+    assert "not retried, as Bria may have generated (and charged for) the images" in message
+    assert _generation_calls(world.server) == calls + 1  # one paid call, never repeated
 
 
 REFUSALS = [
