@@ -59,7 +59,12 @@ PROMPT_PUNCTUATION = frozenset(" .,;:!?'\"-()")
 
 
 class GenerationRefused(ReconcilerError):
-    """The request breaks one of the reference's rules; nothing was sent."""
+    """The request breaks one of the reference's rules; nothing was sent. `field` names the
+    request parameter at fault, when one is (a manifest's sample points at that key)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def check_request(
     are checked against the manifest's facts first, before the account is read."""
     problem = prompt_problem(options.prompt)
     if problem:
-        raise GenerationRefused(problem)
+        raise GenerationRefused(problem, field="prompt")
     if model.generation == "current":
         return _current_generation_request(options, model, spelling)
     route = route_of(options)
@@ -187,13 +192,15 @@ def check_request(
     if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
         raise GenerationRefused(
             f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
-            + ", ".join(ASPECT_RATIOS)
+            + ", ".join(ASPECT_RATIOS),
+            field="aspect_ratio",
         )
     if options.fast is True and is_max:
         raise GenerationRefused(
             f"model '{model.label}' was trained with the 'max' training version, which does not "
             f"support fast generation: drop {spelling.fast} (max models generate with "
-            f"{spelling.no_fast})"
+            f"{spelling.no_fast})",
+            field="fast",
         )
     fast = options.fast if options.fast is not None else not is_max
     guided = bool(options.guidance) or options.image_prompt is not None
@@ -214,32 +221,47 @@ def _current_generation_request(
     """/v2/image/generate/tailored: what it does not take is refused, one message each."""
     what = f"model '{model.label}' is a current-generation model (training_mode)"
     refusals = (
-        (options.vector, f"{spelling.vector}: /v2 generates raster images only"),
-        (options.structure_image is not None, "--structure-image: /v2 takes no structure image"),
-        (bool(options.guidance), "--guidance: /v2 takes no guidance methods"),
-        (options.image_prompt is not None, "--image-prompt: /v2 takes no IP-Adapter image"),
-        (options.image_prompt_mode is not None, "--image-prompt-mode: /v2 takes no IP-Adapter"),
-        (options.fast is not None, f"{spelling.fast}/{spelling.no_fast}: /v2 has no fast mode"),
+        (options.vector, f"{spelling.vector}: /v2 generates raster images only", "vector"),
+        (
+            options.structure_image is not None,
+            "--structure-image: /v2 takes no structure image",
+            None,
+        ),
+        (bool(options.guidance), "--guidance: /v2 takes no guidance methods", None),
+        (options.image_prompt is not None, "--image-prompt: /v2 takes no IP-Adapter image", None),
+        (
+            options.image_prompt_mode is not None,
+            "--image-prompt-mode: /v2 takes no IP-Adapter",
+            None,
+        ),
+        (
+            options.fast is not None,
+            f"{spelling.fast}/{spelling.no_fast}: /v2 has no fast mode",
+            "fast",
+        ),
     )
-    for refused, reason in refusals:
+    for refused, reason, field in refusals:
         if refused:
-            raise GenerationRefused(f"{what}: drop {reason}")
+            raise GenerationRefused(f"{what}: drop {reason}", field=field)
     if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
         raise GenerationRefused(
             f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
-            + ", ".join(ASPECT_RATIOS)
+            + ", ".join(ASPECT_RATIOS),
+            field="aspect_ratio",
         )
     count = options.num_results
     if count is not None and not 1 <= count <= MAX_RESULTS:
         raise GenerationRefused(
             f"{spelling.num_results} {count} is out of range: Bria generates 1 to {MAX_RESULTS} "
-            "results"
+            "results",
+            field="num_results",
         )
     low, high = V2_STEPS
     if options.steps is not None and not low <= options.steps <= high:
         raise GenerationRefused(
             f"{spelling.steps} {options.steps} is out of range: current-generation models take "
-            f"steps_num {low}-{high}"
+            f"steps_num {low}-{high}",
+            field="steps_num",
         )
     params: dict[str, Any] = {"prompt": options.prompt}
     if options.aspect_ratio is not None:
@@ -275,7 +297,8 @@ def _check_route(
         raise GenerationRefused(
             f"model '{model.label}' belongs to a {model.ip_medium or 'non-illustration'} "
             "project: text-to-vector is compatible only with illustration projects; drop "
-            + spelling.vector
+            + spelling.vector,
+            field="vector",
         )
     if route == ROUTE_REIMAGINE and is_max:
         raise GenerationRefused(
@@ -289,24 +312,27 @@ def _check_counts(options: GenerationOptions, fast: bool, guided: bool, spelling
     if count is not None and not 1 <= count <= MAX_RESULTS:
         raise GenerationRefused(
             f"{spelling.num_results} {count} is out of range: Bria generates 1 to {MAX_RESULTS} "
-            "results"
+            "results",
+            field="num_results",
         )
     low, high = FAST_STEPS if fast else REGULAR_STEPS
     if options.steps is not None and not low <= options.steps <= high:
         mode = "fast mode" if fast else f"regular mode ({spelling.no_fast})"
         raise GenerationRefused(
             f"{spelling.steps} {options.steps} is out of range: in {mode} steps_num must be "
-            f"{low}-{high}"
+            f"{low}-{high}",
+            field="steps_num",
         )
     if count is not None and not fast and count > MAX_RESULTS_NOT_FAST:
         raise GenerationRefused(
             f"{spelling.num_results} {count} is not supported without fast mode: use 1 or 2 "
-            f"with {spelling.no_fast} (and with max models)"
+            f"with {spelling.no_fast} (and with max models)",
+            field="num_results",
         )
     if count is not None and count != 1 and guided:
         raise GenerationRefused(
-            f"--num-results {count} cannot be used with a guidance method (--guidance, "
-            "--image-prompt): Bria generates 1 result then; drop --num-results or use 1"
+            f"{spelling.num_results} {count} cannot be used with a guidance method (--guidance, "
+            f"--image-prompt): Bria generates 1 result then; drop {spelling.num_results} or use 1"
         )
 
 

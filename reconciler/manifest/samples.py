@@ -83,9 +83,11 @@ def read_samples(
             try:
                 check_request(sample_options(sample), facts, {}, SAMPLE_FIELDS)
             except GenerationRefused as refused:
+                field = refused.field
                 model.error(
                     sink,
-                    ("spec", "samples", index),
+                    ("spec", "samples", index)
+                    + ((field,) if field is not None and field in item else ()),
                     f"model '{model.name}' sample {index + 1} ('{sample.name or sample.prompt}'): "
                     f"{refused}",
                 )

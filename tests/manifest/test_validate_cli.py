@@ -209,3 +209,44 @@ def test_entry_point_runs_without_token_or_network(tmp_path: Path) -> None:
         "0 errors, 0 warnings in 4 files: 2 projects, 2 datasets, 3 models, 37 images\n"
     )
     assert (tmp_path / ".reconciler" / "cache" / "images.json").exists()
+
+
+def test_a_broken_sample_rule_points_at_the_field_that_breaks_it(repo: Path) -> None:
+    add_images(repo / "images", 2)
+    write(
+        repo / "lora.yaml",
+        PROJECT
+        + """\
+---
+apiVersion: tailored-gen/v1
+kind: Dataset
+metadata:
+  name: lora-v1
+  project: lora
+spec:
+  images: images
+---
+apiVersion: tailored-gen/v1
+kind: Model
+metadata:
+  name: lora-light
+  project: lora
+spec:
+  dataset: lora-v1
+  training_version: light
+  samples:
+    - prompt: Lora waving
+      seed: 1
+      fast: false
+      num_results: 3
+    - seed: 2
+      steps_num: 30
+      prompt: Lora reading
+""",
+    )
+    lines = (repo / "lora.yaml").read_text().splitlines()
+    at = {text.strip(): number for number, text in enumerate(lines, start=1)}
+    code, output = invoke("validate", "lora.yaml")
+    assert code == 1
+    assert f"lora.yaml:{at['num_results: 3']}:7: error: model 'lora-light' sample 1" in output
+    assert f"lora.yaml:{at['steps_num: 30']}:7: error: model 'lora-light' sample 2" in output
