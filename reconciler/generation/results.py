@@ -166,9 +166,9 @@ def _fetch(http: httpx.Client, url: str) -> bytes | None:
         raise GenerationFailed(
             f"downloading a result failed: GET {_shown(url)}: {type(err).__name__}"
         ) from err
-    if response.status_code in NOT_READY:
-        return None
-    if response.status_code != 200 or not response.content:
+    if response.status_code in NOT_READY or (response.status_code == 200 and not response.content):
+        return None  # an empty 200: a placeholder written before the image, as storage may
+    if response.status_code != 200:
         raise GenerationFailed(
             f"downloading a result failed: GET {_shown(url)}: {response.status_code}"
         )
