@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import click
@@ -125,8 +127,19 @@ for _command in cli.commands.values():  # commands added eagerly (none today; se
     document(_command)  # summary, examples and exit codes: commands/help_texts.py
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: like Python's own handler, plus waking requests that wait for the rate limit in
+    worker threads (which KeyboardInterrupt never reaches), so the process ends at once."""
+    pacing = sys.modules.get("reconciler.client.pacing")
+    if pacing is not None:
+        pacing.interrupt_all()
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     skip_unused_optional_imports()  # before any command imports httpx (startup.py)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     # `--debug` is the group's option, but people type it after the command too
     # (`reconciler plan --debug`): move it to the front so both work.
     args = sys.argv[1:]

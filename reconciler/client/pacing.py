@@ -23,6 +23,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,16 @@ class _Endpoint:
     announced_at: float = -math.inf
 
 
+_PACERS: weakref.WeakSet[EndpointPacer] = weakref.WeakSet()
+
+
+def interrupt_all() -> None:
+    """Ctrl-C: every pacer of the process stops its waiting requests (the CLI's SIGINT handler;
+    worker threads cannot receive KeyboardInterrupt themselves)."""
+    for pacer in list(_PACERS):
+        pacer.interrupt()
+
+
 class EndpointPacer:
     """Per-endpoint sliding windows and 429 pauses; thread-safe, one per client."""
 
@@ -112,6 +123,7 @@ class EndpointPacer:
         self._endpoints: dict[str, _Endpoint] = {}
         self._interrupted = False
         self.waited_seconds = 0.0  # summed over threads: how much pacing cost
+        _PACERS.add(self)
 
     # ------------------------------------------------------------ the two calls per request
 

@@ -14,7 +14,7 @@ import fcntl
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -115,9 +115,12 @@ def apply_lock() -> Iterator[None]:
 
 @contextmanager
 def sigint_sets(
-    event: threading.Event, notice: str = "finishing the steps in flight, then stopping..."
+    event: threading.Event,
+    notice: str = "finishing the steps in flight, then stopping...",
+    also: Callable[[], None] | None = None,
 ) -> Iterator[None]:
-    """While inside, Ctrl-C sets `event` (finish in-flight steps) instead of raising."""
+    """While inside, Ctrl-C sets `event` (finish in-flight steps) instead of raising; `also`
+    runs too (the client's pacer: requests waiting for the rate limit stop waiting)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -127,6 +130,8 @@ def sigint_sets(
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
         click.secho(f"interrupt: {notice}", fg="yellow", err=True)
         event.set()
+        if also is not None:
+            also()
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -285,7 +290,7 @@ def apply(
             progress = ApplyProgress(
                 the_plan.steps, verbose=verbose, seconds_for=client.pacer.seconds_for
             )
-            with sigint_sets(cancel), progress:
+            with sigint_sets(cancel, also=client.pacer.interrupt), progress:
                 result = apply_plan(
                     the_plan,
                     client,

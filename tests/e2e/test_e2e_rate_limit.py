@@ -78,3 +78,47 @@ def test_a_bad_rate_limit_is_one_line_exit_1(world: World, value: str) -> None:
         result.output
     )
     assert "--rate-limit" in result.output
+
+
+@pytest.mark.parametrize("phase", ["plan", "apply"])
+def test_ctrl_c_stops_a_wait_for_the_rate_limit(world: World, phase: str) -> None:
+    """A long pause for the limit ends at Ctrl-C, while reading (worker threads of the plan) or
+    while applying: exit 130 in seconds, not after the window."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from e2e_support import cli_env
+
+    world.tree.dataset("lora", "extra", image_files(7, first_seed=50))
+    world.tree.write()
+    set_knobs(world.server, rate_limit_per_window=0)
+    # 5 image lists to read, then 7 uploads to the new dataset: 2 a minute stops the reads,
+    # 5 a minute the uploads
+    limit, endpoint = {
+        "plan": ("2", "GET /tailored-gen/datasets/{dataset_id}/images"),
+        "apply": ("5", "POST /tailored-gen/datasets/{dataset_id}/images"),
+    }[phase]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", "manifests", "--auto-approve",
+         "--rate-limit", limit],
+        cwd=world.root, env={**os.environ, **cli_env(world.server)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    for line in process.stderr:
+        if f"for Bria's rate limit on {endpoint}" in line:
+            break
+        assert time.monotonic() < deadline, "no waiting notice"
+    interrupted = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, out + err
+    assert time.monotonic() - interrupted < 10
+    if phase == "apply":
+        assert "interrupted while waiting for Bria's rate limit" in out + err
+    else:
+        assert "interrupted" in err
