@@ -288,7 +288,13 @@ def live_model(record: ModelRecord) -> LiveModel:
         ),
         active_model_version=record.active_model_version,
         checkpoint_steps=record.checkpoint_steps,
+        created_at=_timestamp(record.raw.get("created_at")),
+        updated_at=_timestamp(record.raw.get("updated_at")),
     )
+
+
+def _timestamp(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _by_id(records: Iterable[_Record]) -> list[_Record]:

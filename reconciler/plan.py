@@ -14,7 +14,9 @@ import heapq
 from dataclasses import dataclass, field
 
 from reconciler.adoption_lock import LockUpdate
+from reconciler.budget import Budget, Pricing, plan_budget
 from reconciler.diff import DiffResult, diff_states
+from reconciler.policies import PolicyResult, PolicyRule, evaluate
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import DesiredState, LiveState
 from reconciler.steps import Action, AnyStep, Change, StartTraining
@@ -40,6 +42,14 @@ class Plan:
     #: what the live state was read for: (project, (declared dataset bases...)) pairs, sorted;
     #: `apply --plan` re-reads exactly this to check the fingerprint
     read_scope: ReadScope = field(default_factory=ReadScope)
+    budget: Budget = field(default_factory=Budget)  # trainings, hours, cost
+    policies: tuple[PolicyResult, ...] = ()  # each policy gate's result
+
+    @property
+    def blocking_policies(self) -> tuple[PolicyResult, ...]:
+        """Failed hard policies, and failed soft ones not overridden: the plan is refused."""
+        return tuple(result for result in self.policies if result.blocks)
+
     #: adoption locks apply rewrites once every step is done (no API call; not a change)
     lock_updates: tuple[LockUpdate, ...] = field(default=())
 
@@ -66,14 +76,39 @@ def build_plan(
     prune: bool = False,
     read_scope: ReadScope | None = None,
     history: frozenset[str] | None = None,
+    spend: SpendOptions | None = None,
 ) -> Plan:
     """The whole plan, ordered and numbered; refused changes are in `Plan.errors`.
     `read_scope`: what `live` was read for (derived from `desired` when not given); `history`:
-    the names earlier plans saw declared, for the wording of renames (`reconciler.name_history`)."""
-    result = diff_states(desired, live, prune=prune, history=history)
+    the names earlier plans saw declared, for the wording of renames (`reconciler.name_history`);
+    `spend`: superseded trainings, pricing and policies (none by default)."""
+    spend = spend or SpendOptions()
+    result = diff_states(
+        desired,
+        live,
+        prune=prune,
+        history=history,
+        keep_superseded=spend.keep_superseded,
+        now=spend.now,
+    )
     plan = assemble_plan(result, fingerprint(live), prune=prune)
     scope = read_scope if read_scope is not None else scope_from_desired(desired)
-    return dataclasses.replace(plan, read_scope=scope)
+    budget = plan_budget(plan.changes, plan.steps, live, spend.pricing)
+    policies = evaluate(spend.rules, plan.changes, budget, spend.overrides)
+    return dataclasses.replace(plan, read_scope=scope, budget=budget, policies=policies)
+
+
+@dataclass(frozen=True)
+class SpendOptions:
+    """What a plan is told about spending: keep superseded trainings running (--keep-superseded),
+    the time now (for how long a training has left), the pricing and the policy gates of
+    reconciler.yaml, and the policies overridden (--override)."""
+
+    keep_superseded: bool = False
+    now: float | None = None
+    pricing: Pricing | None = None
+    rules: tuple[PolicyRule, ...] = ()
+    overrides: frozenset[str] = frozenset()
 
 
 def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = False) -> Plan:

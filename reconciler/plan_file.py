@@ -23,9 +23,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from reconciler.adoption_lock import AdoptedImage, LockUpdate
+from reconciler.budget import budget_from_json, budget_to_json
 from reconciler.errors import ReconcilerError
 from reconciler.image_review import review_from_json, review_to_json
 from reconciler.plan import FORMAT_VERSION, Plan, order_problem, step_number
+from reconciler.policies import result_from_json, result_to_json
 from reconciler.read_scope import ReadScope
 from reconciler.secrets import redact
 from reconciler.steps import STEP_TYPES, AnyStep, Change, Ref
@@ -47,6 +49,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "errors": list(plan.errors),
         "warnings": list(plan.warnings),
         "read_scope": {project: list(bases) for project, bases in plan.read_scope.as_pairs()},
+        "budget": budget_to_json(plan.budget),
+        "policies": [result_to_json(result) for result in plan.policies],
         "changes": [
             {
                 "address": change.address,
@@ -130,6 +134,8 @@ def plan_from_json(data: Any, *, source: str = "plan") -> Plan:
         errors=tuple(data["errors"]),
         warnings=tuple(data.get("warnings", ())),
         read_scope=ReadScope.from_pairs(data["read_scope"]),
+        budget=budget_from_json(data.get("budget")),
+        policies=tuple(result_from_json(r) for r in data.get("policies", ())),
         lock_updates=tuple(
             _lock_update_from_json(update) for update in data.get("lock_updates", ())
         ),

@@ -59,7 +59,8 @@ def scope_from_desired(desired: DesiredState) -> ReadScope:
 
 # Training finishing (InProgress -> Completed) changes nothing a plan would do: both are a good
 # model (a stop step on a model that finished meanwhile is answered 409 and treated as stopped).
-# Without this, a plan saved while models train would go stale hours later for no reason.
+# Without this, a plan saved while models train would go stale hours later for no reason; for the
+# same reason a model's timestamps are left out (they only feed the training budget).
 _SAME_FOR_PLANS = "InProgress|Completed"  # GOOD_STATUSES, folded into one
 
 
@@ -70,6 +71,8 @@ def fingerprint(live: LiveState) -> str:
     for project in data["projects"]:
         for dataset in project["datasets"] or ():
             for model in dataset["models"]:
+                model.pop("created_at", None)
+                model.pop("updated_at", None)
                 if model["status"] in GOOD_STATUSES:
                     model["status"] = _SAME_FOR_PLANS
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

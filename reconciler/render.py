@@ -179,9 +179,19 @@ def render_text(plan: Plan, color: bool = False) -> str:
         out.append(NO_CHANGES)
     else:
         out.append(paint(summary_line(plan), "1"))
+    if shows_budget(plan):
+        out.append(plan.budget.line())
+    for result in plan.policies:
+        out.append(paint(result.line(), "1;31" if result.blocks else "33" if result.warns else "2"))
     for warning in plan.warnings:
         out.append(paint(f"WARNING: {printable(warning)}", "1;33"))
     return "\n".join(out) + "\n"
+
+
+def shows_budget(plan: Plan) -> bool:
+    """The budget line is in every plan that starts, stops or loses a training, or is priced."""
+    budget = plan.budget
+    return bool(budget.start or budget.stop or budget.lost or budget.cost_low is not None)
 
 
 # ---------------------------------------------------------------- operations

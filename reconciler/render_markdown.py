@@ -20,6 +20,7 @@ from reconciler.render import (
     SYMBOLS,
     field_lines,
     image_lists,
+    shows_budget,
     summary_line,
 )
 from reconciler.render_escape import is_partial, md_code, md_text, md_word_diff, word_diff
@@ -84,6 +85,13 @@ def render_markdown(plan: Plan) -> str:
 def _head(plan: Plan, reason_cut: int | None) -> str:
     """What is always kept: errors, the summary, every warning and a row for every change."""
     out = ["## Reconciler plan", ""]
+    failed = [r for r in plan.policies if not r.passed]
+    for result in failed:  # a failed policy goes first: it decides whether the plan may run
+        out.append(
+            f"> {':no_entry:' if result.blocks else ':warning:'} **{md_text(result.line())}**"
+        )
+    if failed:
+        out.append("")
     for error in plan.errors:
         out.append(f"> **Error:** {md_text(error)}")
     if plan.errors:
@@ -92,6 +100,11 @@ def _head(plan: Plan, reason_cut: int | None) -> str:
         out += [f"**{NO_CHANGES}**", ""]
     else:
         out += [f"**{summary_line(plan)}**", ""]
+    if shows_budget(plan):
+        out += [f"> :hourglass: {md_text(plan.budget.line())}", ""]
+    passed = [r for r in plan.policies if r.passed]
+    if passed:
+        out += [md_text("; ".join(r.line() for r in passed)), ""]
     for warning in plan.warnings:
         out.append(f"> :warning: **{md_text(warning)}**")
     for change in plan.changes:

@@ -176,6 +176,10 @@ class LiveModel:
     training_parameters: TrainingParameterItems | None = None
     active_model_version: str | None = None  # the checkpoint used for inference
     checkpoint_steps: tuple[int, ...] | None = None
+    # ISO 8601 as Bria gives them (None when it does not): for the account's training durations;
+    # left out of the fingerprint (reconciler.read_scope), they move as training proceeds
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
 @dataclass(frozen=True)

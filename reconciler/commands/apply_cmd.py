@@ -10,6 +10,7 @@ command lists what was done and what was not (exit 1, or 130 for Ctrl-C).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import signal
 import sys
@@ -28,18 +29,22 @@ from reconciler.commands.invocation import (
     ExitOneOnUsageError,
     connection_options,
     connection_settings,
+    enforce_policies,
     load_desired,
     make_plan,
     report_plan_errors,
+    spend_options,
+    spend_settings,
     strict_option,
     use_color,
 )
 from reconciler.connection import open_client
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.name_history import remember
 from reconciler.naming import parse_versioned_name
+from reconciler.policies import with_overrides
 from reconciler.secrets import redact
-from reconciler.state import TRAINING_STATUSES, DesiredState, LiveState
+from reconciler.state import TRAINING_STATUSES, DesiredState, LiveState, ModelStatus
 from reconciler.steps import describe_step
 from reconciler.workspace import open_state_file, state_dir
 
@@ -184,22 +189,27 @@ def _record_adoptions(plan: Plan) -> None:
 
 
 def _training_models(desired: DesiredState | None, live: LiveState) -> list[tuple[str, int]]:
-    """Declared models already InProgress in the account (also followed by --wait)."""
+    """The current version of each declared model, when it is already training in the account
+    (also followed by --wait); a superseded version still training is not waited for."""
     if desired is None:
         return []
     declared = {(m.project, m.name) for m in desired.models if not m.delete}
-    found: list[tuple[str, int]] = []
+    current: dict[tuple[str, str], tuple[int, str, int, str]] = {}
     for project in live.projects:
         for dataset in project.datasets or ():
             for model in dataset.models:
                 parsed = parse_versioned_name(model.name)
-                if (
-                    parsed
-                    and (project.project_name, parsed.base) in declared
-                    and model.status in TRAINING_STATUSES
-                ):
-                    found.append((f"{project.project_name}/{model.name}", model.id))
-    return found
+                key = (project.project_name, parsed.base) if parsed else None
+                if parsed is None or key not in declared or model.status == ModelStatus.DELETED:
+                    continue
+                candidate = (parsed.version, model.name, model.id, model.status)
+                if key not in current or candidate[:3] > current[key][:3]:
+                    current[key] = candidate
+    return [
+        (f"{project}/{name}", model_id)
+        for (project, _), (_, name, model_id, status) in sorted(current.items())
+        if status in TRAINING_STATUSES
+    ]
 
 
 def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
@@ -246,6 +256,7 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     "--verbose", "-v", is_flag=True, help="One line per step (default: progress every few s)."
 )
 @strict_option
+@spend_options
 @connection_options
 @click.pass_context
 def apply(
@@ -272,16 +283,25 @@ def apply(
     # with --plan the saved plan holds everything (PATHS, --prune, --strict are refused)
     check_saved_plan_flags(plan_file, paths, prune=prune, strict=strict)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
+    if plan_file and (ctx.meta.get("spend_keep_superseded") or ctx.meta.get("spend_pricing")):
+        raise UsageError(
+            "--keep-superseded and --pricing shape a plan; with --plan the saved plan already "
+            "holds what they decided: make the plan again with them"
+        )
+    spend = spend_settings(ctx)
     desired = None if plan_file else load_desired(paths, strict=strict)
     with apply_lock(), open_client(settings) as client:
         if plan_file:
             the_plan, live = _load_saved(client, plan_file)
+            policies = with_overrides(the_plan.policies, spend.overrides)
+            the_plan = dataclasses.replace(the_plan, policies=policies)
         else:
             assert desired is not None
-            the_plan, live = make_plan(client, desired, prune=prune)
+            the_plan, live = make_plan(client, desired, prune=prune, spend=spend)
         click.echo(redact(render_text(the_plan, use_color())))
         if the_plan.errors:
             report_plan_errors(the_plan)
+        enforce_policies(the_plan)
         started: list[tuple[str, int]] = []
         if the_plan.has_changes:
             if not auto_approve:

@@ -20,7 +20,7 @@ from reconciler.state import DesiredState, LiveState
 from reconciler.workspace import StateDirError, cache_dir, emulator_data_dir, ensure_state_dir
 
 if TYPE_CHECKING:
-    from reconciler.plan import Plan
+    from reconciler.plan import Plan, SpendOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 RATE_LIMIT_KEY = "reconciler.rate_limit"
@@ -200,7 +200,87 @@ def load_desired(
     return result.state
 
 
-def make_plan(client: Any, desired: DesiredState, *, prune: bool) -> tuple[Plan, LiveState]:
+def _remember_spend(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    ctx.meta[f"spend_{param.name}"] = value
+
+
+def spend_options(command: F) -> F:
+    """--keep-superseded, --pricing FILE, --override POLICY: shared by plan and apply, kept in
+    `ctx.meta` (no parameters) and read by `spend_settings`."""
+    command = click.option(
+        "--override",
+        "override",
+        multiple=True,
+        metavar="POLICY",
+        expose_value=False,
+        callback=_remember_spend,
+        help="Apply although this soft policy of reconciler.yaml fails (repeatable).",
+    )(command)
+    command = click.option(
+        "--pricing",
+        "pricing",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=_remember_spend,
+        help="Training prices (per hour or per training, per training_version) for the budget; "
+        "default: the pricing of reconciler.yaml.",
+    )(command)
+    command = click.option(
+        "--keep-superseded",
+        "keep_superseded",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_spend,
+        help="Let superseded model versions that are still training run (default: stop them).",
+    )(command)
+    return command
+
+
+def spend_settings(ctx: click.Context) -> SpendOptions:
+    """The spend options of this command line, with reconciler.yaml's policies and pricing."""
+    import time
+
+    from reconciler.plan import SpendOptions
+    from reconciler.policies import POLICIES
+    from reconciler.spend_config import load_spend_config
+
+    overrides = frozenset(ctx.meta.get("spend_override") or ())
+    unknown = sorted(overrides - set(POLICIES))
+    if unknown:
+        raise UsageError(
+            f"--override '{unknown[0]}' is not a policy (known: {', '.join(POLICIES)})"
+        )
+    config = load_spend_config(ctx.meta.get("spend_pricing"))
+    return SpendOptions(
+        keep_superseded=bool(ctx.meta.get("spend_keep_superseded")),
+        now=time.time(),
+        pricing=config.pricing,
+        rules=config.rules,
+        overrides=overrides,
+    )
+
+
+class PolicyRefused(ReconcilerError):
+    """A hard policy, or a soft one without --override, fails: the plan is refused."""
+
+
+def enforce_policies(plan: Plan) -> None:
+    """Print the policies that refuse the plan in red and stop with exit 1 (none: return)."""
+    blocking = plan.blocking_policies
+    if not blocking:
+        return
+    for result in blocking:
+        click.secho(f"error: {redact(result.line())}", fg="red", err=True)
+    names = ", ".join(f"'{r.name}' ({r.level})" for r in blocking)
+    raise PolicyRefused(
+        f"the plan fails {'policy' if len(blocking) == 1 else 'policies'} {names} of "
+        "reconciler.yaml (above); nothing was changed"
+    )
+
+
+def make_plan(
+    client: Any, desired: DesiredState, *, prune: bool, spend: SpendOptions | None = None
+) -> tuple[Plan, LiveState]:
     """Read the account as far as the manifests need it, and plan (the scope computed once)."""
     from reconciler.live import read_live_scope
     from reconciler.name_history import read_history, remember
@@ -209,7 +289,9 @@ def make_plan(client: Any, desired: DesiredState, *, prune: bool) -> tuple[Plan,
 
     scope = scope_from_desired(desired)
     live = read_live_scope(client, scope)
-    the_plan = build_plan(desired, live, prune=prune, read_scope=scope, history=read_history())
+    the_plan = build_plan(
+        desired, live, prune=prune, read_scope=scope, history=read_history(), spend=spend
+    )
     if not the_plan.has_changes and not the_plan.errors:
         remember(desired)  # Bria holds exactly the declared names
     return the_plan, live

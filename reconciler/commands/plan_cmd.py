@@ -14,9 +14,12 @@ from reconciler.commands.invocation import (
     ExitOneOnUsageError,
     connection_options,
     connection_settings,
+    enforce_policies,
     load_desired,
     make_plan,
     report_plan_errors,
+    spend_options,
+    spend_settings,
     strict_option,
     use_color,
 )
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 )
 @click.option("--prune", is_flag=True, help="Also delete undeclared datasets and models.")
 @strict_option
+@spend_options
 @connection_options
 @click.pass_context
 def plan(
@@ -62,9 +66,10 @@ def plan(
     from reconciler.plan_file import save_plan
 
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
+    spend = spend_settings(ctx)
     desired = load_desired(paths, strict=strict)
     with open_client(settings) as client:
-        the_plan, _live = make_plan(client, desired, prune=prune)
+        the_plan, _live = make_plan(client, desired, prune=prune, spend=spend)
     click.echo(render_plan(the_plan, output_format, color=use_color()))
     if the_plan.errors:
         report_plan_errors(the_plan)
@@ -74,5 +79,6 @@ def plan(
             f"Saved the plan to {out_file}; carry it out with: reconciler apply --plan {out_file}",
             err=True,
         )
+    enforce_policies(the_plan)
     if detailed_exitcode:
         ctx.exit(2 if the_plan.has_changes else 0)

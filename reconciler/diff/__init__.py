@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from reconciler.diff.changes import DiffResult, orphan_advice, plural
 from reconciler.diff.datasets import diff_datasets
@@ -25,7 +27,12 @@ from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.diff.models import delete_declared_models, diff_models
 from reconciler.diff.projects import diff_project
 from reconciler.diff.protection import protection_errors
-from reconciler.diff.prune import models_on_pruned_datasets, prune_datasets, prune_models
+from reconciler.diff.prune import (
+    last_completed_versions,
+    models_on_pruned_datasets,
+    prune_datasets,
+    prune_models,
+)
 from reconciler.diff.renames import find_dataset_renames, find_model_renames, find_renamed_projects
 from reconciler.diff.scope import ProjectScope
 from reconciler.state import (
@@ -37,6 +44,7 @@ from reconciler.state import (
     LiveState,
 )
 from reconciler.steps import Change
+from reconciler.training_hours import HoursRange, training_hours
 
 __all__ = ["DiffResult", "diff_states"]
 
@@ -47,9 +55,14 @@ def diff_states(
     *,
     prune: bool = False,
     history: frozenset[str] | None = None,
+    keep_superseded: bool = False,
+    now: float | None = None,
 ) -> DiffResult:
     """`history`: the names earlier plans saw declared (`reconciler.name_history`), used only to
-    word renames (made in the manifest, or in the console)."""
+    word renames (made in the manifest, or in the console). `keep_superseded`: superseded
+    versions still training keep running (else they are stopped). `now`: the time, for how long
+    a training has left (None in pure tests: "up to N h")."""
+    spend = _Spend(keep_superseded, training_hours(live), now)
     result = DiffResult()
     addresses = AddressBook()
     live_by_name: dict[str, list[LiveProject]] = defaultdict(list)
@@ -80,9 +93,18 @@ def diff_states(
         if current is None and not project.delete:
             current = renamed.get(project.name)
         result.changes += _diff_project_tree(
-            result, addresses, project, current, desired, prune, history
+            result, addresses, project, current, desired, prune, history, spend
         )
     return result
+
+
+@dataclass(frozen=True)
+class _Spend:
+    """What the diff knows of training spend: keep superseded trainings, durations, the time."""
+
+    keep_superseded: bool
+    hours: Mapping[str, HoursRange]
+    now: float | None
 
 
 def _diff_project_tree(
@@ -93,6 +115,7 @@ def _diff_project_tree(
     desired: DesiredState,
     prune: bool,
     history: frozenset[str] | None,
+    spend: _Spend,
 ) -> list[Change]:
     name = desired_project.name
     datasets = tuple(
@@ -108,7 +131,20 @@ def _diff_project_tree(
         )
         return []
     index = ProjectIndex.build(name, live, dataset_names, model_names)
-    scope = ProjectScope(name, index, addresses, result, prune, None, datasets, models, history)
+    scope = ProjectScope(
+        name,
+        index,
+        addresses,
+        result,
+        prune,
+        None,
+        datasets,
+        models,
+        history,
+        keep_superseded=spend.keep_superseded,
+        hours=spend.hours,
+        now=spend.now,
+    )
     project = diff_project(scope, desired_project)
     changes: list[Change] = [project.change] if project.change else []
     read_index = index
@@ -120,15 +156,15 @@ def _diff_project_tree(
     deletions = delete_declared_models(scope)
     declared = diff_datasets(scope, find_dataset_renames(scope), deletions.removed)
     removed = deletions.removed | declared.removed_models
-    doomed = models_on_pruned_datasets(scope, declared)
-    trained = diff_models(
-        scope, declared.outcomes, find_model_renames(scope, declared.outcomes), doomed
-    )
-    pruned, pruned_models = prune_datasets(scope, declared, trained, removed)
+    last_good = last_completed_versions(scope)
+    doomed = models_on_pruned_datasets(scope, declared, last_good)
+    renames = find_model_renames(scope, declared.outcomes)
+    trained = diff_models(scope, declared.outcomes, renames, doomed, last_good)
+    pruned, pruned_models = prune_datasets(scope, declared, trained, removed, last_good)
     removed |= pruned_models
     claimed = dataclasses.replace(trained, claimed=trained.claimed | deletions.claimed)
     changes += [*deletions.changes, *declared.changes, *trained.changes, *pruned]
-    changes += prune_models(scope, claimed, removed)
+    changes += prune_models(scope, claimed, removed, last_good)
     return _guarded(
         result, desired_project, read_index, datasets, models, sorted(changes, key=_change_order)
     )

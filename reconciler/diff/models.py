@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff.changes import TRAINING_TIME, StepList, orphan_advice
+from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, orphan_advice
 from reconciler.diff.generations import (
     checkpoint_note,
     desired_training,
@@ -27,7 +27,8 @@ from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.naming import parse_versioned_name
 from reconciler.state import DEAD_STATUSES, DesiredModel, LiveModel, ModelStatus, Source
-from reconciler.steps import Change, CreateModel, StartTraining, UpdateModel
+from reconciler.steps import Change, CreateModel, StartTraining, StopTraining, UpdateModel
+from reconciler.training_hours import hours_for, time_left
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def diff_models(
     outcomes: Mapping[str, DatasetOutcome],
     renames: Mapping[str, ModelVersion],
     doomed: frozenset[int],
+    last_good: frozenset[int] = frozenset(),
 ) -> ModelsDiff:
     """Every declared model not marked for deletion. `doomed`: live models deleted with a
     pruned dataset (a replaced one among them goes once its replacement has started)."""
@@ -75,7 +77,7 @@ def diff_models(
         address = scope.address("model", desired.name)
         renamed_from = renames.get(desired.name)
         change = _diff_model(
-            scope, desired, address, outcomes, renamed_from, doomed, claimed, replaced
+            scope, desired, address, outcomes, renamed_from, doomed, last_good, claimed, replaced
         )
         changes.append(change)
     return ModelsDiff(tuple(changes), frozenset(claimed), frozenset(), replaced)
@@ -88,6 +90,7 @@ def _diff_model(
     outcomes: Mapping[str, DatasetOutcome],
     renamed_from: ModelVersion | None,
     doomed: frozenset[int],
+    last_good: frozenset[int],
     claimed: set[int],
     replaced: dict[int, Replacement],
 ) -> Change:
@@ -125,7 +128,9 @@ def _diff_model(
     if problems and desired.protected is not None:
         return _refuse_replace(scope, desired, address, current, problems, desired.protected)
     if problems:
-        change, replacement = _replace(scope, desired, outcome, address, current, problems, doomed)
+        change, replacement = _replace(
+            scope, desired, outcome, address, current, problems, doomed, last_good
+        )
         if replacement is not None:
             replaced[current.model.id] = replacement
         return change
@@ -277,6 +282,7 @@ def _replace(
     current: ModelVersion,
     problems: list[str],
     doomed: frozenset[int],
+    last_good: frozenset[int],
 ) -> tuple[Change, Replacement | None]:
     old = current.model
     steps = StepList(address)
@@ -290,7 +296,12 @@ def _replace(
     if old.status != ModelStatus.DELETED:
         replacement = Replacement(started, name)
         old_text = f"the old model '{old.name}' ({old.status})"
-        if old.id in doomed:  # its dataset is pruned: create before destroy
+        if old.id in last_good and scope.prune:  # keep the last good model
+            reason += (
+                f"; {old_text} is kept until '{name}' has completed training (the last Completed "
+                "version; a later apply with --prune deletes it)"
+            )
+        elif old.id in doomed:  # its dataset is pruned: create before destroy
             reason += (
                 f"; {old_text} is deleted with dataset '{current.dataset.name}' (--prune) once "
                 f"'{name}' has started training"
@@ -304,6 +315,9 @@ def _replace(
                     f"completed model '{scope.name}/{old.name}' is replaced by "
                     f"'{scope.name}/{name}', which trains from scratch"
                 )
+        if old.status == ModelStatus.IN_PROGRESS:
+            on = "on a superseded dataset" if outcome.fresh or "dataset" in problems[0] else ""
+            reason += _supersede_training(scope, desired, steps, old, started, on)
     change = Change(
         address=address,
         action="replace",
@@ -313,6 +327,37 @@ def _replace(
         steps=tuple(steps.steps),
     )
     return change, replacement
+
+
+def _supersede_training(
+    scope: ProjectScope,
+    desired: DesiredModel,
+    steps: StepList,
+    old: LiveModel,
+    started: str,
+    on: str,
+) -> str:
+    """A replaced model still training (never Completed): nothing declared will use it, so its
+    training is stopped once the replacement has started (with --prune it is deleted, which
+    stops it too), unless keepSupersededTraining says to let it run. The note for the reason;
+    the same words go to the plan's warnings."""
+    expected = hours_for(scope.hours, old.training_version or old.training_mode or "")
+    left = time_left(old, expected, scope.now)
+    still = f"still training {on}".rstrip() if on else "still training, and superseded"
+    subject = f"model '{scope.name}/{old.name}' is {still}: {left}"
+    if scope.prune:
+        outcome = "its training is stopped (--prune deletes it)"
+    elif desired.keep_superseded_training or scope.keep_superseded:
+        outcome = f"it keeps running and costs {left.removesuffix(' left')} more (keep-superseded)"
+    else:
+        ref = scope.index.model_ref(old)
+        steps.add(StopTraining(**steps.keyed(model_key(old.id, "stop"), started), model=ref))
+        outcome = (
+            "its training is stopped, since nothing declared will use it "
+            "(metadata.keepSupersededTraining: true or --keep-superseded lets it run)"
+        )
+    scope.result.warnings.append(f"{subject}; {outcome}")
+    return f"; the old model is {still} ({left}): {outcome}"
 
 
 def _keep(

@@ -39,6 +39,7 @@ class _Prunable:
     why: str
     after: tuple[str, ...] = ()  # a cloned source goes once its clone is done
     when: str = ""
+    base: str | None = None  # the declared dataset it is a version of
 
 
 def _prunable_datasets(scope: ProjectScope, datasets: DatasetsDiff) -> Iterator[_Prunable]:
@@ -47,7 +48,7 @@ def _prunable_datasets(scope: ProjectScope, datasets: DatasetsDiff) -> Iterator[
         for entry in versions[:-1]:
             if entry.dataset.id not in datasets.claimed:
                 why = f"superseded by '{current.name}'"
-                yield _Prunable(f"{base}~{entry.version}", entry.dataset, why)
+                yield _Prunable(f"{base}~{entry.version}", entry.dataset, why, base=base)
     for dataset in scope.index.undeclared_datasets:
         if dataset.id not in datasets.claimed:
             yield _Prunable(dataset.name, dataset, "not declared")
@@ -71,22 +72,53 @@ def _cloned_source(scope: ProjectScope, outcome: DatasetOutcome) -> _Prunable:
         f"superseded by '{outcome.ref.remote_name}' in this plan",
         outcome.done_keys,
         f" once '{outcome.ref.remote_name}' is done",
+        outcome.name,
     )
 
 
-def models_on_pruned_datasets(scope: ProjectScope, datasets: DatasetsDiff) -> frozenset[int]:
+def last_completed_versions(scope: ProjectScope) -> frozenset[int]:
+    """Per declared model (not marked delete), the id of its newest Completed version: the last
+    good model, which --prune keeps until a newer version has Completed."""
+    kept = set()
+    for desired in scope.models:
+        versions = scope.index.model_versions.get(desired.name, ())
+        completed = [v.model for v in versions if v.model.status == ModelStatus.COMPLETED]
+        if completed and not desired.delete:
+            kept.add(completed[-1].id)
+    return frozenset(kept)
+
+
+def models_on_pruned_datasets(
+    scope: ProjectScope, datasets: DatasetsDiff, last_good: frozenset[int]
+) -> frozenset[int]:
     """The live models that go with a dataset `prune_datasets` deletes (none without --prune)."""
     if not scope.prune:
         return frozenset()
     return frozenset(
         model.id
         for prunable in _prunable_datasets(scope, datasets)
+        if _kept_reason(scope, prunable, last_good) is None
         for model in scope.index.models_on(prunable.dataset)
     )
 
 
+def _kept_reason(scope: ProjectScope, prunable: _Prunable, last_good: frozenset[int]) -> str | None:
+    """Why --prune keeps a dataset it would delete: it holds the last good model."""
+    for model in scope.index.models_on(prunable.dataset):
+        if model.id in last_good:
+            return (
+                f"kept while model '{model.name}' on it is the last Completed version (--prune "
+                "deletes both once its replacement has completed)"
+            )
+    return None
+
+
 def prune_datasets(
-    scope: ProjectScope, datasets: DatasetsDiff, models: ModelsDiff, removed: frozenset[int]
+    scope: ProjectScope,
+    datasets: DatasetsDiff,
+    models: ModelsDiff,
+    removed: frozenset[int],
+    last_good: frozenset[int],
 ) -> tuple[tuple[Change, ...], frozenset[int]]:
     """The datasets no declared dataset owns: a noop saying why each is kept, or with --prune
     its deletion (and its models'); the changes and the live model ids they delete."""
@@ -94,6 +126,11 @@ def prune_datasets(
     started = {model_id: r.started for model_id, r in models.replaced.items()}
     for prunable in _prunable_datasets(scope, datasets):
         address = scope.address("dataset", prunable.name, prunable.dataset.id)
+        kept = _kept_reason(scope, prunable, last_good) if scope.prune else None
+        if kept is not None:
+            reason = f"dataset '{prunable.dataset.name}' is {prunable.why}; {kept}"
+            out.changes.append(Change(address=address, action="noop", reason=reason))
+            continue
         out.changes.append(_prune_dataset(scope, address, prunable, out, removed, started))
     return tuple(out.changes), frozenset(out.removed_models)
 
@@ -130,7 +167,7 @@ def _prune_dataset(
 
 
 def prune_models(
-    scope: ProjectScope, models: ModelsDiff, removed: frozenset[int]
+    scope: ProjectScope, models: ModelsDiff, removed: frozenset[int], last_good: frozenset[int]
 ) -> tuple[Change, ...]:
     """The models no declared model owns after this plan, and (with --prune) the ones this plan
     replaces, once their replacement has started training (create before destroy)."""
@@ -142,18 +179,38 @@ def prune_models(
             if not _handled(entry, handled):
                 address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
                 why = f"superseded by '{current.name}'"
-                changes.append(_prune_model(scope, address, entry, why))
+                kept = _model_kept(scope, base, entry, last_good, current.name)
+                changes.append(_prune_model(scope, address, entry, why, kept=kept))
     for entry in scope.index.undeclared_models:
         if not _handled(entry, handled):
             address = scope.address("model", entry.model.name, entry.model.id)
             changes.append(_prune_model(scope, address, entry, "not declared"))
     if scope.prune:
-        changes += _prune_replaced_models(scope, models.replaced, removed)
+        changes += _prune_replaced_models(scope, models.replaced, removed, last_good)
     return tuple(changes)
 
 
+def _model_kept(
+    scope: ProjectScope,
+    base: str,
+    entry: ModelVersion,
+    last_good: frozenset[int],
+    replacement: str,
+) -> str | None:
+    """Why --prune keeps a version of a declared model: the last good one."""
+    if entry.model.id in last_good:
+        return (
+            f"kept until '{replacement}' has completed training (the last Completed version; a "
+            "later apply with --prune deletes it)"
+        )
+    return None
+
+
 def _prune_replaced_models(
-    scope: ProjectScope, replaced: Mapping[int, Replacement], removed: frozenset[int]
+    scope: ProjectScope,
+    replaced: Mapping[int, Replacement],
+    removed: frozenset[int],
+    last_good: frozenset[int],
 ) -> list[Change]:
     changes = []
     for base, versions in sorted(scope.index.model_versions.items()):
@@ -163,7 +220,9 @@ def _prune_replaced_models(
             continue
         address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
         why = f"replaced by '{replacement.name}' in this plan"
-        changes.append(_prune_model(scope, address, entry, why, after=(replacement.started,)))
+        kept = _model_kept(scope, base, entry, last_good, replacement.name)
+        after = (replacement.started,)
+        changes.append(_prune_model(scope, address, entry, why, after=after, kept=kept))
     return changes
 
 
@@ -177,10 +236,11 @@ def _prune_model(
     entry: ModelVersion,
     why: str,
     after: tuple[str, ...] = (),
+    kept: str | None = None,
 ) -> Change:
     model = entry.model
-    if not scope.prune:
-        reason = f"model '{model.name}' is {why}; {KEEP_HINT}"
+    if not scope.prune or kept is not None:
+        reason = f"model '{model.name}' is {why}; {kept or KEEP_HINT}"
         return Change(address=address, action="noop", reason=reason)
     steps = StepList(address)
     scope.remove_model(steps, model, after)

@@ -10,7 +10,8 @@ value (reconciler.diff.walk), never through the scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.diff.changes import DiffResult, StepList, model_key
@@ -18,6 +19,7 @@ from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.naming import parse_versioned_name
 from reconciler.state import DesiredDataset, DesiredModel, LiveModel, ModelStatus
 from reconciler.steps import Change, DeleteModel, Ref, StopTraining
+from reconciler.training_hours import HoursRange
 from reconciler.wording import joined, quoted
 
 
@@ -49,6 +51,9 @@ class ProjectScope:
     models: tuple[DesiredModel, ...]
     #: names this working copy's manifests declared before (a hint for rename wording)
     history: frozenset[str] | None = None
+    keep_superseded: bool = False  # --keep-superseded: superseded trainings keep running
+    hours: Mapping[str, HoursRange] = field(default_factory=dict)  # the account's durations
+    now: float | None = None  # for the time a training has left (None: not known)
 
     def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
         return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)

@@ -103,4 +103,17 @@ def model_json(model: Row, status: str, generation_prefix: str) -> dict[str, Any
         "project_id": model["project_id"],
         "dataset_id": model["dataset_id"],
         "created_at": timestamp(model["created_at"]),
+        # the reference's create answer has no updated_at; its reads of a trained model do
+        **(
+            {}
+            if status.lower() == "created"
+            else {"updated_at": timestamp(_updated_at(model, status))}
+        ),
     }
+
+
+def _updated_at(model: Row, status: str) -> float:
+    """The last change: a finished training's end (status is computed, not stored)."""
+    if status in ("Completed", "Failed") and model.get("training_ends_at") is not None:
+        return float(model["training_ends_at"])
+    return float(model.get("updated_at") or model["created_at"])

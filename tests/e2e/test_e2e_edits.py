@@ -95,13 +95,12 @@ def test_completed_dataset_change_clones_and_retrains_then_prune(world: World) -
     new = state["datasets"]["lora-v1~2"]
     assert new["status"] == "completed" and new["caption_prefix"] == PREFIX
     assert len(new["images"]) == 4
-    assert state["models"] == {
-        "lora-light": {"dataset": "lora-v1", "status": "InProgress", "training_version": "light"},
-        "lora-light~2": {
-            "dataset": "lora-v1~2",
-            "status": "InProgress",
-            "training_version": "light",
-        },
+    # the old version was still training on the superseded dataset: its training is stopped
+    assert state["models"]["lora-light"]["status"] in ("Stopping", "Stopped")
+    assert state["models"]["lora-light~2"] == {
+        "dataset": "lora-v1~2",
+        "status": "InProgress",
+        "training_version": "light",
     }
     assert images_of(world, "lora-v1~2")["lora-01"] == ("standing on a beach at sunset", "manual")
     # without --prune the old version is kept; with it, it goes (its model stopped first)

@@ -48,7 +48,17 @@ def test_json_of_a_clone_plan() -> None:
     assert not list(Draft202012Validator(SCHEMA).iter_errors(data))
     assert data["format_version"] == 1
     assert data["prune"] is True
-    assert data["summary"] == {"create": 0, "update": 0, "clone": 1, "replace": 1, "delete": 3}
+    assert data["summary"] == {"create": 0, "update": 0, "clone": 1, "replace": 1, "delete": 1}
+    # the last Completed model stays until its replacement completes: nothing completed is lost
+    assert data["budget"] == {
+        "trainings_to_start": 1,
+        "retrains": 1,
+        "trainings_to_stop": 1,
+        "completed_models_lost": 0,
+        "hours": {"low": 1.0, "high": 3.0},
+        "durations": {"light": {"low": 1.0, "high": 3.0, "source": "reference", "samples": 0}},
+    }
+    assert data["policies"] == []
     assert data["errors"] == []
     clone = data["changes"][1]
     assert (clone["address"], clone["action"], clone["drift"]) == (

@@ -84,17 +84,25 @@ def test_text_counts_actions_and_warns_loudly_about_training_and_lost_models() -
     text = render_text(case_plan("d19_clone_with_prune"))
     tail = text.splitlines()[-3:]
     assert tail == [
-        "Plan: 0 to create, 0 to update, 1 to clone, 1 to replace (retrain), 3 to delete.",
+        "Plan: 0 to create, 0 to update, 1 to clone, 1 to replace (retrain), 1 to delete.",
+        "Training: 1 to start (1 retrain), 1 to stop, 0 completed lost; 1-3 h of training "
+        "(light: 1-3 h each, reference)",
         "WARNING: 1 model will train (1-3 hours each)",
-        "WARNING: completed model 'lora/lora-light' will be deleted (its training is lost)",
     ]
     assert "<= dataset.lora/lora-v1 (clone)\n" in text
     assert "+/- model.lora/lora-light (replace)\n" in text
-    assert "- dataset.lora/lora-v1~1 (delete)\n" in text
-    assert "      models: [lora-light (Completed), stray (InProgress)]\n" in text
-    # each model that goes with the dataset is a deletion of its own, counted in the summary
-    assert "- model.lora/lora-light~1 (delete)\n" in text
     assert "- model.lora/stray (delete)\n" in text
+    # the last Completed model, and the dataset it is on, stay until the replacement completes
+    assert "  = model.lora/lora-light~1: model 'lora-light' is replaced by" in text
+    assert "  = dataset.lora/lora-v1~1: dataset 'lora-v1' is superseded by" in text
+
+
+def test_text_warns_loudly_about_lost_models() -> None:
+    text = render_text(case_plan("m08_model_delete"))
+    assert "WARNING: completed model 'lora/lora-light' will be deleted (its training is lost)" in (
+        text
+    )
+    assert "completed lost" in text
 
 
 def test_text_of_a_fresh_create_counts_and_warns() -> None:
@@ -103,6 +111,8 @@ def test_text_of_a_fresh_create_counts_and_warns() -> None:
     assert '      ip_name: "Lora"\n' in text
     assert text.endswith(
         "Plan: 4 to create, 0 to update, 0 to clone, 0 to replace (retrain), 0 to delete.\n"
+        "Training: 2 to start (0 retrains), 0 to stop, 0 completed lost; 2-6 h of training "
+        "(light: 1-3 h each, reference; max: 1-3 h each, reference)\n"
         "WARNING: 2 models will train (1-3 hours each)\n"
     )
 
@@ -128,7 +138,7 @@ def test_colour_only_when_asked() -> None:
     coloured = render_text(plan, color=True)
     assert "\x1b[" not in plain
     assert "\x1b[36m<=\x1b[0m dataset.lora/lora-v1 (clone)" in coloured
-    assert "\x1b[31m-\x1b[0m dataset.lora/lora-v1~1 (delete)" in coloured
+    assert "\x1b[31m-\x1b[0m model.lora/stray (delete)" in coloured
     assert "\x1b[1;33mWARNING: 1 model will train (1-3 hours each)\x1b[0m" in coloured
 
 

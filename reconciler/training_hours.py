@@ -1,0 +1,87 @@
+"""How long a training takes, from the account's own history, else the reference's 1-3 hours.
+
+Bria says nothing of a training's length but the reference: "1-3 hours". An account that has
+trained before knows better: each Completed model's `created_at` to `updated_at` is one training
+(creation, then the last change: its completion), so the spread of those per `training_version`
+is the range a new training of that version will likely take. Pure, over the live state; the
+plan's budget (`reconciler.budget`) and the superseded-training notes of the diff use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler.state import LiveModel, LiveState, ModelStatus
+
+REFERENCE_HOURS = (1.0, 3.0)  # "training takes 1-3 hours"
+
+
+@dataclass(frozen=True)
+class HoursRange:
+    low: float
+    high: float
+    samples: int  # Completed trainings it is based on; 0 = the reference's range
+
+    @property
+    def source(self) -> str:
+        return "history" if self.samples else "reference"
+
+
+REFERENCE = HoursRange(*REFERENCE_HOURS, samples=0)
+
+
+def epoch(stamp: str | None) -> float | None:
+    """Seconds since the epoch of an ISO 8601 time (`2024-05-26T12:00:00Z`), None if unreadable."""
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def training_seconds(model: LiveModel) -> float | None:
+    """How long a Completed model took, from its timestamps (None when they do not say)."""
+    start, end = epoch(model.created_at), epoch(model.updated_at)
+    if model.status != ModelStatus.COMPLETED or start is None or end is None or end <= start:
+        return None
+    return end - start
+
+
+def training_hours(live: LiveState) -> Mapping[str, HoursRange]:
+    """training_version -> the range of its Completed trainings in this account (versions with
+    none are absent: use `hours_for`)."""
+    seen: dict[str, list[float]] = {}
+    for project in live.projects:
+        for dataset in project.datasets or ():
+            for model in dataset.models:
+                seconds = training_seconds(model)
+                if seconds is not None:
+                    key = model.training_version or model.training_mode or ""
+                    seen.setdefault(key, []).append(seconds / 3600)
+    return {
+        version: HoursRange(round(min(hours), 2), round(max(hours), 2), len(hours))
+        for version, hours in sorted(seen.items())
+    }
+
+
+def hours_for(history: Mapping[str, HoursRange], training_version: str) -> HoursRange:
+    return history.get(training_version, REFERENCE)
+
+
+def hours_text(hours: float) -> str:
+    """`3 h`, `1.5 h`, `20 min`."""
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
+    return f"{hours:.1f}".rstrip("0").rstrip(".") + " h"
+
+
+def time_left(model: LiveModel, expected: HoursRange, now: float | None) -> str:
+    """`~1.5 h left` from the model's start and the expected range, else `up to 3 h left`."""
+    start = epoch(model.created_at)
+    if now is None or start is None:
+        return f"up to {hours_text(expected.high)} left"
+    left = max(0.0, expected.high - (now - start) / 3600)
+    return f"~{hours_text(left)} left"
