@@ -370,9 +370,11 @@ def test_two_live_datasets_with_the_same_name_are_refused_clearly(world: World) 
     plan = world.plan("--prune")
     assert plan.exit_code == 1
     assert error_lines(plan.output)[0] == (
-        f"error: dataset 'lora-v1' exists 2 times in project 'lora' in Bria (ids {first.id}, "
-        f"{second.id}), so the plan cannot tell which one the manifest means: rename or delete "
-        "the extra ones in Bria's console, then plan again"
+        f"error: dataset 'lora-v1' exists 2 times in project 'lora' in Bria (id {first.id}: "
+        f"completed, images not read, 1 model; id {second.id}: draft, 0 images, no models), so "
+        f"the plan cannot tell which one the manifest means: id {second.id} is empty, most likely "
+        "left by a create that was carried out after it timed out: delete it in Bria's console "
+        f"(DELETE /tailored-gen/datasets/{second.id}), then plan again"
     )
     assert "bug" not in plan.output
     applied = world.cli("apply", "manifests", "--auto-approve", "--prune")
