@@ -100,7 +100,7 @@ def parse_guidance(value: str) -> Guidance:
 )
 @click.option(
     "--wait-timeout",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_RESULT_TIMEOUT,
     show_default=True,
     help="Seconds to wait for asynchronous results.",

@@ -36,7 +36,7 @@ DEFAULT_OUT = Path("generated") / "samples"
 @click.option("--dry-run", is_flag=True, help="Only say how many images would be generated.")
 @click.option(
     "--wait-timeout",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_RESULT_TIMEOUT,
     show_default=True,
     help="Seconds to wait for each request's asynchronous results.",

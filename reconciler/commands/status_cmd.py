@@ -65,7 +65,11 @@ def status_report(settings: ConnectionSettings, desired: DesiredState) -> Status
 )
 @click.option("--watch", is_flag=True, help="On a terminal, refresh until Ctrl-C.")
 @click.option(
-    "--interval", type=float, default=10.0, show_default=True, help="Seconds between refreshes."
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds between refreshes.",
 )
 @connection_options
 @click.pass_context

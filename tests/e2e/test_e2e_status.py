@@ -231,3 +231,18 @@ def test_watch_on_a_terminal_redraws_until_ctrl_c(world: World) -> None:
         os.close(master)
     assert seen.count(b"project lora") >= 2, seen
     assert b"refreshing every 1s; Ctrl-C to stop" in seen
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "--interval", "0"],
+        ["status", "--interval", "-5"],
+        ["samples", "--wait-timeout", "-1"],
+    ],
+)
+def test_a_pause_or_timeout_that_is_not_positive_is_refused(world: World, args: list[str]) -> None:
+    result = world.cli(*args)
+    assert result.exit_code == 1
+    assert "is not in the range x>0" in result.stderr
+    assert "Traceback" not in result.output
