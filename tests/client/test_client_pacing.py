@@ -25,6 +25,7 @@ from reconciler.client.pacing import (
 from reconciler.client.retry_policy import Backoff, client_may_retry, engine_may_retry
 from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.testing import EmulatorSession
+from reconciler.pauses import scaled
 
 TOKEN = "tok-PACING-7731"
 ENDPOINT = "GET /tailored-gen/projects"
@@ -178,9 +179,10 @@ def test_the_client_and_the_engine_never_retry_the_same_error() -> None:
 def test_backoff_schedule() -> None:
     poll = Backoff(base=0.1, cap=1.0, factor=2.0, jitter=False)
     pauses = poll.pauses()
-    assert [round(next(pauses), 3) for _ in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    expected = [scaled(p) for p in (0.1, 0.2, 0.4, 0.8, 1.0, 1.0)]  # the suite's pause scale
+    assert [next(pauses) for _ in range(6)] == pytest.approx(expected)
     jittered = Backoff(base=1.0, cap=4.0)
-    assert all(0.0 <= jittered.delay(n) <= min(4.0, 2 ** (n - 1)) for n in range(1, 8))
+    assert all(0.0 <= jittered.delay(n) <= scaled(min(4.0, 2 ** (n - 1))) for n in range(1, 8))
 
 
 def test_mock_429_without_retry_after_pauses_by_backoff() -> None:
