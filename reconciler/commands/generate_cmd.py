@@ -72,7 +72,7 @@ def parse_guidance(value: str) -> Guidance:
 @click.option(
     "--structure-image",
     type=click.Path(dir_okay=False),
-    help="A structure reference image: generate with reimagine (light models).",
+    help="A structure reference image: generate with reimagine (light models; it guides alone).",
 )
 @click.option("--num-results", type=int, help="How many images (1-4; 1 with guidance).")
 @click.option("--aspect-ratio", help="1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16 or 16:9.")

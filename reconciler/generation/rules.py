@@ -6,8 +6,9 @@ and never send a request the reference says Bria refuses. Pure: the model's fact
 files (already read, see `inputs.py`) are passed in; the result is the exact JSON body to send.
 
 The rules, as the reference states them for `/text-to-image/tailored/{model_id}` and
-`/text-to-vector/tailored/{model_id}` (`/reimagine/tailored/{model_id}` takes the same set plus a
-structure reference image, a Light feature):
+`/text-to-vector/tailored/{model_id}` (`/reimagine/tailored/{model_id}`, a Light feature, takes
+the prompt, count, seed and mode parameters plus a structure reference image, which guides it
+instead of the guidance methods and sets the results' aspect ratio):
 - the prompt in English, without special characters;
 - `num_results` 1-4; 1 or 2 when `fast` is false; 1 with any guidance method;
 - `steps_num` 4-20 in fast mode, 20-50 otherwise;
@@ -304,6 +305,32 @@ def _check_route(
         raise GenerationRefused(
             f"model '{model.label}' was trained with the 'max' training version: structure "
             "reference (--structure-image, reimagine) needs a 'light' model"
+        )
+    if route == ROUTE_REIMAGINE:
+        _check_structure_reference(options)
+
+
+def _check_structure_reference(options: GenerationOptions) -> None:
+    """Reimagine conditions on its structure reference image: the guidance methods of
+    text-to-image (ControlNets, IP-Adapter) are not among its parameters, and its results take
+    the structure image's aspect ratio."""
+    others = (
+        (bool(options.guidance), "--guidance"),
+        (options.image_prompt is not None, "--image-prompt"),
+        (options.image_prompt_mode is not None, "--image-prompt-mode"),
+    )
+    for given, flag in others:
+        if given:
+            raise GenerationRefused(
+                f"{flag} cannot be combined with --structure-image: reimagine is guided by its "
+                "structure reference image, not by text-to-image's guidance methods; drop "
+                f"{flag}"
+            )
+    if options.aspect_ratio is not None:
+        raise GenerationRefused(
+            f"--aspect-ratio {options.aspect_ratio} cannot be combined with --structure-image: "
+            "reimagine's results keep the structure image's aspect ratio; drop --aspect-ratio",
+            field="aspect_ratio",
         )
 
 

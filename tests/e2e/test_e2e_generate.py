@@ -206,6 +206,8 @@ REFUSALS = [
     (["lora/lora-light", "--aspect-ratio", "16:9", "--guidance", "controlnet_canny=edges.png"], "--aspect-ratio 16:9 does not match the guidance image 'edges.png'"),
     (["photo/photo-light", "--vector"], "text-to-vector is compatible only with illustration projects"),
     (["lora/lora-light", "--vector", "--structure-image", "edges.png"], "--vector and --structure-image cannot be combined"),
+    (["lora/lora-light", "--structure-image", "edges.png", "--guidance", "controlnet_canny=edges.png"], "--guidance cannot be combined with --structure-image"),
+    (["lora/lora-light", "--structure-image", "edges.png", "--aspect-ratio", "1:1"], "--aspect-ratio 1:1 cannot be combined with --structure-image"),
     (["lora/lora-light", "--prompt", "Lora mit Blumen \u00fcberall"], "the prompt contains '\u00fc': Bria supports prompts in English only"),
     (["lora/lora-light", "--prompt", "Lora <b>bold</b>"], "the prompt contains '<'"),
     (["lora/lora-light", "--prompt", "Lora #1 fan"], "the prompt contains '#'"),

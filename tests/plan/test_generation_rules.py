@@ -90,6 +90,30 @@ def test_reimagine_and_vector_routes() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"guidance": (Guidance("controlnet_canny", "a.png"),)}, "--guidance cannot be combined"),
+        ({"image_prompt": "a.png"}, "--image-prompt cannot be combined with --structure-image"),
+        ({"aspect_ratio": "16:9"}, "--aspect-ratio 16:9 cannot be combined with --structure-image"),
+    ],
+)
+def test_reimagine_takes_its_structure_image_instead_of_guidance_and_aspect_ratio(
+    extra: dict[str, object], message: str
+) -> None:
+    structure = GenerationOptions(prompt="Lora", structure_image="a.png", num_results=1)
+    with pytest.raises(GenerationRefused, match=message):
+        check_request(replace(structure, **extra), LIGHT, {"a.png": PNG})  # type: ignore[arg-type]
+    request = check_request(replace(structure, seed=3, steps=10), LIGHT, {"a.png": PNG})
+    assert set(request.params) == {
+        "prompt",
+        "num_results",
+        "seed",
+        "steps_num",
+        "structure_image_file",
+    }
+
+
 def test_sample_spelling_names_manifest_fields() -> None:
     with pytest.raises(GenerationRefused) as info:
         check_request(GenerationOptions(prompt="x", steps=30), LIGHT, {}, SAMPLE_FIELDS)
