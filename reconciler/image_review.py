@@ -10,7 +10,7 @@ after with the caption's source (automatic: written by Bria; manual: written by 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -39,18 +39,32 @@ def review_images(
     caption_changes: Sequence[str],
     *,
     prefix_changes: bool = False,
+    matched: Mapping[int, tuple[str, bool]] | None = None,
 ) -> tuple[ImageReview, ...]:
     """Every image of the dataset change in file order: added, changed, kept, then removed.
 
     `caption_changes` are the file names whose caption the plan changes (the diff's own list);
-    with `prefix_changes`, Bria regenerates every automatic caption.
+    with `prefix_changes`, Bria regenerates every automatic caption. `matched`: live images the
+    diff matched to a local file by name rather than by the digest in their remote name
+    (adoption): live id -> (file name, whether that file is still the same content).
     """
+    matched = matched or {}
     live_by_key: dict[tuple[str, str], LiveImage] = {}
     live_by_file: dict[str, LiveImage] = {}
     removed: list[ImageReview] = []
     desired_files = {image.file_name for image in desired.images}
     wanted = {(image.file_name, image.digest[:DIGEST_LEN]) for image in desired.images}
+    digests = {image.file_name: image.digest[:DIGEST_LEN] for image in desired.images}
     for live in sorted(live_images, key=lambda i: (i.image_name, i.id)):
+        if live.id in matched:
+            file, same = matched[live.id]
+            if file not in desired_files:
+                removed.append(_removed(file, live))
+            elif same:
+                live_by_key.setdefault((file, digests[file]), live)
+            else:
+                live_by_file.setdefault(file, live)
+            continue
         parsed = parse_image_remote_name(live.image_name)
         if parsed is None:
             removed.append(_removed(live.image_name, live))  # not the reconciler's upload

@@ -430,8 +430,19 @@ def _review(
     desired: DesiredDataset, live: LiveDataset | None, edits: ImageEdits
 ) -> tuple[ImageReview, ...]:
     images = live.images or () if live else ()
-    prefix_changes = edits.recaptions
-    return review_images(desired, images, edits.caption_changes, prefix_changes=prefix_changes)
+    adoption = edits.adoption
+    matched = {
+        **{live_id: (image.file_name, True) for live_id, image in adoption.kept.items()},
+        **{live_id: (file, False) for live_id, file in adoption.replaced.items()},
+        **{live_id: (file, False) for live_id, file in adoption.gone.items()},
+    }
+    return review_images(
+        desired,
+        images,
+        edits.caption_changes,
+        prefix_changes=edits.recaptions,
+        matched=matched,
+    )
 
 
 def _record_adoption(scope: ProjectScope, desired: DesiredDataset, edits: ImageEdits) -> None:

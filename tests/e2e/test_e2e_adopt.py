@@ -125,7 +125,28 @@ def test_after_import_one_edit_plans_exactly_one_change(
     else:
         model = Path("imported/lora/models/chars-max.yaml")
         model.write_text(model.read_text() + "  description: the best one\n")
-    assert changes(plan_json(console, "imported")) == expected
+    plan = plan_json(console, "imported")
+    assert changes(plan) == expected
+    if edit in ("caption", "content"):  # the review knows the adopted images as kept/changed
+        wip_change = next(c for c in plan["changes"] if c["address"] == "dataset.lora/wip")
+        review = {i["file"]: i for i in wip_change["images"]}
+        assert sorted(review) == ["sketch-1.png", "sketch-2.png", "sketch-3.png"]
+        assert review["sketch-3.png"]["state"] == "kept"
+        if edit == "caption":
+            assert review["sketch-1.png"] == {
+                "file": "sketch-1.png",
+                "state": "kept",
+                "path": str((wip / "sketch-1.png").resolve()),
+                "caption_before": "Lora sketching",
+                "source_before": "manual",
+                "caption_after": "Lora sketching at dawn",
+                "source_after": "manual",
+                "caption_changed": True,
+            }
+            text = run(console, "plan", "imported").output
+            assert '- "Lora sketching"' in text and '+ "Lora sketching at dawn"' in text
+        else:
+            assert review["sketch-2.png"]["state"] == "changed"
     applied = run(console, "apply", "imported", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     replan = run(console, "plan", "imported", "--detailed-exitcode")
