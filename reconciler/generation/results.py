@@ -2,8 +2,9 @@
 
 With `sync: false` (text-to-image's default) Bria answers at once with the URLs of images still
 being generated: each URL is polled until it serves the image, with growing pauses, bounded by a
-timeout, reporting progress. Result URLs are public storage URLs, so they are fetched without the
-API token (a separate HTTP client that never sees it).
+timeout, reporting progress. A failed download (no answer, a 5xx) is polled again the same way:
+the images are paid for, and fetching one again costs nothing. Result URLs are public storage
+URLs, so they are fetched without the API token (a separate HTTP client that never sees it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reconciler.generation.rules import ROUTE_VECTOR, GenerationRequest
 
 DEFAULT_RESULT_TIMEOUT = 300.0
 NOT_READY = frozenset({202, 403, 404, 409, 425})  # storage answers before the file exists
+TRANSIENT = frozenset({429, 500, 502, 503, 504})  # storage hiccups: polled again, like not ready
 FIRST_PAUSE, MAX_PAUSE = 0.2, 5.0
 
 
@@ -133,19 +135,27 @@ def download_results(
     started = time.monotonic()
     pauses = Backoff(base=FIRST_PAUSE, cap=MAX_PAUSE, jitter=False).pauses()
     pause = next(pauses)
+    last_problem: str | None = None  # the latest transient failure, for the final message
     with httpx.Client(timeout=60.0, follow_redirects=True, transport=transport) as http:
         while True:
             for index, result in enumerate(results):
                 if index in images:
                     continue
-                data = _fetch(http, result.url)
+                data, problem = _fetch(http, result.url)
                 if data is not None:
                     images[index] = Image(data, result.seed, extension_of(data, route))
+                elif problem:
+                    last_problem = problem
             waiting = len(results) - len(images)
             if not waiting:
                 return [images[index] for index in range(len(results))]
             elapsed = time.monotonic() - started
             if time.monotonic() + pause > deadline:
+                if last_problem:
+                    raise GenerationFailed(
+                        f"downloading a result failed: {last_problem} (retried for "
+                        f"{elapsed:.0f}s, bounded by {timeout:g}s)"
+                    )
                 raise GenerationFailed(
                     f"{route}: {waiting} of {len(results)} results were not ready after "
                     f"{elapsed:.0f}s (bounded by {timeout:g}s); Bria may still be generating them"
@@ -158,21 +168,22 @@ def download_results(
             pause = next(pauses)
 
 
-def _fetch(http: httpx.Client, url: str) -> bytes | None:
-    """The file, or None while it is not ready; other answers are errors."""
+def _fetch(http: httpx.Client, url: str) -> tuple[bytes | None, str | None]:
+    """(the file, None), or (None, why) while it is not there yet: not ready, a transient
+    failure (no answer, a 5xx: the GET is repeated, it costs nothing); other answers are errors."""
     try:
         response = http.get(url)
     except httpx.HTTPError as err:
-        raise GenerationFailed(
-            f"downloading a result failed: GET {_shown(url)}: {type(err).__name__}"
-        ) from err
+        return None, f"GET {_shown(url)}: {type(err).__name__}"
     if response.status_code in NOT_READY or (response.status_code == 200 and not response.content):
-        return None  # an empty 200: a placeholder written before the image, as storage may
+        return None, None  # an empty 200: a placeholder written before the image, as storage may
+    if response.status_code in TRANSIENT:
+        return None, f"GET {_shown(url)}: {response.status_code}"
     if response.status_code != 200:
         raise GenerationFailed(
             f"downloading a result failed: GET {_shown(url)}: {response.status_code}"
         )
-    return response.content
+    return response.content, None
 
 
 def _shown(url: str) -> str:

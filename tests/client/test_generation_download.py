@@ -1,6 +1,7 @@
 """Downloading asynchronous generation results from a real HTTP server standing in for Bria's
 storage: a result URL that answers 404 or an empty 200 (a placeholder) is not ready yet and is
-polled again; an error status fails with the URL shown without its query string (signatures)."""
+polled again, so is one that failed (a 5xx: the images are paid for, a GET costs nothing); a
+refusal (4xx) fails at once, naming the URL without its query string (signatures)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_not_found_and_empty_placeholders_are_polled_until_the_image_is_there(
     storage: tuple[Storage, str],
 ) -> None:
     state, base = storage
-    state.replies["/a.png"] = [(404, b""), (200, b""), (200, PNG)]
+    state.replies["/a.png"] = [(404, b""), (200, b""), (503, b"busy"), (200, PNG)]
     state.replies["/b.png"] = [(200, PNG)]
     lines: list[str] = []
     images = download_results(
@@ -69,15 +70,30 @@ def test_not_found_and_empty_placeholders_are_polled_until_the_image_is_there(
         (PNG, 7, ".png"),
         (PNG, 8, ".png"),
     ]
-    assert state.hits == {"/a.png": 3, "/b.png": 1}  # a ready result is fetched once
+    assert state.hits == {"/a.png": 4, "/b.png": 1}  # a ready result is fetched once
     assert lines and lines[0].startswith("waiting for 1 of 2 results to be ready")
 
 
-def test_an_error_status_fails_naming_the_url_without_its_signature(
+def test_a_refusal_fails_at_once_naming_the_url_without_its_signature(
     storage: tuple[Storage, str],
 ) -> None:
     state, base = storage
-    state.replies["/gone.png"] = [(500, b"oops")]
+    state.replies["/gone.png"] = [(410, b"gone")]
     with pytest.raises(GenerationFailed) as failed:
         download_results([Result(f"{base}/gone.png?sig=s3cr3t", None)], "text-to-image")
-    assert str(failed.value) == f"downloading a result failed: GET {base}/gone.png: 500"
+    assert str(failed.value) == f"downloading a result failed: GET {base}/gone.png: 410"
+    assert state.hits == {"/gone.png": 1}
+
+
+def test_a_result_that_keeps_failing_is_reported_after_the_timeout(
+    storage: tuple[Storage, str],
+) -> None:
+    state, base = storage
+    state.replies["/broken.png"] = [(500, b"oops")]
+    with pytest.raises(GenerationFailed) as failed:
+        download_results(
+            [Result(f"{base}/broken.png?sig=s3cr3t", None)], "text-to-image", timeout=1
+        )
+    message = str(failed.value)
+    assert message.startswith(f"downloading a result failed: GET {base}/broken.png: 500 (retried")
+    assert "s3cr3t" not in message and state.hits["/broken.png"] > 1
