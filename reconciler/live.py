@@ -193,8 +193,10 @@ def read_project_datasets(
     records = sorted(listed, key=lambda d: d.id)
     result: DatasetsWithModels = RecordList()
     result.skipped = listed.skipped
-    if any(record.models is None for record in records):
-        # The API did not embed the models: one list per project, never a guess.
+    if any(record.models is None or _lacks_training(record.models) for record in records):
+        # The API did not embed the models (or embedded current-generation models without
+        # their training parameters, which only the model lists give when asked): one list
+        # per project, never a guess.
         by_dataset: dict[int | None, list[ModelRecord]] = {}
         for model in client.list_project_models(project_id):
             by_dataset.setdefault(model.dataset_id, []).append(model)
@@ -202,6 +204,11 @@ def read_project_datasets(
     else:
         result.extend((r, tuple(r.models or ())) for r in records)
     return result
+
+
+def _lacks_training(models: Iterable[ModelRecord]) -> bool:
+    """An expert model without `training_parameters`: embedded models may leave them out."""
+    return any(m.training_mode == "expert" and m.training_parameters is None for m in models)
 
 
 def _datasets_needing_images(

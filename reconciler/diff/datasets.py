@@ -14,7 +14,6 @@ from reconciler.diff.changes import (
     plural,
     quoted,
 )
-from reconciler.diff.generations import is_current_record
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
 from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
@@ -105,7 +104,9 @@ def _diff_dataset(
         live.images,
         live.caption_prefix,
         live.visual_schema,
-        prefix_known=live.caption_prefix is not None or not is_current_record(live),
+        # a record without caption_prefix (the current generation's, or a reference dataset
+        # read through it) says nothing of the prefix: never a difference by absence
+        prefix_known=live.caption_prefix is not None,
         check_continuation=not live.visual_schema,
     )
     if live.status != "draft" and edits.stale:

@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from reconciler.state import DesiredModel, LiveDataset, LiveModel, TrainingParameterItems
+from reconciler.state import DesiredModel, LiveModel, TrainingParameterItems
 
 
 def desired_training(desired: DesiredModel) -> str:
@@ -73,11 +73,6 @@ def checkpoint_note(desired: DesiredModel, model: LiveModel) -> str | None:
     )
 
 
-def is_current_record(dataset: LiveDataset) -> bool:
-    """A dataset record of the current generation: it carries upload_type or visual_schema."""
-    return dataset.upload_type is not None or dataset.visual_schema is not None
-
-
 def schema_text_differs(desired: str | None, live: str | None) -> bool:
     """The manifest's visual schema against Bria's, compared as JSON (Bria may store it with
     other whitespace); None on the manifest's side is "not managed"."""
@@ -92,8 +87,10 @@ def schema_text_differs(desired: str | None, live: str | None) -> bool:
 
 
 def _same(live: Any, wanted: Any) -> bool:
+    """Numbers within float32 precision are the same: the published OpenAPI stores
+    learning_rate as `format: float`, so 0.0002 may come back as 0.00019999999494757503."""
     if isinstance(live, int | float) and isinstance(wanted, int | float):
-        return math.isclose(float(live), float(wanted), rel_tol=1e-9, abs_tol=0.0)
+        return math.isclose(float(live), float(wanted), rel_tol=1e-6, abs_tol=0.0)
     return bool(live == wanted)
 
 
