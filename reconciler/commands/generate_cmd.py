@@ -9,16 +9,15 @@ read. `--structure-image` uses reimagine, `--vector` text-to-vector, else text-t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from reconciler.commands.invocation import (
-    ExitOneOnUsageError,
     connection_options,
     connection_settings,
     load_desired,
 )
+from reconciler.commands.one_line_usage import OneLineUsageErrors
 from reconciler.connection import open_client
 from reconciler.generation.results import DEFAULT_RESULT_TIMEOUT
 from reconciler.generation.rules import (
@@ -27,24 +26,6 @@ from reconciler.generation.rules import (
     GenerationRefused,
     Guidance,
 )
-
-
-class OneLineUsageErrors(ExitOneOnUsageError):
-    """A bad flag value is refused like a broken rule: one line, exit 1 (no usage block)."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as err:
-            raise GenerationRefused(
-                f"{err.format_message()} (see 'reconciler {info_name} --help')"
-            ) from err
 
 
 def parse_guidance(value: str) -> Guidance:

@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 
 from reconciler.commands.invocation import (
-    ExitOneOnUsageError,
     connection_options,
     connection_settings,
     load_desired,
 )
+from reconciler.commands.one_line_usage import OneLineUsageErrors
 from reconciler.connection import open_client
 from reconciler.generation.results import DEFAULT_RESULT_TIMEOUT
 from reconciler.secrets import redact
@@ -25,7 +25,7 @@ from reconciler.workspace import state_dir
 DEFAULT_OUT = Path("generated") / "samples"
 
 
-@click.command(name="samples", cls=ExitOneOnUsageError)
+@click.command(name="samples", cls=OneLineUsageErrors)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--out",

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.commands.invocation import (
-    ExitOneOnUsageError,
     connection_options,
     connection_settings,
     load_desired,
 )
+from reconciler.commands.one_line_usage import OneLineUsageErrors
 from reconciler.connection import ConnectionSettings, open_client
 from reconciler.secrets import redact
 from reconciler.state import DesiredState
@@ -54,7 +54,7 @@ def status_report(settings: ConnectionSettings, desired: DesiredState) -> Status
     return build_report(desired, readings, history.estimate, now)
 
 
-@click.command(name="status", cls=ExitOneOnUsageError)
+@click.command(name="status", cls=OneLineUsageErrors)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--format",
