@@ -54,7 +54,9 @@ class PolicyResult:
     @property
     def blocks(self) -> bool:
         """A failure that refuses the plan: hard, or soft without override."""
-        return not self.passed and (self.level == "hard" or not self.overridden)
+        if self.passed or self.level == "advisory":
+            return False
+        return self.level == "hard" or not self.overridden
 
     @property
     def warns(self) -> bool:

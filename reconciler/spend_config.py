@@ -26,11 +26,10 @@ from typing import Any, cast
 from reconciler.budget import Price, Pricing
 from reconciler.errors import ReconcilerError
 from reconciler.manifest.diagnostics import DiagnosticSink
+from reconciler.manifest.discovery import CONFIG_FILE
 from reconciler.manifest.yaml_loader import YamlDocument, load_yaml_file
 from reconciler.policies import LEVELS, POLICIES, Level, PolicyRule
 from reconciler.workspace import repository_root
-
-CONFIG_FILE = "reconciler.yaml"
 
 
 class SpendConfigError(ReconcilerError):

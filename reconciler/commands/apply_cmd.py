@@ -188,11 +188,19 @@ def _record_adoptions(plan: Plan) -> None:
         click.echo(redact(line))
 
 
-def _training_models(desired: DesiredState | None, live: LiveState) -> list[tuple[str, int]]:
+def _training_models(
+    desired: DesiredState | None, live: LiveState, plan: Plan
+) -> list[tuple[str, int]]:
     """The current version of each declared model, when it is already training in the account
-    (also followed by --wait); a superseded version still training is not waited for."""
+    (also followed by --wait); a superseded version still training, or one this plan replaces,
+    is not waited for."""
     if desired is None:
         return []
+    replaced = {
+        (change.address.removeprefix("model.").split("/", 1)[0], (change.before or {})["version"])
+        for change in plan.changes
+        if change.action == "replace" and change.address.startswith("model.")
+    }
     declared = {(m.project, m.name) for m in desired.models if not m.delete}
     current: dict[tuple[str, str], tuple[int, str, int, str]] = {}
     for project in live.projects:
@@ -208,7 +216,7 @@ def _training_models(desired: DesiredState | None, live: LiveState) -> list[tupl
     return [
         (f"{project}/{name}", model_id)
         for (project, _), (_, name, model_id, status) in sorted(current.items())
-        if status in TRAINING_STATUSES
+        if status in TRAINING_STATUSES and (project, name) not in replaced
     ]
 
 
@@ -334,7 +342,7 @@ def apply(
             with sigint_sets(cancel, "stopping the wait (training goes on in Bria)..."):
                 wait_for_training(
                     client,
-                    started + _training_models(desired, live),
+                    started + _training_models(desired, live, the_plan),
                     timeout=wait_timeout,
                     interactive=sys.stdout.isatty(),
                     echo=click.echo,

@@ -52,6 +52,11 @@ class Discovery:
     skipped: tuple[str, ...]  # YAML files found in folders that are not manifests (displayed)
 
 
+#: The project's config file (policies, pricing: reconciler.spend_config): never a manifest,
+#: never listed as a skipped YAML file.
+CONFIG_FILE = "reconciler.yaml"
+
+
 def find_manifests(paths: list[str], sink: DiagnosticSink) -> Discovery:
     cwd = Path.cwd().resolve()
     git_roots: dict[Path, Path | None] = {}
@@ -85,6 +90,8 @@ def find_manifests(paths: list[str], sink: DiagnosticSink) -> Discovery:
                     "repository",
                 )
                 taken += 1
+            elif walked and absolute.name == CONFIG_FILE and absolute.parent == search_root:
+                continue
             elif walked and not looks_like_manifest(file):
                 skipped.setdefault(real, display)
             else:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from planner_cases.builders import desired_state, live_state, step_line
 
+from reconciler.budget import budget_to_json
 from reconciler.plan import Plan, build_plan
 
 CASES = sorted((Path(__file__).parent / "planner_cases").glob("*.json"))
@@ -43,6 +44,8 @@ def test_case_gives_exactly_the_expected_plan(path: Path) -> None:
         if c.action != "noop"
     }
     assert before_after == expect.get("before_after", {})
+    if "budget" in expect:  # the training budget (issue 14's cases hold it)
+        assert budget_to_json(plan.budget) == expect["budget"]
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
