@@ -18,6 +18,7 @@ from typing import Literal
 
 from reconciler.diff.adoption import match_adopted
 from reconciler.diff.live_index import ProjectIndex
+from reconciler.manifest.diagnostics import control_character
 from reconciler.naming import DIGEST_LEN, parse_image_remote_name
 from reconciler.state import DesiredDataset, DesiredState, LiveImage, LiveState
 
@@ -175,4 +176,9 @@ def _why_skip(
         return "it is not in Bria yet (plan would upload it)"
     if live.caption_source == "pending" or not (live.caption or "").strip():
         return "Bria has no caption for it yet: pull again later"
+    if (bad := control_character(live.caption or "")) is not None:
+        return (
+            f"Bria's caption contains the control character {bad}, which a caption file "
+            "cannot hold: fix the caption in the console"
+        )
     return None

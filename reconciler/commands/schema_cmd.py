@@ -118,10 +118,20 @@ def generate(
 
 
 def _read(path: str) -> bytes:
+    """A sample image's bytes, once it is known to be one Bria takes (checked here, so a wrong
+    file is named before any call)."""
+    from reconciler.manifest.image_probe import probe_image
+
     try:
-        return Path(path).read_bytes()
+        data = Path(path).read_bytes()
     except OSError as err:
         raise UsageError(f"image '{path}' cannot be read ({err.strerror or err})") from None
+    problem = probe_image(path).problem
+    if problem is not None:
+        raise UsageError(
+            f"image '{path}' {problem}; Generate Visual Schema takes jpeg, png or webp images"
+        )
+    return data
 
 
 def _write(target: Path, text: str) -> None:

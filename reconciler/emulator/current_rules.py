@@ -94,7 +94,7 @@ def check_model_create(body: Any) -> dict[str, Any]:
         "name": name,
         "dataset_id": dataset_id,
         "training_mode": mode,
-        "description": optional_string(body, "description"),
+        "description": optional_string(body, "description") or "",
     }
 
 

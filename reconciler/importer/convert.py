@@ -35,6 +35,7 @@ from reconciler.client.records import (
     ProjectRecord,
     unnamed_image,
 )
+from reconciler.manifest.diagnostics import control_character
 from reconciler.manifest.documents import API_VERSION, name_problem
 from reconciler.manifest.images import MAX_SIDECAR_BYTES
 from reconciler.naming import image_name_problem, parse_image_remote_name, parse_versioned_name
@@ -209,11 +210,12 @@ def convert_dataset(
             continue
         file_name = local_file_name(image.image_name)
         stem = os.path.splitext(file_name)[0]
-        fits_sidecar = len(image.caption.encode("utf-8")) <= MAX_SIDECAR_BYTES
+        caption = image.caption.strip()  # as a manifest reads it back
+        fits_sidecar = len(caption.encode("utf-8")) <= MAX_SIDECAR_BYTES
         if stems[stem] == 1 and fits_sidecar:
-            sidecars[f"{stem}.txt"] = image.caption
+            sidecars[f"{stem}.txt"] = caption
         else:  # a sidecar would caption every image of that stem
-            captions[file_name] = image.caption
+            captions[file_name] = caption
     spec: dict[str, Any] = {"images": base}
     default = default_caption_prefix(
         project.ip_type, project.ip_medium, project.ip_name, project.ip_description
@@ -265,6 +267,12 @@ def _images_problem(images: Sequence[ImageRecord]) -> str | None:
         seen.add(name.lower())
         if not image.image_url:
             return f"image '{name}' has no image_url, so it cannot be downloaded"
+        bad = control_character(image.caption or "") if image.caption_source == "manual" else None
+        if bad is not None:
+            return (
+                f"the caption of image '{name}' contains the control character {bad}, which "
+                "a manifest cannot hold; fix the caption in the console"
+            )
     return None
 
 

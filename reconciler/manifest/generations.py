@@ -202,23 +202,46 @@ def check_current_completion(
         )
 
 
+def is_inline_json(value: str) -> bool:
+    """spec.visual_schema written as the JSON string Bria stores (`'{"style": ...}'`), not a
+    path: no file name starts with `{`."""
+    return value.lstrip().startswith("{")
+
+
 def visual_schema_file(dataset: Resource) -> str | None:
     """The file spec.visual_schema names (absolute, whether or not it exists yet)."""
     value = dataset.spec.get("visual_schema")
     if not isinstance(value, str) or not value.strip() or os.path.isabs(value):
         return None
+    if is_inline_json(value):
+        return None
     return str((dataset.document.path.parent / value).resolve())
 
 
 def read_visual_schema(dataset: Resource, root: Path, sink: DiagnosticSink) -> str | None:
-    """spec.visual_schema as the JSON text to send (a file's object, or the inline one, dumped
-    compactly in its own key order); None when absent or unusable (reported)."""
+    """spec.visual_schema as the JSON text to send (a file's object, or the inline one: a YAML
+    mapping or a JSON string, dumped compactly in its own key order); None when absent or
+    unusable (reported)."""
     value = dataset.spec.get("visual_schema")
     where = ("spec", "visual_schema")
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     if not isinstance(value, str) or not value.strip():
         return None
+    if is_inline_json(value):
+        try:
+            inline = json.loads(value)
+        except json.JSONDecodeError as err:
+            dataset.error(
+                sink,
+                where,
+                f"{dataset.subject}: the inline visual_schema is not JSON ({err.msg} at line "
+                f"{err.lineno} column {err.colno}); write it as a JSON object, as a YAML "
+                "mapping, or as a path to a .json file",
+            )
+            return None
+        if isinstance(inline, dict):
+            return json.dumps(inline, ensure_ascii=False)
     if os.path.isabs(value) or any(not ch.isprintable() for ch in value):
         dataset.error(
             sink,

@@ -99,3 +99,29 @@ def test_an_undeclared_dataset_and_the_reference_profile_are_clear_errors(repo: 
     assert reference.exit_code == 1
     assert "404 Not Found" in reference.output
     assert "add --emulator-profile current" in reference.output
+
+
+def test_ten_images_are_sent_eleven_and_wrong_files_are_refused_before_any_call(
+    repo: Path,
+) -> None:
+    pictures = sorted(str(p) for p in (repo / BADGES / "images").glob("*.png"))
+    args = ["schema", "generate", "acme-badges/acme-badges-v1", "examples/manifests-current"]
+    ten = [flag for path in (pictures + pictures)[:10] for flag in ("--images", path)]
+    sent = run(*args, *ten, "--out", "ten.json", *CURRENT)
+    assert sent.exit_code == 0, sent.output
+    assert "made from 10 images" in sent.output
+    eleven = run(*args, *ten, "--images", pictures[0], *CURRENT)
+    assert eleven.exit_code == 1
+    assert "error: --images gives 11 images; Generate Visual Schema takes 5-10" in eleven.output
+    manifest = f"{BADGES}/acme-badges.yaml"
+    for wrong, problem in (
+        (manifest, f"error: image '{manifest}' is not a jpeg, png or webp image (its content "),
+        ("nope.png", "error: image 'nope.png' cannot be read (No such file or directory)"),
+    ):
+        four = [flag for path in pictures[:4] for flag in ("--images", path)]
+        refused = run(*args, *four, "--images", wrong, "--out", "wrong.json", *CURRENT)
+        assert refused.exit_code == 1, refused.output
+        (line,) = [line for line in refused.output.splitlines() if line.startswith("error:")]
+        assert line.startswith(problem), line
+        assert "Traceback" not in refused.output
+    assert not (repo / "wrong.json").exists()

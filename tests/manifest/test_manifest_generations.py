@@ -105,6 +105,17 @@ CASES: dict[str, tuple[str, int, list[tuple[str, str]]]] = {
             )
         ],
     ),
+    "inline-json-string-not-json": (
+        docs(PROJECT, dataset("visual_schema: '{\"style\": flat}'")),
+        6,
+        [
+            (
+                "visual_schema:",
+                "dataset 'lora-v1': the inline visual_schema is not JSON (Expecting value at "
+                "line 1 column 11); write it as a JSON object, as a YAML mapping, or as a path",
+            )
+        ],
+    ),
     "rank-out-of-range": (
         docs(
             PROJECT,
@@ -337,6 +348,18 @@ def test_the_schema_file_is_read_as_json(tmp_path: Path, monkeypatch: pytest.Mon
     assert desired.visual_schema is not None
     assert json.loads(desired.visual_schema) == SCHEMA
     assert desired.upload_type == "basic"
+
+
+def test_a_schema_written_as_bria_stores_it_a_json_string_is_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = json.dumps(json.dumps(SCHEMA))  # a YAML double-quoted scalar holding the JSON
+    repo(tmp_path, monkeypatch, docs(PROJECT, dataset(f"visual_schema: {text}")))
+    result = load_manifests(["m.yaml"])
+    assert result.ok, result.diagnostics
+    (desired,) = result.state.datasets
+    assert desired.visual_schema is not None and json.loads(desired.visual_schema) == SCHEMA
+    assert desired.visual_schema_file is None  # not a path: schema generate writes beside
 
 
 def test_json_captions_and_expert_parameters_reach_the_desired_state(

@@ -77,6 +77,17 @@ def test_models_have_a_training_mode_and_no_training_version(bria: Target) -> No
 
 
 @current
+def test_a_model_created_without_description_has_an_empty_one(bria: Target) -> None:
+    dataset_id = _draft(bria)
+    bria.client.update_dataset(dataset_id, status="completed")
+    created = bria.client.create_model(
+        name=bria.name("m"), dataset_id=dataset_id, training_mode="fully_automated"
+    )
+    assert created.raw["description"] == ""  # published as a string, as the reference's
+    assert bria.client.get_model(created.id).description == ""
+
+
+@current
 def test_create_model_rules(bria: Target) -> None:
     client = bria.client
     dataset_id = _draft(bria)
