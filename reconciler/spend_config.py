@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from reconciler.budget import Price, Pricing
 from reconciler.errors import ReconcilerError
@@ -92,7 +92,7 @@ def _document(path: Path) -> YamlDocument:
     return documents[0]
 
 
-def _fail(document: YamlDocument, path: tuple[Any, ...], message: str) -> None:
+def _fail(document: YamlDocument, path: tuple[Any, ...], message: str) -> NoReturn:
     mark = document.key_mark(path) if path else document.start
     field = ".".join(str(p) for p in path) or "(top)"
     raise SpendConfigError(f"{document.file}:{mark.line}:{mark.col}: {field}: {message}")
@@ -109,30 +109,53 @@ def _number(document: YamlDocument, value: Any, path: tuple[Any, ...]) -> float:
     return float(value)
 
 
+#: Other words accepted for a policy's level and limit (Sentinel says "enforcement level").
+LEVEL_KEYS = ("level", "enforcement_level", "enforcement")
+LIMIT_KEYS = ("limit", "max", "maximum", "value", "threshold")
+
+
 def _rules(document: YamlDocument, policies: Any) -> tuple[PolicyRule, ...]:
+    """`policies:` as a mapping (name -> level, or {level, limit}) or a list of {name, ...}."""
     if policies is None:
         return ()
-    _expect_mapping(document, policies, ("policies",), "policies")
-    rules = []
-    for name, setting in policies.items():
-        path = ("policies", name)
-        if name not in POLICIES:
-            _fail(document, path, f"unknown policy '{name}' (known: {', '.join(POLICIES)})")
-        spec = {"level": setting} if isinstance(setting, str) else setting
-        _expect_mapping(document, spec, path, f"policy '{name}'")
-        level = spec.get("level")
-        if level not in LEVELS:
-            _fail(document, (*path, "level") if isinstance(setting, dict) else path,
-                  f"level {level!r} is not one of {', '.join(LEVELS)}")  # fmt: skip
-        limit = None
-        if POLICIES[name]:
-            if "limit" not in spec:
-                _fail(
-                    document, path, f"policy '{name}' needs a limit, e.g. {{level: soft, limit: 2}}"
-                )
-            limit = _number(document, spec["limit"], (*path, "limit"))
-        rules.append(PolicyRule(name, cast(Level, level), limit))
-    return tuple(rules)
+    entries: list[tuple[tuple[Any, ...], Any, Any]] = []
+    if isinstance(policies, list | tuple):
+        for n, item in enumerate(policies):
+            _expect_mapping(document, item, ("policies", n), "a policy")
+            entries.append((("policies", n), item.get("name"), item))
+    else:
+        _expect_mapping(document, policies, ("policies",), "policies")
+        entries = [(("policies", name), name, setting) for name, setting in policies.items()]
+    return tuple(_rule(document, path, name, setting) for path, name, setting in entries)
+
+
+def _rule(document: YamlDocument, path: tuple[Any, ...], name: Any, setting: Any) -> PolicyRule:
+    if name not in POLICIES:
+        _fail(document, path, f"unknown policy {name!r} (known: {', '.join(POLICIES)})")
+    spec = {"level": setting} if isinstance(setting, str) else setting
+    _expect_mapping(document, spec, path, f"policy '{name}'")
+    level_key = next((k for k in LEVEL_KEYS if k in spec), "level")
+    level = spec.get(level_key)
+    if level not in LEVELS:
+        where = (*path, level_key) if isinstance(setting, dict) else path
+        _fail(document, where, f"level {level!r} is not one of {', '.join(LEVELS)}")
+    limit = None
+    if POLICIES[name]:
+        limit_key = next((k for k in LIMIT_KEYS if k in spec), None)
+        if limit_key is None:
+            _fail(document, path, f"policy '{name}' needs a limit, e.g. {{level: soft, limit: 2}}")
+        limit = _number(document, spec[limit_key], (*path, limit_key))
+    return PolicyRule(name, cast(Level, level), limit)
+
+
+PRICE_KEYS = {
+    "per_hour": "per_hour",
+    "per_training_hour": "per_hour",
+    "cost_per_hour": "per_hour",
+    "hourly": "per_hour",
+    "per_training": "per_training",
+    "cost_per_training": "per_training",
+}
 
 
 def _pricing(document: YamlDocument, data: Any, path: tuple[Any, ...]) -> Pricing:
@@ -145,11 +168,13 @@ def _pricing(document: YamlDocument, data: Any, path: tuple[Any, ...]) -> Pricin
         if version == "currency":
             continue
         where = (*path, version)
+        if isinstance(price, int | float) and not isinstance(price, bool):
+            prices[str(version)] = Price(per_hour=_number(document, price, where))
+            continue  # a bare number is a price per training hour
         _expect_mapping(document, price, where, f"the price of '{version}'")
-        keys = set(price) & {"per_hour", "per_training"}
-        if len(keys) != 1 or set(price) - keys:
+        if len(price) != 1 or next(iter(price)) not in PRICE_KEYS:
             _fail(document, where, "give exactly one of per_hour or per_training")
-        [key] = keys
-        amount = _number(document, price[key], (*where, key))
+        [(written, key)] = [(k, PRICE_KEYS[k]) for k in price]
+        amount = _number(document, price[written], (*where, written))
         prices[str(version)] = Price(**{key: amount})
     return Pricing(currency, prices, document.file)

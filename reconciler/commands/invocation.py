@@ -244,7 +244,8 @@ def spend_settings(ctx: click.Context) -> SpendOptions:
     from reconciler.policies import POLICIES
     from reconciler.spend_config import load_spend_config
 
-    overrides = frozenset(ctx.meta.get("spend_override") or ())
+    given = ctx.meta.get("spend_override") or ()
+    overrides = frozenset(name.strip() for value in given for name in value.split(",") if name)
     unknown = sorted(overrides - set(POLICIES))
     if unknown:
         raise UsageError(
