@@ -271,10 +271,12 @@ def _live_dataset(
 
 
 def live_image(record: ImageRecord) -> LiveImage:
+    """The caption without surrounding whitespace (a console text box keeps a final newline):
+    a manifest's captions are stripped, so that whitespace is never a difference."""
     return LiveImage(
         id=record.id,
         image_name=record.image_name or "",
-        caption=record.caption,
+        caption=record.caption.strip() if record.caption is not None else None,
         caption_source=record.caption_source,
     )
 

@@ -43,7 +43,7 @@ FOLDERS: dict[tuple[str, str], dict[str, tuple[int, str | None]]] = {
         "lora-snow.png": (106, None),
     },
     ("lora", "wip"): {
-        "sketch-1.png": (201, "Lora sketching"),
+        "sketch-1.png": (201, "Lora sketching\n"),  # a console text box keeps the newline
         "sketch-2.png": (202, None),
         "sketch-3.png": (203, None),
     },

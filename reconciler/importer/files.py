@@ -44,6 +44,10 @@ class ImportRefused(ReconcilerError):
     """A file import would write exists already (it never overwrites)."""
 
 
+class ImportWriteFailed(ReconcilerError):
+    """A file or folder under --out could not be written (permissions, a full disk...)."""
+
+
 class DownloadFailed(ReconcilerError):
     """An image could not be downloaded from its image_url."""
 
@@ -124,6 +128,13 @@ def write_exports(
         ) as http:
             for export in exports:
                 _write_project(out, export, api_url, http, written, progress)
+    except OSError as err:
+        _remove(written)
+        where = err.filename if err.filename is not None else out
+        raise ImportWriteFailed(
+            f"cannot write '{where}': {err.strerror or err}; nothing was written "
+            "(choose another --out)"
+        ) from err
     except BaseException:
         _remove(written)
         raise

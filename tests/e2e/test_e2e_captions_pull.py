@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import World, admin, make_world
+from e2e_support import TOKEN, World, admin, make_world
 from manifest_builders import standard_tree
+
+from reconciler.client import BriaClient
 
 DATASET = ("lora", "lora-v1")
 
@@ -166,3 +168,22 @@ def test_pull_from_a_completed_dataset_skips_a_file_that_changed(world: World) -
         in pulled.output
     )
     assert not (folder(world) / "lora-03.txt").exists()
+
+
+def test_a_caption_a_sidecar_cannot_hold_is_skipped(world: World) -> None:
+    draft_world(world)
+    with BriaClient(world.server.url, TOKEN) as client:
+        project = next(p for p in client.list_projects() if p.project_name == "lora")
+        dataset = next(d for d in client.list_project_datasets(project.id))
+        image = next(i for i in client.list_images(dataset.id) if "lora-02" in i.image_name)
+        client.update_image_caption(dataset.id, image.id, caption="Lora \x1b]8;;http://x\x07")
+    pulled = world.cli("captions", "pull", "manifests")
+    assert pulled.exit_code == 0, pulled.output
+    assert (
+        "skipped lora-02.png: Bria's caption contains the control character \\x1b, which a "
+        "caption file cannot hold: fix the caption in the console" in pulled.output
+    )
+    assert "\x1b" not in pulled.output
+    assert not (folder(world) / "lora-02.txt").exists()
+    assert (folder(world) / "lora-03.txt").exists()
+    assert world.cli("validate", "manifests").exit_code == 0

@@ -153,3 +153,32 @@ def test_import_of_an_unknown_project_names_it(console: EmulatorServer) -> None:
     assert result.exit_code == 1
     assert "project 'lorra' is not in the account (did you mean 'lora'?)" in result.output
     assert not Path("imported").exists()
+
+
+def test_import_into_a_folder_it_cannot_create_is_one_line(console: EmulatorServer) -> None:
+    Path("taken").write_text("a file, not a folder\n")
+    result = run(console, "import", "--out", "taken/imported")
+    assert result.exit_code == 1
+    assert "error: cannot write 'taken/imported" in result.output
+    assert "nothing was written" in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert Path("taken").read_text() == "a file, not a folder\n"
+
+
+def test_a_manual_caption_a_manifest_cannot_hold_leaves_its_dataset_out(
+    console: EmulatorServer,
+) -> None:
+    with BriaClient(console.url, TOKEN) as client:
+        lora = next(p for p in client.list_projects() if p.project_name == "lora")
+        wip = next(d for d in client.list_project_datasets(lora.id) if d.name == "wip")
+        image = next(i for i in client.list_images(wip.id) if i.image_name == "sketch-2.png")
+        client.update_image_caption(wip.id, image.id, caption="Lora \x1b[31min red")
+    result = run(console, "import", "--out", "imported", "--project", "lora")
+    assert result.exit_code == 0, result.output
+    assert (
+        "dataset.lora/wip: the caption of image 'sketch-2.png' contains the control character "
+        "\\x1b, which a manifest cannot hold; fix the caption in the console" in result.output
+    )
+    assert not Path("imported/lora/datasets/wip").exists()
+    validate = run(console, "validate", "imported")
+    assert validate.exit_code == 0, validate.output
