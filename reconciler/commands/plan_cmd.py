@@ -6,7 +6,6 @@ With `--detailed-exitcode`: 0 no changes, 2 changes, 1 error (Terraform's conven
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -25,9 +24,6 @@ from reconciler.commands.invocation import (
 )
 from reconciler.connection import open_client
 from reconciler.plan_formats import FORMATS, render_plan
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command(name="plan", cls=ExitOneOnUsageError)

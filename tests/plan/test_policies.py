@@ -62,7 +62,7 @@ def test_lost_and_retrained_completed_models() -> None:
         PolicyRule("no-retrain-completed-model", "soft"),
     )
     lost, retrain = case_plan(
-        "s04_prune_after_the_replacement_completed", SpendOptions(rules=rules)
+        "t04_prune_after_the_replacement_completed", SpendOptions(rules=rules)
     ).policies
     assert (lost.passed, lost.message) == (False, "1 completed model deleted")
     assert retrain.passed
