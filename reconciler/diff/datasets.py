@@ -88,7 +88,7 @@ def _diff_dataset(
         )
         reason = "not compared: its images were not read"
         return Change(address=address, action="noop", reason=reason), outcome
-    if desired.upload_type == "basic" and live.upload_type == "advanced":
+    if live.upload_type == "advanced":  # whatever the manifest says: validate refuses advanced
         scope.result.errors.append(
             f"dataset '{scope.name}/{live.name}' is an 'advanced' (zip bulk upload) dataset in "
             "Bria, which the reconciler cannot upload to, and an upload type cannot change: "
