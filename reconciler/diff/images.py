@@ -144,6 +144,7 @@ def compare_images(
     wanted = {(img.file_name, img.digest[:DIGEST_LEN]): img for img in desired.images}
     desired_files = {img.file_name for img in desired.images}
     kept: dict[tuple[str, str], LiveImage] = {}
+    stale: list[str] = []  # the captions of edits.stale
     for live in sorted(live_images, key=lambda i: (i.image_name, i.id)):
         if live.id in adoption.kept:
             image = adoption.kept[live.id]
@@ -200,9 +201,21 @@ def compare_images(
             edits.caption_changes.append(image.file_name)
         elif check_continuation and not continues_prefix(live_image, live_prefix):
             edits.stale.append(live_image.image_name)
-    if edits.new_prefix is not None or edits.new_schema is not None:
-        edits.stale.clear()  # regenerated anyway
+            stale.append(live_image.caption or "")
+    if edits.new_prefix is not None or edits.new_schema is not None or not _share_a_prefix(stale):
+        edits.stale.clear()  # regenerated anyway, or not captions of another prefix
     return edits
+
+
+def _share_a_prefix(captions: Sequence[str], min_words: int = 3) -> bool:
+    """Whether automatic captions that do not continue the live prefix all start with one
+    text of at least `min_words` words: the old prefix they were made from. Continuations that
+    do not repeat their prefix (another reading of "continues the caption prefix") start with
+    different words, and judging those stale would regenerate them on every plan."""
+    if len(captions) < 2:
+        return True
+    first = captions[0].split()[:min_words]
+    return len(first) == min_words and all(c.split()[:min_words] == first for c in captions)
 
 
 def continues_prefix(image: LiveImage, prefix: str | None) -> bool:
