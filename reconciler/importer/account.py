@@ -3,7 +3,9 @@
 Import must never change the account it copies, so this module calls nothing but list routes:
 the projects, each wanted project's datasets (with their models, the same reads as a plan), and
 the images of the current version of each dataset that can be imported (older versions are only
-listed, so their images are never read).
+listed, so their images are never read). The reference does not say what an image list item
+holds; an image listed without its `image_url` is read once more by id (Get Image by ID promises
+the URL), so such a stand-in still imports.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from reconciler.client import BriaClient, ProjectRecord
+from reconciler.client import BriaClient, ImageRecord, ProjectRecord
 from reconciler.errors import ReconcilerError
 from reconciler.importer.convert import ProjectListing, Skipped, choose_datasets, project_problem
 from reconciler.live import READ_PARALLELISM, read_project_datasets
@@ -58,7 +60,7 @@ def read_account(
         images = dict(
             zip(
                 [d.id for d in wanted],
-                pool.map(lambda d: client.list_images(d.id), wanted),
+                pool.map(lambda d: list_images_with_urls(client, d.id), wanted),
                 strict=True,
             )
         )
@@ -71,3 +73,11 @@ def read_account(
         for project, datasets in zip(chosen, listed, strict=True)
     ]
     return listings, skipped
+
+
+def list_images_with_urls(client: BriaClient, dataset_id: int) -> list[ImageRecord]:
+    """The dataset's images; those listed without an `image_url` read again by id."""
+    return [
+        image if image.image_url else client.get_image(dataset_id, image.id)
+        for image in client.list_images(dataset_id)
+    ]

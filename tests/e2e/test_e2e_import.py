@@ -15,6 +15,7 @@ import pytest
 import yaml
 from console_account import build_console_account, new_requests, request_counts
 from e2e_support import TOKEN, run, running_emulator
+from hostile_server import Answer, HostileServer, Recorded, Rule
 
 from reconciler.client import BriaClient
 from reconciler.emulator.server import EmulatorServer
@@ -182,3 +183,40 @@ def test_a_manual_caption_a_manifest_cannot_hold_leaves_its_dataset_out(
     assert not Path("imported/lora/datasets/wip").exists()
     validate = run(console, "validate", "imported")
     assert validate.exit_code == 0, validate.output
+
+
+def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) -> None:
+    """The reference leaves an image list item's fields open and promises the URL only in Get
+    Image by ID: a stand-in listing images without `image_url` (in another order, with unknown
+    fields), whose image URLs redirect to storage, imports the same and plans clean."""
+    with HostileServer(console.url) as server:
+        storage = console.root_url
+        moved = server.url.removesuffix("/v1") + "/moved"
+
+        def listed(request: Recorded) -> Answer:
+            images = json.loads(server.forward(request).body)
+            for image in images:
+                del image["image_url"], image["thumbnail_url"]
+                image["labels"] = {"unknown": "field"}
+            return Answer(200, images[::-1])
+
+        def one(request: Recorded) -> Answer:
+            image = json.loads(server.forward(request).body)
+            image["image_url"] = image["image_url"].replace(storage, moved)
+            return Answer(200, image)
+
+        def redirect(request: Recorded) -> Answer:
+            target = storage + request.path.removeprefix("/moved")
+            return Answer(302, b"", "text/plain", headers=(("Location", target),))
+
+        server.script(
+            Rule("GET", r"/v1/tailored-gen/datasets/\d+/images", listed),
+            Rule("GET", r"/v1/tailored-gen/datasets/\d+/images/\d+", one),
+            Rule("GET", r"/moved/.+", redirect),
+        )
+        result = run(console, "import", "--out", "imported", BRIA_API_URL=server.url)
+        assert result.exit_code == 0, result.output
+        assert "Imported 2 projects, 3 datasets and 3 models" in result.output
+        assert "/moved/" in " ".join(server.routes())  # the URLs were the redirecting ones
+        planned = run(console, "plan", "imported", "--detailed-exitcode", BRIA_API_URL=server.url)
+        assert planned.exit_code == 0, planned.output
