@@ -197,6 +197,14 @@ def api_message(response: httpx.Response) -> str | None:
 
 
 def _message_from_json(body: Any) -> str:
+    """Bria's published error bodies: `{"message": ...}`, a bare JSON string (403 "Quota
+    exceeded: ..."), or a validation list `{"errors": [{"msg", "field_name", ...}]}`."""
+    if isinstance(body, str) and body:
+        return shorten(body)
+    if isinstance(body, Mapping) and isinstance(body.get("errors"), list):
+        found = [_field_error(item) for item in body["errors"] if isinstance(item, Mapping)]
+        if any(found):
+            return shorten("; ".join(text for text in found if text))
     if isinstance(body, Mapping):
         for key in ("message", "detail", "error_message", "error", "description"):
             value = body.get(key)
@@ -205,6 +213,13 @@ def _message_from_json(body: Any) -> str:
             if isinstance(value, Mapping | list) and value:
                 return _message_from_json(value)
     return shorten(json.dumps(body, ensure_ascii=False))
+
+
+def _field_error(item: Mapping[str, Any]) -> str | None:
+    message, field = item.get("msg"), item.get("field_name")
+    if not isinstance(message, str):
+        return None
+    return f"{field}: {message}" if isinstance(field, str) and field else message
 
 
 def error_for(method: str, path: str, response: httpx.Response) -> ResponseError:

@@ -422,7 +422,12 @@ def parse_model(
         name = ""
     else:
         name = req_str(obj, "name", what)
-    training_version = opt_enum(obj, "training_version", TRAINING_VERSIONS, what) or ""
+    training_mode = opt_enum(obj, "training_mode", TRAINING_MODES, what)
+    family = opt_str(obj, "training_version", what)
+    if training_mode is not None and family is not None and family.lower() not in TRAINING_VERSIONS:
+        training_version = ""  # a current model naming its family ("fibo", as projects do)
+    else:
+        training_version = opt_enum(obj, "training_version", TRAINING_VERSIONS, what) or ""
     return ModelRecord(
         id=req_int(obj, "id", what),
         name=name,
@@ -433,7 +438,7 @@ def parse_model(
         description=opt_str(obj, "description", what),
         generation_prefix=opt_str(obj, "generation_prefix", what),
         raw=_frozen(obj),
-        training_mode=opt_enum(obj, "training_mode", TRAINING_MODES, what),
+        training_mode=training_mode,
         active_model_version=_version(obj.get("active_model_version"), what),
         training_parameters=_training_parameters(obj.get("training_parameters"), what),
         checkpoint_steps=_checkpoint_steps(obj.get("checkpoint_steps"), what),

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.client import BriaClient, MalformedResponse
+from reconciler.client import BadRequest, BriaClient, Forbidden, MalformedResponse
 from reconciler.client.records import TrainingParameters
 
 TOKEN = "tok-GENERATIONS-77aa10"
@@ -129,6 +129,19 @@ def test_an_account_with_models_of_both_generations_is_read() -> None:
     assert light.training_parameters is None and light.checkpoint_steps is None
 
 
+def test_a_current_model_naming_its_family_is_read_and_a_reference_one_is_not() -> None:
+    fibo = {**CURRENT_MODELS[1], "training_version": "fibo"}
+    (model,) = answering([fibo]).list_models()
+    assert (model.generation, model.training_mode, model.training_version) == (
+        "current",
+        "expert",
+        "",
+    )
+    unknown = {**REFERENCE_MODEL, "training_version": "fibo"}
+    with pytest.raises(MalformedResponse, match="'training_version' has unknown value 'fibo'"):
+        answering([unknown]).list_models()
+
+
 def test_model_lists_ask_for_training_parameters() -> None:
     seen: list[httpx.Request] = []
 
@@ -213,3 +226,26 @@ def test_a_visual_schema_answered_as_an_object_is_read_as_its_text() -> None:
     assert dataset.visual_schema == '{"style": "flat"}'
     with pytest.raises(MalformedResponse, match="field 'visual_schema' should be a string"):
         answering({**CURRENT_DATASET, "visual_schema": 5}).get_dataset(456)
+
+
+def test_published_error_bodies_give_bria_s_message() -> None:
+    """Start Training's published 400 lists field errors; a 403 body is a bare JSON string."""
+    invalid = {
+        "errors": [
+            {
+                "msg": "Input should be less than or equal to 5000",
+                "field_name": "total_training_steps",
+                "field_input": "1000000",
+            }
+        ]
+    }
+    with pytest.raises(BadRequest) as refused:
+        answering(invalid, status=400).start_training(7, {"total_training_steps": 1000000})
+    assert str(refused.value) == (
+        "POST /tailored-gen/models/7/start_training: 400 Bad Request: total_training_steps: "
+        "Input should be less than or equal to 5000"
+    )
+    quota = "Quota exceeded: Free users can make up to 1000 requests in total."
+    with pytest.raises(Forbidden) as forbidden:
+        answering(quota, status=403).list_models()
+    assert str(forbidden.value).endswith(f"403 Forbidden: {quota}")
