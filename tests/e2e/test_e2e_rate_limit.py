@@ -122,3 +122,24 @@ def test_ctrl_c_stops_a_wait_for_the_rate_limit(world: World, phase: str) -> Non
         assert "interrupted while waiting for Bria's rate limit" in out + err
     else:
         assert "interrupted" in err
+
+
+def test_apply_wait_with_three_models_under_the_limit_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case scaled down: 10 requests per endpoint per 2 s, 3 models, --wait polls
+    GET /models/{id} past the window: the polls wait for the limit instead of dying."""
+    for world in make_world(tmp_path, monkeypatch):
+        world.tree.project("lora")
+        world.tree.dataset("lora", "lora-v1", image_files(3))
+        for name in ("m1", "m2", "m3"):
+            world.tree.model("lora", name, "lora-v1")
+        world.tree.write()
+        set_knobs(world.server, training_seconds=2.5, rate_limit_per_window=10, rate_window_s=2.0)
+        before = _statuses(world)
+        result = world.cli("apply", "manifests", "--auto-approve", "--wait", "--wait-timeout", "60")
+        assert result.exit_code == 0, result.output
+        assert "All 3 model(s) completed training" in result.output
+        new = _statuses(world) - before
+        assert new["200"] + new["201"] >= 3 * 4  # creates, starts, polls
+        assert new["429"] <= 3
