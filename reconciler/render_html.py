@@ -14,16 +14,15 @@ Pure: the thumbnails are made by the caller (`reconciler.thumbnails`) and passed
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from reconciler.image_review import ImageReview
 from reconciler.plan import Change, Plan
-from reconciler.plan_file import plan_to_json
 from reconciler.render import (
     NO_CHANGES,
     SYMBOLS,
     field_lines,
     image_lists,
+    shows_budget,
     summary_line,
 )
 from reconciler.render_escape import html_text, is_partial, word_diff
@@ -107,6 +106,10 @@ def _summary_chips(plan: Plan) -> str:
 
 def _alerts(plan: Plan) -> list[str]:
     out = []
+    for result in plan.policies:  # a failed policy first: it decides whether the plan may run
+        if not result.passed:
+            kind = "error" if result.blocks else "warn"
+            out.append(f'<p class="alert {kind}">{html_text(result.line())}</p>')
     for error in plan.errors:
         out.append(f'<p class="alert error"><b>Refused:</b> {html_text(error)}</p>')
     for warning in plan.warnings:
@@ -137,7 +140,7 @@ def _training(plan: Plan) -> list[str]:
             f"<td>{'retrains (replaces the model)' if change.action == 'replace' else 'trains'}"
             "</td></tr>"
         )
-    budget = plan_to_json(plan).get("budget")
+    budget = shows_budget(plan)
     if not rows and not budget:
         return []
     out = ['<section class="training">', "<h2>Training</h2>"]
@@ -149,21 +152,8 @@ def _training(plan: Plan) -> list[str]:
             "</tbody></table>",
         ]
     if budget:
-        out += ['<div class="budget"><h3>Budget</h3>', _value_html(budget), "</div>"]
+        out.append(f'<p class="budget"><b>Budget:</b> {html_text(plan.budget.line())}</p>')
     return [*out, "</section>"]
-
-
-def _value_html(value: Any) -> str:
-    """A JSON value (the budget) as nested definition lists."""
-    if isinstance(value, dict):
-        items = "".join(
-            f"<dt>{html_text(str(key).replace('_', ' '))}</dt><dd>{_value_html(item)}</dd>"
-            for key, item in value.items()
-        )
-        return f"<dl>{items}</dl>"
-    if isinstance(value, list):
-        return "<ul>" + "".join(f"<li>{_value_html(item)}</li>" for item in value) + "</ul>"
-    return html_text("none" if value is None else str(value))
 
 
 def _contents(plan: Plan) -> list[str]:

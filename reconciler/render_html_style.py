@@ -105,8 +105,7 @@ table { border-collapse: collapse; width: 100%; table-layout: fixed; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line);
   font-size: 14px; vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; }
-.budget dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
-.budget dt { color: var(--muted); } .budget dd { margin: 0; }
+.budget { margin: 8px 0 0; }
 .ops-count { margin: 12px 0 0; color: var(--muted); font-size: 13px; }
 details summary { cursor: pointer; font-weight: 600; }
 details ol, details ul { margin: 10px 0 0; padding-left: 22px; font-size: 14px; }

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 from PIL import Image
 from planner_cases.builders import desired_state, live_state
 
-from reconciler.plan import Plan, build_plan
+from reconciler.plan import Plan, SpendOptions, build_plan
+from reconciler.policies import PolicyRule
 from reconciler.render_html import render_html
 from reconciler.thumbnails import SIZE, placeholder, thumbnail, thumbnails
 
@@ -118,3 +120,18 @@ def test_thumbnails_are_small_jpegs_made_the_same_each_time(tmp_path: Path) -> N
         str(tmp_path / "none.png"): None,
     }
     assert placeholder("removed") != placeholder("missing")
+
+
+def test_training_section_has_the_budget_line_and_failed_policies_come_first() -> None:
+    case = json.loads((Path(__file__).parent / "planner_cases/p01_fresh_create.json").read_text())
+    rules = (PolicyRule("max-trainings", "soft", 1),)
+    plan = build_plan(
+        desired_state(case["desired"]), live_state(case["live"]), spend=SpendOptions(rules=rules)
+    )
+    page = render_html(plan, {}, PLACEHOLDERS)
+    assert f"<b>Budget:</b> {plan.budget.line()}</p>" in page
+    assert "<dt>" not in page  # not a dump of the budget's JSON
+    policy = page.index('<p class="alert error">Policy max-trainings (soft): FAILED')
+    assert policy < page.index('<section class="training">')
+    # a plan that trains nothing has no training section
+    assert '<section class="training">' not in render_html(edit_plan(), {}, PLACEHOLDERS)
