@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from reconciler.diff.changes import DiffResult, orphan_advice, plural
 from reconciler.diff.datasets import diff_datasets
+from reconciler.diff.generations import lock_warnings
 from reconciler.diff.live_index import AddressBook, ProjectIndex
 from reconciler.diff.models import delete_declared_models, diff_models
 from reconciler.diff.projects import diff_project
@@ -165,6 +166,8 @@ def _diff_project_tree(
     claimed = dataclasses.replace(trained, claimed=trained.claimed | deletions.claimed)
     changes += [*deletions.changes, *declared.changes, *trained.changes, *pruned]
     changes += prune_models(scope, claimed, removed, last_good)
+    lock = live.training_version if live is not None and project.mode != "replaced" else None
+    result.warnings += lock_warnings(name, lock, [step for c in changes for step in c.steps])
     return _guarded(
         result, desired_project, read_index, datasets, models, sorted(changes, key=_change_order)
     )

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from reconciler.state import DesiredModel, LiveModel, TrainingParameterItems
+from reconciler.steps import AnyStep, CreateModel
 
 
 def desired_training(desired: DesiredModel) -> str:
@@ -104,3 +106,27 @@ def _field(model: LiveModel) -> str:
 
 def _desired_field(desired: DesiredModel) -> str:
     return "training_mode" if desired.training_mode else "training_version"
+
+
+def lock_warnings(project: str, lock: str | None, steps: Iterable[AnyStep]) -> list[str]:
+    """Bria locks a project to one training version family (the project record's
+    `training_version`: 'max', or 'fibo' for the current generation): a model this plan creates
+    of another family may be refused. Said before apply, as Bria's refusal would come midway."""
+    wanted = {"max": "training_mode", "fibo": "max"}.get((lock or "").lower())
+    clashing = sorted(
+        step.model.remote_name
+        for step in steps
+        if isinstance(step, CreateModel)
+        and (
+            (wanted == "training_mode" and step.training_mode is not None)
+            or (wanted == "max" and step.training_version == "max")
+        )
+    )
+    if not clashing:
+        return []
+    kind = "training_mode" if wanted == "training_mode" else "max"
+    return [
+        f"project '{project}' is locked by Bria to the '{lock}' training version family, so it "
+        f"may refuse to create the {kind} model{'s' if len(clashing) > 1 else ''} "
+        f"{', '.join(repr(name) for name in clashing)}: keep each family in its own project"
+    ]
