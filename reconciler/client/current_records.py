@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.client.records import (
     RecordError,
     _frozen,
+    _schema_text,
     _json_type,
     _object,
     opt_int,
@@ -93,7 +94,14 @@ def parse_checkpoint_list(data: Any) -> CheckpointList:
 
 
 def parse_visual_schema(data: Any) -> str:
-    return req_str(_object(data, "visual schema answer"), "visual_schema", "visual schema answer")
+    """`visual_schema` is published as a string holding JSON; the JSON object itself is read as
+    its text, as dataset records are."""
+    what = "visual schema answer"
+    obj = _object(data, what)
+    text = _schema_text(obj.get("visual_schema"), what)
+    if text is None:
+        raise RecordError(f"{what} has no 'visual_schema'")
+    return text
 
 
 def parse_generation_result(data: Any, what: str = "generation result") -> GenerationResult:

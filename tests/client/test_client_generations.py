@@ -5,6 +5,7 @@ upload_type, a project's training_version lock). Answers are the published sampl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -249,3 +250,16 @@ def test_published_error_bodies_give_bria_s_message() -> None:
     with pytest.raises(Forbidden) as forbidden:
         answering(quota, status=403).list_models()
     assert str(forbidden.value).endswith(f"403 Forbidden: {quota}")
+
+
+@pytest.mark.parametrize(
+    "answer", [{"visual_schema": '{"style": "flat"}'}, {"visual_schema": {"style": "flat"}}]
+)
+def test_a_generated_visual_schema_is_read_as_json_text(answer: dict[str, Any]) -> None:
+    text = answering(answer).generate_visual_schema([b"png"] * 5)
+    assert json.loads(text) == {"style": "flat"}
+
+
+def test_a_visual_schema_answer_without_one_is_malformed() -> None:
+    with pytest.raises(MalformedResponse, match="visual schema answer has no 'visual_schema'"):
+        answering({"message": "ok"}).generate_visual_schema([b"png"] * 5)
