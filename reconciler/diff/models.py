@@ -468,7 +468,7 @@ def _before(model: LiveModel, entry: ModelVersion) -> dict[str, Any]:
         "dataset": entry.dataset.name,
         "training_version": model.training_version,
         "status": model.status,
-        "description": model.description,
+        "description": model.description or None,  # "" is no description, as None
     }
     if model.training_mode is not None:  # the current generation's fields instead
         del before["training_version"]

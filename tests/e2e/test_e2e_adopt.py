@@ -286,6 +286,8 @@ def test_after_import_a_caption_edit_in_a_completed_dataset_clones_it_like_any_o
         ("model.lora/chars-max", "replace", ["CreateModel", "StartTraining", "StopTraining"]),
     ]
     assert f"adopts 6 images by name; {CAVEAT}" in reasons(plan)["dataset.lora/chars"]
+    max_change = next(c for c in plan["changes"] if c["address"] == "model.lora/chars-max")
+    assert max_change["before"]["description"] is None  # Bria's "" is no description either
     assert run(console, "apply", "imported", "--auto-approve").exit_code == 0
     replan = run(console, "plan", "imported", "--detailed-exitcode")
     assert replan.exit_code == 0, replan.output  # the clone's images are still adopted
