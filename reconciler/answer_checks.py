@@ -69,6 +69,14 @@ class AnswerChecks:
             declared = parsed is None or parsed.base in bases
             self._strict_or_warn(_datasets_path(project_id), "dataset", record, declared)
 
+    def skipped_model(self, path: str, record: SkippedRecord, declared: Iterable[str]) -> None:
+        """A model left out of a dataset or model list (an unknown status, say): strict when a
+        manifest declares a model of that name (any version) in the project."""
+        parsed = parse_versioned_name(record.name) if record.name is not None else None
+        names = set(declared)
+        is_declared = parsed is None or parsed.base in names
+        self._strict_or_warn(path, "model", record, is_declared)
+
     def _strict_or_warn(self, path: str, kind: str, record: SkippedRecord, declared: bool) -> None:
         if declared:
             raise MalformedResponse("GET", path, None, record.problem)

@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from reconciler.answer_checks import AnswerChecks, Warn
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
-from reconciler.client.records import RecordList
+from reconciler.client.records import RecordList, SkippedRecord
 from reconciler.client.retry_policy import Backoff
 from reconciler.errors import ReconcilerError
 from reconciler.naming import parse_versioned_name
@@ -50,7 +50,13 @@ READ_PARALLELISM = 8
 CAPTION_JOB_WAIT_ENV = "RECONCILER_CAPTION_JOB_WAIT"
 DEFAULT_CAPTION_JOB_WAIT = 300.0
 _Record = TypeVar("_Record", ImageRecord, ModelRecord)
-DatasetsWithModels = RecordList[tuple[DatasetRecord, tuple[ModelRecord, ...]]]
+
+
+class DatasetsWithModels(RecordList[tuple[DatasetRecord, tuple[ModelRecord, ...]]]):
+    """A project's datasets with their models; `skipped` holds the datasets and
+    `skipped_models` the (call path, model) pairs a lenient read left out."""
+
+    skipped_models: tuple[tuple[str, SkippedRecord], ...] = ()
 
 
 class CaptionJobRunning(ReconcilerError):
@@ -92,8 +98,14 @@ def read_live_scope(client: BriaClient, scope: ReadScope, *, warn: Warn | None =
         for project in read:
             declared_bases = scope.dataset_bases.get(project.project_name)
             bases = missing_bases if declared_bases is None else declared_bases
-            listed = datasets_by_project[project.id]
+            listed = _unread_with_their_models(
+                datasets_by_project[project.id], declared_bases or frozenset()
+            )
+            datasets_by_project[project.id] = listed
             checks.skipped_datasets(project.id, listed.skipped, declared_bases or frozenset())
+            declared_models = scope.models.get(project.project_name, frozenset())
+            for path, model in listed.skipped_models:
+                checks.skipped_model(path, model, declared_models)
             wanted.extend(_datasets_needing_images(listed, bases))
         checks.one_home_per_id(datasets_by_project)
         settled = wait_for_caption_jobs(client, wanted)
@@ -176,11 +188,43 @@ def caption_job_wait() -> float:
         ) from None
 
 
+def _unread_with_their_models(
+    listed: DatasetsWithModels, declared_bases: frozenset[str]
+) -> DatasetsWithModels:
+    """A dataset no manifest declares whose model could not be read is left out whole, as if
+    the dataset itself could not be read (pruning it could hit a model still training); the
+    models left out of declared datasets stay in `skipped_models` for `AnswerChecks`."""
+    unread = {model.dataset_id: model for _path, model in listed.skipped_models}
+    undeclared = {
+        record.id
+        for record, _models in listed
+        if record.id in unread and not _is_declared(record.name, declared_bases)
+    }
+    if not undeclared:
+        return listed
+    result = DatasetsWithModels((r, m) for r, m in listed if r.id not in undeclared)
+    left_out = tuple(
+        SkippedRecord(id=r.id, name=r.name, problem=unread[r.id].problem)
+        for r, _models in listed
+        if r.id in undeclared
+    )
+    result.skipped = (*listed.skipped, *left_out)
+    result.skipped_models = tuple(
+        (path, model) for path, model in listed.skipped_models if model.dataset_id not in undeclared
+    )
+    return result
+
+
+def _is_declared(name: str, bases: frozenset[str]) -> bool:
+    parsed = parse_versioned_name(name)
+    return parsed is None or parsed.base in bases
+
+
 def _with_records(
     listed: DatasetsWithModels, fresh: dict[int, DatasetRecord]
 ) -> DatasetsWithModels:
-    result: DatasetsWithModels = RecordList((fresh.get(r.id, r), models) for r, models in listed)
-    result.skipped = listed.skipped
+    result = DatasetsWithModels((fresh.get(r.id, r), models) for r, models in listed)
+    result.skipped, result.skipped_models = listed.skipped, listed.skipped_models
     return result
 
 
@@ -188,21 +232,31 @@ def read_project_datasets(
     client: BriaClient, project_id: int, *, lenient: bool = False
 ) -> DatasetsWithModels:
     """The project's datasets with their models; one call unless the answer omits `models`.
-    `lenient`: datasets with an unknown enum value are left out into `.skipped`."""
+    `lenient`: datasets with an unknown enum value are left out into `.skipped`, models with
+    one into `.skipped_models`."""
     listed = client.list_project_datasets(project_id, include_models=True, lenient=lenient)
     records = sorted(listed, key=lambda d: d.id)
-    result: DatasetsWithModels = RecordList()
+    result = DatasetsWithModels()
     result.skipped = listed.skipped
     if any(record.models is None or _lacks_training(record.models) for record in records):
         # The API did not embed the models (or embedded current-generation models without
         # their training parameters, which only the model lists give when asked): one list
         # per project, never a guess.
         by_dataset: dict[int | None, list[ModelRecord]] = {}
-        for model in client.list_project_models(project_id):
+        models = client.list_project_models(project_id, lenient=lenient)
+        for model in models:
             by_dataset.setdefault(model.dataset_id, []).append(model)
         result.extend((r, tuple(by_dataset.get(r.id, ()))) for r in records)
+        path = f"/tailored-gen/projects/{project_id}/models"
+        result.skipped_models = tuple((path, skipped) for skipped in models.skipped)
     else:
         result.extend((r, tuple(r.models or ())) for r in records)
+        path = f"/tailored-gen/projects/{project_id}/datasets"
+        result.skipped_models = tuple(
+            (path, dataclasses.replace(skipped, dataset_id=record.id))
+            for record in records
+            for skipped in record.skipped_models
+        )
     return result
 
 

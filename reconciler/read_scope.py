@@ -25,6 +25,10 @@ class ReadScope:
     projects: frozenset[str] = frozenset()
     # project -> declared (not deleted) dataset base names whose current version's images we need
     dataset_bases: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # project -> declared model names: a model of these with a value the client does not know
+    # stops the run, any other is left out with a warning. Not saved with a plan (`as_pairs`):
+    # `apply PLANFILE` reads leniently, and a model left out then moves the fingerprint.
+    models: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
 
     def as_pairs(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(project, (bases...)) pairs, sorted: the scope as a saved plan records it."""
@@ -51,9 +55,13 @@ def scope_from_desired(desired: DesiredState) -> ReadScope:
     for dataset in desired.datasets:
         if not dataset.delete and dataset.project not in deleted:
             bases[dataset.project].add(dataset.name)
+    models: dict[str, set[str]] = {name: set() for name in projects}
+    for model in desired.models:
+        models[model.project].add(model.name)
     return ReadScope(
         projects=frozenset(projects),
         dataset_bases={name: frozenset(names) for name, names in bases.items()},
+        models={name: frozenset(names) for name, names in models.items()},
     )
 
 

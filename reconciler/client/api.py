@@ -269,7 +269,9 @@ class BriaClient:
             "/tailored-gen/projects/{project_id}/datasets",
             lambda a: parse_list(
                 a,
-                lambda item, what: parse_dataset(item, what, project_id=project_id),
+                lambda item, what: parse_dataset(
+                    item, what, project_id=project_id, lenient=lenient
+                ),
                 "dataset",
                 lenient=lenient,
             ),

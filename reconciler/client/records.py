@@ -68,6 +68,7 @@ class SkippedRecord:
     id: int | None
     name: str | None
     problem: str
+    dataset_id: int | None = None  # a model's dataset, when the item names one
 
 
 class RecordList(list[T]):
@@ -191,6 +192,8 @@ class DatasetRecord:
     # current generation: the JSON visual schema (a string, as Bria stores it) and upload type
     visual_schema: str | None = None
     upload_type: str | None = None  # basic | advanced
+    # embedded models a lenient parse left out (an unknown status): the caller decides
+    skipped_models: tuple[SkippedRecord, ...] = field(default=(), compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- field readers
@@ -315,10 +318,12 @@ def parse_list(
 def _skipped(item: Any, problem: str) -> SkippedRecord:
     obj = item if isinstance(item, Mapping) else {}
     item_id, name = obj.get("id"), obj.get("name", obj.get("project_name"))
+    dataset_id = obj.get("dataset_id")
     return SkippedRecord(
         id=item_id if _is_int(item_id) else None,
         name=name if isinstance(name, str) else None,
         problem=problem,
+        dataset_id=dataset_id if _is_int(dataset_id) else None,
     )
 
 
@@ -508,13 +513,16 @@ def _step(item: Any) -> int | None:
 
 
 def parse_dataset(
-    data: Any, what: str = "dataset", *, project_id: int | None = None
+    data: Any, what: str = "dataset", *, project_id: int | None = None, lenient: bool = False
 ) -> DatasetRecord:
-    """`project_id`: the project the dataset was listed under (checked against the answer)."""
+    """`project_id`: the project the dataset was listed under (checked against the answer).
+    `lenient`: an embedded model with an unknown enum value is left out into `skipped_models`
+    (the dataset itself is still read strictly)."""
     obj = _object(data, what)
     dataset_id = req_int(obj, "id", what)
     belongs(opt_int(obj, "project_id", what), project_id, "project", what)
     images = models = model_ids = None
+    skipped_models: tuple[SkippedRecord, ...] = ()
     if obj.get("images") is not None:
         images = tuple(
             parse_list(
@@ -524,13 +532,13 @@ def parse_dataset(
             )
         )
     if obj.get("models") is not None:
-        models = tuple(
-            parse_list(
-                obj["models"],
-                lambda item, label: parse_model(item, label, dataset_id=dataset_id),
-                f"{what} model",
-            )
+        embedded = parse_list(
+            obj["models"],
+            lambda item, label: parse_model(item, label, dataset_id=dataset_id),
+            f"{what} model",
+            lenient=lenient,
         )
+        models, skipped_models = tuple(embedded), embedded.skipped
     if obj.get("model_ids") is not None:
         model_ids = _model_ids(obj["model_ids"], what)
     return DatasetRecord(
@@ -549,4 +557,5 @@ def parse_dataset(
         raw=_frozen(obj),
         visual_schema=_schema_text(obj.get("visual_schema"), what),
         upload_type=opt_enum(obj, "upload_type", UPLOAD_TYPES, what),
+        skipped_models=skipped_models,
     )

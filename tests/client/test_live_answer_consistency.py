@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hostile_server import Answer, HostileServer, Rule
 from test_hostile_answers import (
@@ -133,7 +134,7 @@ def test_an_unknown_status_on_an_undeclared_dataset_is_skipped_not_pruned(
         "id": 500,
         "project_id": account.project_id,
         "name": "console-v1",
-        "status": "archived",
+        "status": "draft",
         "models": [{"id": 900, "name": "m", "status": "syncing", "training_version": "light"}],
     }
     hostile.script(Rule("GET", DATASETS, Answer(200, [*account.datasets, stray])))
@@ -149,3 +150,57 @@ def test_an_unknown_status_on_an_undeclared_dataset_is_skipped_not_pruned(
     )
     assert "unknown value 'syncing'" in warnings[0]
     assert "console-v1" not in result.stdout
+
+
+def _with_model(account: Account, model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The project's dataset list with `model` added to the declared dataset `lora-v1`."""
+    datasets = copy.deepcopy(account.datasets)
+    datasets[0]["models"].append({**datasets[0]["models"][0], **model})
+    return datasets
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["in-dataset-list", "in-model-list"])
+def test_an_unknown_status_on_an_undeclared_model_of_a_declared_dataset_is_skipped(
+    account: Account, hostile: HostileServer, embedded: bool
+) -> None:
+    stray = {"id": 901, "name": "console-model", "status": "syncing"}
+    if embedded:
+        hostile.script(Rule("GET", DATASETS, Answer(200, _with_model(account, stray))))
+        path = f"/tailored-gen/projects/{account.project_id}/datasets"
+    else:  # a dataset list without models: the planner reads the project's model list
+        without = [{k: v for k, v in d.items() if k != "models"} for d in account.datasets]
+        (listed,) = _with_model(account, stray)[0]["models"][-1:]
+        models = [*account.datasets[0]["models"], listed]
+        hostile.script(
+            Rule("GET", DATASETS, Answer(200, without)),
+            Rule("GET", r"/v1/tailored-gen/projects/\d+/models", Answer(200, models)),
+        )
+        path = f"/tailored-gen/projects/{account.project_id}/models"
+
+    code, stdout, stderr = _plan(hostile.url)
+
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, stderr
+    assert warnings[0].startswith(
+        f"warning: GET {path}: skipped model 'console-model' (id 901), which no manifest declares: "
+    )
+    assert "unknown value 'syncing'" in warnings[0]
+    assert "lora-03.png" in stdout and "lora-max" in stdout  # the plan itself as usual
+
+
+def test_an_unknown_status_on_a_declared_model_stops_the_run(
+    account: Account, hostile: HostileServer
+) -> None:
+    datasets = copy.deepcopy(account.datasets)
+    (model,) = datasets[0]["models"]
+    assert model["name"] == "lora-light"
+    model["status"] = "syncing"
+    hostile.script(Rule("GET", DATASETS, Answer(200, datasets)))
+    for outcome in run_plan_and_apply(hostile.url, account.root):
+        assert_refused_cleanly(
+            outcome,
+            f"GET /tailored-gen/projects/{account.project_id}/datasets",
+            "field 'status' has unknown value 'syncing'",
+        )
+    assert hostile.writes() == []
