@@ -16,9 +16,9 @@ from typing import Any
 from reconciler.client.records import (
     RecordError,
     _frozen,
-    _schema_text,
     _json_type,
     _object,
+    _schema_text,
     opt_int,
     opt_str,
     parse_list,

@@ -19,6 +19,8 @@ from typing import Any
 from reconciler.state import DesiredModel, LiveModel, TrainingParameterItems
 from reconciler.steps import AnyStep, CreateModel
 
+DEFAULT_TOTAL_STEPS = 750  # Start Training's published default total_training_steps
+
 
 def desired_training(desired: DesiredModel) -> str:
     """`light`, `max`, `fully_automated` or `expert`, for reasons and the plan's after."""
@@ -62,17 +64,31 @@ def checkpoint_note(desired: DesiredModel, model: LiveModel) -> str | None:
     on. None when they agree, or when the model has not finished training."""
     if desired.checkpoint is None or model.active_model_version is None:
         return None
-    if model.status != "Completed" or model.active_model_version == str(desired.checkpoint):
+    active = _active_step(desired, model)
+    if model.status != "Completed" or active == str(desired.checkpoint):
         return None
     missing = ""
     if model.checkpoint_steps is not None and desired.checkpoint not in model.checkpoint_steps:
         missing = f" (and it has no checkpoint {desired.checkpoint} any more)"
     return (
-        f"model '{model.name}' uses checkpoint {model.active_model_version} for inference, not "
+        f"model '{model.name}' uses checkpoint {active} for inference, not "
         f"{desired.checkpoint}{missing}: Bria's API cannot select a checkpoint (Update Model "
         f"takes only name and description), so the plan changes nothing; select checkpoint "
         f"{desired.checkpoint} in Bria's console"
     )
+
+
+def _active_step(desired: DesiredModel, model: LiveModel) -> str | None:
+    """The checkpoint used for inference as a step: Bria's "default" is the training's last
+    step (the last saved checkpoint, else the trained total_training_steps)."""
+    active = model.active_model_version
+    if active is None or active.strip().lower() != "default":
+        return active
+    if model.checkpoint_steps:
+        return str(max(model.checkpoint_steps))
+    trained = dict(model.training_parameters or ()) or dict(desired.training_parameters or ())
+    total = trained.get("total_training_steps", DEFAULT_TOTAL_STEPS)
+    return str(total) if isinstance(total, int) else active
 
 
 def schema_text_differs(desired: str | None, live: str | None) -> bool:
