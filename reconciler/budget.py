@@ -60,10 +60,12 @@ class Budget:
     currency: str | None = None
 
     def line(self) -> str:
-        """`Training: 2 to start (1 retrain), 1 to stop, 0 lost; 2-6 h (reference: 1-3 h each)`."""
+        """`Training budget: 2 to start, 1 to replace, 1 to stop, 0 completed models lost; 2-6 h
+        of training (light: 1-3 h each, reference)` (the trainings to replace are among those to
+        start)."""
         text = (
-            f"Training: {self.start} to start ({plural(self.replace, 'retrain')}), "
-            f"{self.stop} to stop, {self.lost} completed lost"
+            f"Training budget: {self.start} to start, {self.replace} to replace, {self.stop} to "
+            f"stop, {plural(self.lost, 'completed model')} lost"
         )
         if self.start:
             text += f"; {_range(self.hours_low, self.hours_high)} of training"
@@ -179,7 +181,7 @@ def _lost(steps: Sequence[AnyStep], models: Mapping[int, LiveModel], live: LiveS
 def budget_to_json(budget: Budget) -> dict[str, Any]:
     data: dict[str, Any] = {
         "trainings_to_start": budget.start,
-        "retrains": budget.replace,
+        "trainings_to_replace": budget.replace,
         "trainings_to_stop": budget.stop,
         "completed_models_lost": budget.lost,
         "hours": {"low": budget.hours_low, "high": budget.hours_high},
@@ -208,7 +210,7 @@ def budget_from_json(data: Mapping[str, Any] | None) -> Budget:
     cost = data.get("cost") or {}
     return Budget(
         start=data["trainings_to_start"],
-        replace=data["retrains"],
+        replace=data["trainings_to_replace"],
         stop=data["trainings_to_stop"],
         lost=data["completed_models_lost"],
         hours_low=data["hours"]["low"],

@@ -96,7 +96,7 @@ def test_prune_keeps_the_last_completed_model_until_its_replacement_completes(
         "the old model 'lora-light' (Completed) is kept until 'lora-light~2' has completed "
         "training (the last Completed version; a later apply with --prune deletes it)"
     ) in plan.output
-    assert "completed lost" in plan.output and "0 completed lost" in plan.output
+    assert "0 completed models lost" in plan.output
     world.apply("--prune")
     assert models(world) == {"lora-light": "Completed", "lora-light~2": "InProgress"}
     # while the replacement trains, --prune still keeps it (and its dataset)
@@ -120,7 +120,8 @@ def test_the_budget_is_in_text_markdown_and_json(world: World) -> None:
     )
     text = world.plan("--pricing", "prices.yaml")
     line = (
-        "Training: 2 to start (0 retrains), 0 to stop, 0 completed lost; 2-6 h of training "
+        "Training budget: 2 to start, 0 to replace, 0 to stop, 0 completed models lost; "
+        "2-6 h of training "
         "(light: 1-3 h each, reference; max: 1-3 h each, reference); cost 110-130 EUR"
     )
     assert line in text.output.splitlines()
@@ -130,7 +131,7 @@ def test_the_budget_is_in_text_markdown_and_json(world: World) -> None:
     assert not list(Draft202012Validator(PLAN_SCHEMA).iter_errors(data))
     assert data["budget"] == {
         "trainings_to_start": 2,
-        "retrains": 0,
+        "trainings_to_replace": 0,
         "trainings_to_stop": 0,
         "completed_models_lost": 0,
         "hours": {"low": 2.0, "high": 6.0},

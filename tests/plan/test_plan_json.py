@@ -52,7 +52,7 @@ def test_json_of_a_clone_plan() -> None:
     # the last Completed model stays until its replacement completes: nothing completed is lost
     assert data["budget"] == {
         "trainings_to_start": 1,
-        "retrains": 1,
+        "trainings_to_replace": 1,
         "trainings_to_stop": 1,
         "completed_models_lost": 0,
         "hours": {"low": 1.0, "high": 3.0},

@@ -85,7 +85,8 @@ def test_text_counts_actions_and_warns_loudly_about_training_and_lost_models() -
     tail = text.splitlines()[-3:]
     assert tail == [
         "Plan: 0 to create, 0 to update, 1 to clone, 1 to replace (retrain), 1 to delete.",
-        "Training: 1 to start (1 retrain), 1 to stop, 0 completed lost; 1-3 h of training "
+        "Training budget: 1 to start, 1 to replace, 1 to stop, 0 completed models lost; "
+        "1-3 h of training "
         "(light: 1-3 h each, reference)",
         "WARNING: 1 model will train (1-3 hours each)",
     ]
@@ -102,7 +103,7 @@ def test_text_warns_loudly_about_lost_models() -> None:
     assert "WARNING: completed model 'lora/lora-light' will be deleted (its training is lost)" in (
         text
     )
-    assert "completed lost" in text
+    assert "1 completed model lost" in text
 
 
 def test_text_of_a_fresh_create_counts_and_warns() -> None:
@@ -111,7 +112,8 @@ def test_text_of_a_fresh_create_counts_and_warns() -> None:
     assert '      ip_name: "Lora"\n' in text
     assert text.endswith(
         "Plan: 4 to create, 0 to update, 0 to clone, 0 to replace (retrain), 0 to delete.\n"
-        "Training: 2 to start (0 retrains), 0 to stop, 0 completed lost; 2-6 h of training "
+        "Training budget: 2 to start, 0 to replace, 0 to stop, 0 completed models lost; "
+        "2-6 h of training "
         "(light: 1-3 h each, reference; max: 1-3 h each, reference)\n"
         "WARNING: 2 models will train (1-3 hours each)\n"
     )
