@@ -221,3 +221,20 @@ def test_a_bad_config_is_one_line_naming_the_file_line_and_field(world: World) -
     assert "Traceback" not in plan.output
     unknown = world.cli("plan", "manifests", "--override", "max-train")
     assert unknown.exit_code == 1 and "--override 'max-train' is not a policy" in unknown.output
+
+
+def test_a_saved_plan_is_held_to_its_policies_with_the_apply_s_overrides(world: World) -> None:
+    write_config(world, "policies:\n  max-trainings: {level: soft, limit: 0}\n")
+    saved = policy_plan(world, "--out", "plan.json")
+    assert saved.exit_code == 1  # refused, but saved for a reviewer to override
+    data = json.loads((world.root / "plan.json").read_text())
+    assert [p["name"] for p in data["policies"] if p["blocks"]] == ["max-trainings"]
+    before = world.raw_state()
+    refused = world.cli("apply", "--plan", "plan.json", "--auto-approve")
+    assert refused.exit_code == 1 and "nothing was changed" in refused.output
+    assert world.raw_state() == before
+    applied = world.cli(
+        "apply", "--plan", "plan.json", "--auto-approve", "--override", "max-trainings"
+    )
+    assert applied.exit_code == 0, applied.output
+    assert "overridden (--override max-trainings)" in applied.output
