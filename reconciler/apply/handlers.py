@@ -333,8 +333,9 @@ def _read_checked(step: UploadImage) -> bytes:
         forget_cached_digest(step.path)  # so the next plan reads the file anew
         raise ImageChanged(
             f"image file '{step.path}' changed since the plan was made (its content no longer "
-            f"matches digest {step.digest[:16]}); refusing to upload it: run plan again (it "
-            "reads the file anew)"
+            f"matches digest {step.digest[:16]}); refusing to upload it. Its cached digest is "
+            "dropped, so the next plan reads the file anew: run apply again (with a saved "
+            "plan: run plan --out again first)"
         )
     return content
 

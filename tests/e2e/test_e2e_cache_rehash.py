@@ -6,6 +6,7 @@ rewrite can make it lie any more.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -43,6 +44,16 @@ def test_a_disagreeing_rehash_drops_the_cache_entry_and_the_next_run_converges(
 
     assert failed.exit_code == 1
     assert "changed since the plan was made" in failed.output
+    assert (
+        "Its cached digest is dropped, so the next plan reads the file anew: run apply again"
+        in (failed.output)
+    )
     assert poisoned not in json.loads(cache.read_text())["images"]
+    replanned = world.plan("--out", "again.plan.json")
+    assert replanned.exit_code == 0, replanned.output
+    real = hashlib.sha256((folder / "lora-02.png").read_bytes()).hexdigest()
+    saved = (world.root / "again.plan.json").read_text()
+    assert real in saved  # the next plan uploads the file's real content ...
+    assert "ab" * 32 not in saved  # ... and never the digest the cache lied about
     world.apply()
     assert_converged_exactly(world)
