@@ -99,3 +99,22 @@ def test_mypy_catches_a_mistyped_seam(snippet: str, expected: str, tmp_path: Pat
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert expected in proc.stdout, proc.stdout
+
+
+def test_every_top_level_module_is_under_the_emulator_contracts() -> None:
+    """A new module cannot slip past 'only the CLI wiring starts the emulator' (and the
+    emulator may import none of it): both contracts list every top-level module."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    by_name = {c["name"]: c for c in contracts["contracts"]}
+    wiring = next(c for name, c in by_name.items() if name.startswith("Only the CLI wiring"))
+    apart = by_name["The emulator imports nothing of the product"]
+    package = ROOT / "reconciler"
+    modules = {
+        f"reconciler.{p.stem if p.is_file() else p.name}"
+        for p in package.iterdir()
+        if (p.suffix == ".py" and not p.stem.startswith("__")) or (p / "__init__.py").exists()
+    } - {"reconciler.emulator"}
+    assert modules <= set(wiring["source_modules"])
+    assert modules - {"reconciler.bria_defaults"} <= set(apart["forbidden_modules"])
