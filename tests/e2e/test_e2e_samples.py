@@ -150,3 +150,45 @@ def test_an_unwritable_out_folder_is_refused_before_anything_is_generated(world:
         "was generated"
     )
     assert _generation_calls(world) == 0
+
+
+def test_results_paid_for_by_an_interrupted_run_are_downloaded_not_generated_again(
+    world: World,
+) -> None:
+    set_knobs(world.server, training_seconds=0.3)
+    world.tree = ManifestTree(world.root)
+    world.tree.project("lora")
+    world.tree.dataset("lora", "lora-v1", image_files(2, prefix="lora"))
+    light = world.tree.model("lora", "lora-light", "lora-v1")
+    light["spec"]["samples"] = [{"prompt": "Lora waving", "seed": 5}]
+    world.apply()
+    _wait_completed(world)
+    set_knobs(world.server, generation_seconds=1.5)  # results not ready within the timeout below
+    first = world.cli("samples", "manifests", "--wait-timeout", "0.3")
+    assert first.exit_code == 1, first.output
+    assert "results were not ready after" in first.stderr
+    assert _generation_calls(world) == 1
+    second = world.cli("samples", "manifests")
+    assert second.exit_code == 0, second.output
+    assert second.stderr.splitlines()[0] == (
+        "samples: 0 images to generate (0 requests; 0 cached; 1 made by an interrupted run, to "
+        "download) for 1 model version"
+    )
+    assert _generation_calls(world) == 1  # paid once, downloaded by the next run
+    assert Path("generated/samples/index.html").read_text().count("<img ") == 1
+    third = world.cli("samples", "manifests")
+    assert third.stderr.splitlines()[0].startswith(
+        "samples: 0 images to generate (0 requests; 1 cached)"
+    )
+    # results whose URLs no longer answer are generated again, said on stderr
+    (pending_file,) = [p for p in Path(".reconciler/samples").rglob("meta.json")]
+    key_folder = pending_file.parent
+    (key_folder / "meta.json").unlink()
+    (key_folder / "pending.json").write_text(
+        '{"format_version": 1, "results": [{"url": "http://127.0.0.1:9/gone.png", "seed": 5}]}'
+    )
+    set_knobs(world.server, generation_seconds=0)
+    fourth = world.cli("samples", "manifests", "--wait-timeout", "0.5")
+    assert fourth.exit_code == 0, fourth.output
+    assert "samples: lora/lora-light~1: the interrupted run's results are gone" in fourth.stderr
+    assert _generation_calls(world) == 2
