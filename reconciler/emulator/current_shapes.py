@@ -34,6 +34,7 @@ def current_project_json(project: Row, lock: str | None) -> dict[str, Any]:
     shaped["training_version"] = lock
     shaped["status"] = shaped.pop("status")
     shaped["created_at"] = created_at
+    shaped["updated_at"] = timestamp(project["updated_at"])  # Get Projects lists it
     return shaped
 
 
@@ -102,6 +103,7 @@ def current_model_json(
         "dataset_id": model["dataset_id"],
         "created_at": timestamp(model["created_at"]),
         "updated_at": timestamp(model["updated_at"]),
+        "custom_metadata": "",  # in Create Model's and Start Training's published answers
         "active_model_version": active_model_version(model, status),
     }
     if with_training:

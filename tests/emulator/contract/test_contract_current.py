@@ -88,6 +88,27 @@ def test_a_model_created_without_description_has_an_empty_one(bria: Target) -> N
 
 
 @current
+def test_answers_carry_every_field_the_published_openapi_lists(bria: Target) -> None:
+    client = bria.client
+    model = _model(bria, "expert")
+    assert set(model.raw) >= {
+        "id", "name", "description", "status", "training_mode", "project_id", "dataset_id",
+        "created_at", "updated_at", "custom_metadata", "active_model_version",
+        "training_parameters", "checkpoint_steps",
+    }  # fmt: skip
+    (project,) = [p for p in client.list_projects() if p.id == model.project_id]
+    assert set(project.raw) >= {
+        "id", "project_name", "project_description", "ip_name", "ip_description", "ip_medium",
+        "ip_type", "status", "created_at", "updated_at",
+    }  # fmt: skip
+    assert model.dataset_id is not None
+    assert set(client.get_dataset(model.dataset_id).raw) >= {
+        "id", "project_id", "name", "visual_schema", "status", "captions_update_status",
+        "upload_type", "images_count", "images", "created_at", "updated_at",
+    }  # fmt: skip
+
+
+@current
 def test_create_model_rules(bria: Target) -> None:
     client = bria.client
     dataset_id = _draft(bria)
