@@ -121,12 +121,24 @@ def parse_generation_answer(data: Any) -> GenerationResult | GenerationAccepted:
         return parse_generation_result(obj["result"])
     if obj.get("image_url") is not None:
         return parse_generation_result(obj)
+    status_url = opt_str(obj, "status_url", "generation answer")
     if obj.get("request_id") is None:
-        raise RecordError("generation answer has neither 'image_url' nor 'request_id'")
+        # only the status URL (.../v2/status/{request_id}): its last segment is the request id
+        tail = (status_url or "").split("?")[0].rstrip("/").rpartition("/")[2]
+        if not tail or not all(c.isalnum() or c in "-_" for c in tail):
+            raise RecordError("generation answer has neither 'image_url' nor 'request_id'")
+        return GenerationAccepted(request_id=tail, status_url=status_url)
+    request_id = obj["request_id"]
+    if _is_whole(request_id):  # published as a string; a number is the same id
+        request_id = str(request_id)
     return GenerationAccepted(
-        request_id=req_str(obj, "request_id", "generation answer"),
-        status_url=opt_str(obj, "status_url", "generation answer"),
+        request_id=req_str({"request_id": request_id}, "request_id", "generation answer"),
+        status_url=status_url,
     )
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def parse_generation_status(data: Any, request_id: str) -> GenerationStatus:

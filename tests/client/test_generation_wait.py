@@ -98,3 +98,26 @@ def test_an_unknown_status_or_a_completed_answer_without_result_is_malformed() -
         generate_and_wait(scripted({"status": "DONE"}), 7, prompt="x")
     with pytest.raises(MalformedResponse, match="is COMPLETED but has no 'result'"):
         generate_and_wait(scripted({"status": "COMPLETED"}), 7, prompt="x")
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [
+        {"status_url": "https://engine.prod.bria-api.com/v2/status/r-9_a"},  # no request_id
+        {"request_id": "r-9_a"},  # no status_url
+    ],
+)
+def test_a_202_names_its_request_by_id_or_by_status_url(accepted: dict[str, Any]) -> None:
+    client = scripted(
+        {"status": "COMPLETED", "result": {"image_url": "https://x/b.png"}}, first=(202, accepted)
+    )
+    time = FakeTime()
+    result = generate_and_wait(client, 7, prompt="a cat", sleep=time.sleep, clock=time.clock)
+    assert result.image_url == "https://x/b.png"
+    assert client.seen[-1] == "GET /v2/status/r-9_a"  # type: ignore[attr-defined]
+
+
+def test_a_202_naming_no_request_is_malformed() -> None:
+    client = scripted(first=(202, {"message": "accepted"}))
+    with pytest.raises(MalformedResponse, match="neither 'image_url' nor 'request_id'"):
+        generate_and_wait(client, 7, prompt="a cat")
