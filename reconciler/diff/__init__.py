@@ -160,7 +160,7 @@ def _diff_project_tree(
     last_good = last_completed_versions(scope)
     doomed = models_on_pruned_datasets(scope, declared, last_good)
     renames = find_model_renames(scope, declared.outcomes)
-    trained = diff_models(scope, declared.outcomes, renames, doomed, last_good)
+    trained = diff_models(scope, declared.outcomes, renames, doomed, last_good, removed)
     pruned, pruned_models = prune_datasets(scope, declared, trained, removed, last_good)
     removed |= pruned_models
     claimed = dataclasses.replace(trained, claimed=trained.claimed | deletions.claimed)

@@ -65,9 +65,11 @@ def diff_models(
     renames: Mapping[str, ModelVersion],
     doomed: frozenset[int],
     last_good: frozenset[int] = frozenset(),
+    removed: frozenset[int] = frozenset(),
 ) -> ModelsDiff:
     """Every declared model not marked for deletion. `doomed`: live models deleted with a
-    pruned dataset (a replaced one among them goes once its replacement has started)."""
+    pruned dataset (a replaced one among them goes once its replacement has started);
+    `removed`: live models other changes delete (with a dataset marked for deletion)."""
     changes: list[Change] = []
     claimed: set[int] = set()
     replaced: dict[int, Replacement] = {}
@@ -77,7 +79,15 @@ def diff_models(
         address = scope.address("model", desired.name)
         renamed_from = renames.get(desired.name)
         change = _diff_model(
-            scope, desired, address, outcomes, renamed_from, doomed, last_good, claimed, replaced
+            scope,
+            desired,
+            address,
+            outcomes,
+            renamed_from,
+            doomed | removed,
+            last_good,
+            claimed,
+            replaced,
         )
         changes.append(change)
     return ModelsDiff(tuple(changes), frozenset(claimed), frozenset(), replaced)
@@ -301,11 +311,10 @@ def _replace(
                 f"; {old_text} is kept until '{name}' has completed training (the last Completed "
                 "version; a later apply with --prune deletes it)"
             )
-        elif old.id in doomed:  # its dataset is pruned: create before destroy
-            reason += (
-                f"; {old_text} is deleted with dataset '{current.dataset.name}' (--prune) once "
-                f"'{name}' has started training"
-            )
+        elif old.id in doomed:  # its dataset is deleted (pruned): create before destroy
+            reason += f"; {old_text} is deleted with dataset '{current.dataset.name}'"
+            if scope.prune:
+                reason += f" (--prune) once '{name}' has started training"
         elif scope.prune:
             reason += f"; {old_text} is deleted (--prune) once '{name}' has started training"
         else:
@@ -317,7 +326,8 @@ def _replace(
                 )
         if old.status == ModelStatus.IN_PROGRESS:
             on = "on a superseded dataset" if outcome.fresh or "dataset" in problems[0] else ""
-            reason += _supersede_training(scope, desired, steps, old, started, on)
+            deleted = old.id in doomed
+            reason += _supersede_training(scope, desired, steps, old, started, on, deleted)
     change = Change(
         address=address,
         action="replace",
@@ -336,6 +346,7 @@ def _supersede_training(
     old: LiveModel,
     started: str,
     on: str,
+    deleted: bool,
 ) -> str:
     """A replaced model still training (never Completed): nothing declared will use it, so its
     training is stopped once the replacement has started (with --prune it is deleted, which
@@ -347,6 +358,8 @@ def _supersede_training(
     subject = f"model '{scope.name}/{old.name}' is {still}: {left}"
     if scope.prune:
         outcome = "its training is stopped (--prune deletes it)"
+    elif deleted:
+        outcome = "its training is stopped (it is deleted with its dataset)"
     elif desired.keep_superseded_training or scope.keep_superseded:
         outcome = f"it keeps running and costs {left.removesuffix(' left')} more (keep-superseded)"
     else:

@@ -12,14 +12,18 @@ import pytest
 from planner_cases.builders import desired_state, live_state, step_line
 
 from reconciler.budget import budget_to_json
-from reconciler.plan import Plan, build_plan
+from reconciler.plan import Plan, SpendOptions, build_plan
 
 CASES = sorted((Path(__file__).parent / "planner_cases").glob("*.json"))
 
 
 def load_case(path: Path) -> tuple[dict[str, Any], Plan]:
     case = json.loads(path.read_text())
-    plan = build_plan(desired_state(case["desired"]), live_state(case["live"]), prune=case["prune"])
+    # "now" (epoch seconds) lets a case say how long a running training has left
+    spend = SpendOptions(keep_superseded=case.get("keep_superseded", False), now=case.get("now"))
+    plan = build_plan(
+        desired_state(case["desired"]), live_state(case["live"]), prune=case["prune"], spend=spend
+    )
     return case, plan
 
 

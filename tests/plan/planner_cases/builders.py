@@ -130,6 +130,8 @@ def live_state(spec: dict[str, Any]) -> LiveState:
                             training_mode=m.get("training_mode"),
                             training_parameters=_items(m.get("training_parameters")),
                             active_model_version=m.get("active_model_version"),
+                            created_at=m.get("created_at"),
+                            updated_at=m.get("updated_at"),
                             checkpoint_steps=(
                                 None
                                 if m.get("checkpoint_steps") is None
