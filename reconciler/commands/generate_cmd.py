@@ -57,7 +57,9 @@ def parse_guidance(value: str) -> Guidance:
 )
 @click.option("--num-results", type=int, help="How many images (1-4; 1 with guidance).")
 @click.option("--aspect-ratio", help="1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16 or 16:9.")
-@click.option("--seed", type=int, help="A fixed seed, to recreate a result.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="A fixed seed (0 or more), to recreate a result."
+)
 @click.option("--steps", type=int, help="steps_num: 4-20 in fast mode, 20-50 with --no-fast.")
 @click.option("--fast/--no-fast", default=None, help="Fast mode (not for max models).")
 @click.option(

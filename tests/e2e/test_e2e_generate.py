@@ -213,6 +213,7 @@ REFUSALS = [
     (["lora/lora-light", "--prompt", "Lora #1 fan"], "the prompt contains '#'"),
     (["lora/lora-light", "--prompt", "   "], "the prompt is empty"),
     (["lora/lora-light", "--num-results", "two"], "'two' is not a valid integer"),
+    (["lora/lora-light", "--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0"),
     (["lora/lora-light", "--wait-timeout", "0"], "Invalid value for '--wait-timeout': 0.0 is not in the range x>0"),
     (["lora/nobody"], "model 'lora/nobody' is not declared in the manifests read"),
     (["lora-light"], "'lora-light' is not PROJECT/MODEL"),
