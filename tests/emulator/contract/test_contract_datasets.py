@@ -153,6 +153,7 @@ def test_clone_makes_a_draft_copy_with_images_and_captions(bria: Target) -> None
         bria.name("v2"),
     )
     assert named.id != source.id
+    assert named.captions_update_status == "empty"  # as the reference's sample answer
     copied = sorted(client.list_images(named.id), key=lambda image: image.image_name)
     original = sorted(client.list_images(source.id), key=lambda image: image.image_name)
     assert [(i.image_name, i.caption, i.caption_source) for i in copied] == [

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.client import BadRequest, NotFound, Unauthorized
 
-from .target import Target
+from .target import Target, make_png
 
 
 def _character(bria: Target, label: str = "lora") -> dict[str, Any]:
@@ -75,6 +75,10 @@ def test_unknown_project_is_404_on_every_route(bria: Target) -> None:
         ({}, "ip_description"),
         ({"ip_type": "object_variants"}, "ip_description"),
         ({}, "project_name"),
+        ({"ip_medium": ""}, None),  # both required
+        ({"ip_type": ""}, None),
+        ({"ip_name": "Captain Lora The Brave"}, None),  # "1-3 words"
+        ({"ip_description": "a tall female character with long purple hair"}, None),  # "up to 6"
     ],
 )
 def test_create_rules_are_400(bria: Target, changes: dict[str, Any], drop: str | None) -> None:
@@ -95,11 +99,40 @@ def test_types_without_ip_requirements_need_no_ip_fields(bria: Target) -> None:
     created = bria.client.create_project(
         project_name=bria.name("scene"), ip_type="stylized_scene", ip_medium="photography"
     )
-    assert (created.ip_type, created.ip_medium, created.ip_name) == (
+    assert (created.ip_type, created.ip_medium, created.ip_name, created.ip_description) == (
         "stylized_scene",
         "photography",
         None,
+        None,
     )
+    assert (created.project_description, created.status) == ("", "active")  # the sample's
+
+
+def test_deleting_a_project_deletes_its_datasets_images_and_models(bria: Target) -> None:
+    """ "Permanently delete a project and all its associated resources, including all
+    datasets, images, and models." """
+    client = bria.client
+    project = client.create_project(
+        project_name=bria.name("gone"), ip_type="stylized_scene", ip_medium="illustration"
+    )
+    dataset = client.create_dataset(project_id=project.id, name=bria.name("ds"))
+    bria.prepare(dataset.id)
+    image = client.upload_image(dataset.id, file=make_png(21), image_name="a.png")
+    model = client.create_model(name=bria.name("m"), dataset_id=dataset.id, **bria.model_kwargs())
+
+    client.delete_project(project.id)
+
+    for call in (
+        lambda: client.get_project(project.id),
+        lambda: client.get_dataset(dataset.id),
+        lambda: client.list_images(dataset.id),
+        lambda: client.get_image(dataset.id, image.id),
+        lambda: client.get_model(model.id),
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert model.id not in [m.id for m in client.list_models()]
+    assert dataset.id not in [d.id for d in client.list_datasets()]
 
 
 def test_wrong_token_is_401(bria: Target) -> None:

@@ -160,3 +160,35 @@ def test_a_non_boolean_include_models_is_400(bria: Target, raw: httpx.Client, va
     assert "include_models" in answer.json()["message"]
     ok = raw.get(f"tailored-gen/projects/{project_id}/datasets", params={"include_models": "True"})
     assert ok.status_code == 200
+
+
+@pytest.mark.profiles("reference")
+def test_a_model_keeps_its_training_version_and_dataset(bria: Target, raw: httpx.Client) -> None:
+    """Create Model answers the sample's lower-case "created"; Update Model: "Other model
+    attributes such as training version and dataset cannot be modified after creation"."""
+    _, dataset_id = _dataset(bria)
+    _, other_dataset = _dataset(bria)
+    created = raw.post(
+        "tailored-gen/models",
+        json={"name": bria.name("m"), "dataset_id": dataset_id, "training_version": "light"},
+    )
+    assert (created.status_code, created.json()["status"]) == (201, "created")
+    model_id = created.json()["id"]
+
+    raw.put(
+        f"tailored-gen/models/{model_id}",
+        json={"name": bria.name("m2"), "training_version": "max", "dataset_id": other_dataset},
+    )
+
+    after = raw.get(f"tailored-gen/models/{model_id}").json()
+    assert (after["training_version"], after["dataset_id"]) == ("light", dataset_id)
+
+
+@pytest.mark.parametrize("headers", [{}, {"api_token": ""}], ids=["missing", "empty"])
+def test_a_request_without_a_token_is_401(bria: Target, headers: dict[str, str]) -> None:
+    with httpx.Client(
+        base_url=bria.base_url.rstrip("/") + "/", transport=bria.transport, timeout=30
+    ) as bare:
+        answer = bare.get("tailored-gen/projects", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["message"]
