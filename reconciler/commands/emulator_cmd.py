@@ -52,6 +52,13 @@ def default_data_dir() -> Path:
 )
 @click.option("--training-seconds", default=30.0, show_default=True, type=float)
 @click.option("--captions-seconds", default=0.2, show_default=True, type=float)
+@click.option(
+    "--generation-seconds",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Asynchronous (sync=false) generation results answer 404 until then.",
+)
 @click.option("--latency", default=0.0, show_default=True, type=float, help="Seconds per request.")
 @click.option(
     "--failure-rate", default=0.0, show_default=True, type=float, help="500 before acting."
@@ -93,6 +100,7 @@ def emulator(
     token: str | None,
     training_seconds: float,
     captions_seconds: float,
+    generation_seconds: float,
     latency: float,
     failure_rate: float,
     lost_response_rate: float,
@@ -110,6 +118,7 @@ def emulator(
             token=token or None,
             training_seconds=training_seconds,
             captions_seconds=captions_seconds,
+            generation_seconds=generation_seconds,
             latency=latency,
             failure_rate=failure_rate,
             lost_response_rate=lost_response_rate,

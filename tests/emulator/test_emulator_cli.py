@@ -96,10 +96,14 @@ def test_fault_flags_reach_the_server(tmp_path: Path) -> None:
         "1",
         "--retry-after",
         "3",
+        "--generation-seconds",
+        "7.5",
     )
     with emulator_process(*flags) as (proc, url):
         limited = httpx.get(f"{url}/tailored-gen/projects", headers={"api_token": "t"})
         assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
+        root = url.rsplit("/v1", 1)[0]
+        assert httpx.get(f"{root}/_emulator/config").json()["generation_seconds"] == 7.5
         proc.terminate()
         proc.communicate(timeout=15)
 
