@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reconciler.client.errors import BriaError, RateLimited, ServerError, TransportError
 from reconciler.pauses import scaled
@@ -55,6 +55,7 @@ class Backoff:
 # The schedules, one constant per meaning.
 CLIENT_BACKOFF = Backoff(base=0.5, cap=30.0)
 WRITE_BACKOFF = Backoff(base=0.25, cap=15.0)
+LATE_COPY_GRACE = 45.0  # s: a server acting at 33 s on a request abandoned at 30 s
 POLL_FACTOR = 1.6  # single steps' polls (captions, stopping), see apply/wait.py
 TRAINING_POLL_FACTOR = 1.5  # apply --wait
 
@@ -66,8 +67,9 @@ class RetryPolicy:
     attempts: int = 6
     base_seconds: float = WRITE_BACKOFF.base
     max_seconds: float = WRITE_BACKOFF.cap
-    #: how long after an unanswered create its late copy may still land (apply/late_copies.py)
-    late_copy_grace: float = 45.0
+    #: how long after an unanswered create its late copy may still land (apply/late_copies.py);
+    #: a pause like the others, so RECONCILER_TEST_PAUSE_SCALE shortens the default
+    late_copy_grace: float = field(default_factory=lambda: scaled(LATE_COPY_GRACE))
 
     @property
     def backoff(self) -> Backoff:
