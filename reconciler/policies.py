@@ -102,6 +102,23 @@ def with_overrides(
     )
 
 
+def for_saved_plan(
+    saved: Sequence[PolicyResult],
+    rules: Sequence[PolicyRule],
+    changes: Sequence[Change],
+    budget: Budget,
+    overrides: Collection[str] = (),
+) -> tuple[PolicyResult, ...]:
+    """The policies a saved plan is held to when it is carried out: the config's rules as they
+    are now, evaluated on the saved changes and budget, and every policy the plan was made with
+    that the config no longer sets (so moving or dropping reconciler.yaml lifts nothing); each
+    with the overrides of this apply."""
+    now = evaluate(rules, changes, budget, overrides)
+    named = {result.name for result in now}
+    kept = with_overrides([r for r in saved if r.name not in named], overrides)
+    return (*now, *kept)
+
+
 def _check(rule: PolicyRule, changes: Sequence[Change], budget: Budget) -> tuple[bool, str]:
     if rule.name == "max-trainings":
         limit = int(rule.limit or 0)

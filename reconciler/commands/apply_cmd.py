@@ -42,7 +42,7 @@ from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.name_history import remember
 from reconciler.naming import parse_versioned_name
-from reconciler.policies import with_overrides
+from reconciler.policies import for_saved_plan
 from reconciler.secrets import redact
 from reconciler.state import TRAINING_STATUSES, DesiredState, LiveState, ModelStatus
 from reconciler.steps import describe_step
@@ -301,7 +301,9 @@ def apply(
     with apply_lock(), open_client(settings) as client:
         if plan_file:
             the_plan, live = _load_saved(client, plan_file)
-            policies = with_overrides(the_plan.policies, spend.overrides)
+            policies = for_saved_plan(
+                the_plan.policies, spend.rules, the_plan.changes, the_plan.budget, spend.overrides
+            )
             the_plan = dataclasses.replace(the_plan, policies=policies)
         else:
             assert desired is not None

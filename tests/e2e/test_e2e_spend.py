@@ -238,3 +238,48 @@ def test_a_saved_plan_is_held_to_its_policies_with_the_apply_s_overrides(world: 
     )
     assert applied.exit_code == 0, applied.output
     assert "overridden (--override max-trainings)" in applied.output
+
+
+def test_a_protected_model_is_neither_replaced_nor_deleted(world: World) -> None:
+    set_knobs(world.server, training_seconds=0.3)
+    world.tree = standard_tree(world.root, images=2)
+    world.apply("--wait")
+    world.tree.models[("lora", "lora-light")]["metadata"]["protect"] = True
+    edit_caption(world, "a better caption")  # the clone would retrain the model
+    before = world.raw_state()
+    plan = world.plan()
+    assert plan.exit_code == 1, plan.output
+    lines = (world.tree.manifests / "lora.yaml").read_text().splitlines()
+    where = f"manifests/lora.yaml:{lines.index('  protect: true') + 1}:3"
+    assert (
+        f"{where}: error: model 'lora/lora-light' is protected (metadata.protect: true): the "
+        "plan would replace it with a new training from scratch (dataset changed to "
+        "'lora-v1~2'); remove metadata.protect from its manifest to let it retrain, or undo the "
+        "change"
+    ) in plan.output.splitlines()
+    edit_caption(world, "standing on a beach at sunset")  # back to what was trained
+    world.tree.models[("lora", "lora-light")]["metadata"]["delete"] = True
+    world.tree.write()
+    deleting = world.cli("apply", "manifests", "--auto-approve")
+    assert deleting.exit_code == 1, deleting.output
+    assert "remove metadata.protect (to delete it) or metadata.delete (to keep it)" in (
+        deleting.output
+    )
+    assert world.raw_state()["models"] == before["models"]
+
+
+def test_a_saved_plan_is_held_to_the_policies_of_now_and_of_when_it_was_made(
+    world: World,
+) -> None:
+    assert policy_plan(world, "--out", "plain.json").exit_code == 0  # no reconciler.yaml yet
+    write_config(world, "policies:\n  max-trainings: {level: hard, limit: 0}\n")
+    before = world.raw_state()
+    late = world.cli("apply", "--plan", "plain.json", "--auto-approve")
+    assert late.exit_code == 1, late.output  # the policy set since is enforced
+    assert "Policy max-trainings (hard): FAILED: 1 training to start" in late.output
+    write_config(world, "policies:\n  max-trainings: {level: soft, limit: 0}\n")
+    assert policy_plan(world, "--out", "held.json").exit_code == 1
+    (world.root / "reconciler.yaml").unlink()  # dropping the config lifts nothing
+    dropped = world.cli("apply", "--plan", "held.json", "--auto-approve")
+    assert dropped.exit_code == 1, dropped.output
+    assert world.raw_state() == before

@@ -264,3 +264,41 @@ def test_training_finishing_does_not_make_a_saved_plan_stale() -> None:
     others = {fingerprint(live_with(s)) for s in ("Created", "Failed", "Stopping", "Stopped")}
     assert len(others) == 4
     assert fingerprint(live_with("Completed")) not in others
+
+
+def test_a_saved_plan_keeps_its_budget_and_policies_so_show_renders_it_identically(
+    tmp_path: Path,
+) -> None:
+    from reconciler.budget import Price, Pricing
+    from reconciler.plan import SpendOptions
+    from reconciler.plan_formats import render_plan
+    from reconciler.policies import PolicyRule
+
+    case = json.loads((CASES / "d05_completed_clone.json").read_text())
+    spend = SpendOptions(
+        pricing=Pricing("EUR", {"light": Price(per_hour=10), "max": Price(per_training=90)}),
+        rules=(
+            PolicyRule("max-trainings", "soft", 1),
+            PolicyRule("max-training-hours", "advisory", 2),
+            PolicyRule("no-retrain-completed-model", "hard"),
+            PolicyRule("no-delete-completed-model", "hard"),
+        ),
+        overrides=frozenset({"max-trainings"}),
+    )
+    plan = build_plan(
+        desired_state(case["desired"]), live_state(case["live"]), prune=False, spend=spend
+    )
+    assert [(p.name, p.passed, p.overridden, p.blocks) for p in plan.policies] == [
+        ("max-trainings", False, True, False),
+        ("max-training-hours", False, False, False),
+        ("no-retrain-completed-model", False, False, True),
+        ("no-delete-completed-model", True, False, False),
+    ]
+    assert plan.budget.cost_low is not None
+    save_plan(plan, tmp_path / "plan.json")
+    loaded = load_plan(tmp_path / "plan.json")
+    assert loaded == plan
+    for fmt in ("text", "markdown", "json", "html"):
+        assert render_plan(loaded, fmt, color=False) == render_plan(plan, fmt, color=False), fmt
+    data = json.loads((tmp_path / "plan.json").read_text())
+    assert not list(Draft202012Validator(SCHEMA).iter_errors(data))
