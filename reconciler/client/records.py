@@ -403,6 +403,10 @@ def parse_image(data: Any, what: str = "image", *, dataset_id: int | None = None
     )
 
 
+def _or(answered: int | None, implied: int | None) -> int | None:
+    return answered if answered is not None else implied
+
+
 def belongs(answered: int | None, expected: int | None, parent: str, what: str) -> None:
     """A record listed under a parent (`dataset` 12) must not name another one: acting on it
     as the parent's would misattribute it (and e.g. prune it from the wrong project)."""
@@ -438,8 +442,9 @@ def parse_model(
         name=name,
         status=normalise_model_status(req_str(obj, "status", what), what),
         training_version=training_version,
-        dataset_id=opt_int(obj, "dataset_id", what),
-        project_id=opt_int(obj, "project_id", what),
+        # listed under a dataset or project: that is where it belongs when the answer omits it
+        dataset_id=_or(opt_int(obj, "dataset_id", what), dataset_id),
+        project_id=_or(opt_int(obj, "project_id", what), project_id),
         description=opt_str(obj, "description", what),
         generation_prefix=opt_str(obj, "generation_prefix", what),
         raw=_frozen(obj),

@@ -188,7 +188,8 @@ def test_a_manual_caption_a_manifest_cannot_hold_leaves_its_dataset_out(
 def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) -> None:
     """The reference leaves an image list item's fields open and promises the URL only in Get
     Image by ID: a stand-in listing images without `image_url` (in another order, with unknown
-    fields), whose image URLs redirect to storage, imports the same and plans clean."""
+    fields), whose image URLs redirect to storage, and whose models embedded in a dataset list
+    leave out the dataset_id their place implies, imports the same and plans clean."""
     with HostileServer(console.url) as server:
         storage = console.root_url
         moved = server.url.removesuffix("/v1") + "/moved"
@@ -200,6 +201,14 @@ def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) ->
                 image["labels"] = {"unknown": "field"}
             return Answer(200, images[::-1])
 
+        def datasets(request: Recorded) -> Answer:
+            listed = json.loads(server.forward(request).body)
+            for dataset in listed:
+                for model in dataset.get("models") or ():
+                    del model["dataset_id"]  # implied by where it is embedded
+                    model.pop("project_id", None)
+            return Answer(200, listed)
+
         def one(request: Recorded) -> Answer:
             image = json.loads(server.forward(request).body)
             image["image_url"] = image["image_url"].replace(storage, moved)
@@ -210,6 +219,7 @@ def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) ->
             return Answer(302, b"", "text/plain", headers=(("Location", target),))
 
         server.script(
+            Rule("GET", r"/v1/tailored-gen/projects/\d+/datasets", datasets),
             Rule("GET", r"/v1/tailored-gen/datasets/\d+/images", listed),
             Rule("GET", r"/v1/tailored-gen/datasets/\d+/images/\d+", one),
             Rule("GET", r"/moved/.+", redirect),
