@@ -28,9 +28,15 @@ if TYPE_CHECKING:
 
 def status_report(settings: ConnectionSettings, desired: DesiredState) -> StatusReport:
     """One read of the account, recorded in the training history (the estimates' basis)."""
-    from reconciler.status.history import HISTORY_FILE, Sighting, TrainingHistory
+    from reconciler.status.history import (
+        HISTORY_FILE,
+        Estimate,
+        Sighting,
+        TrainingHistory,
+        estimate_from,
+    )
     from reconciler.status.read import read_projects
-    from reconciler.status.report import build_report, training_start
+    from reconciler.status.report import account_durations, build_report, training_start
 
     with open_client(settings) as client:
         readings = read_projects(client, desired)
@@ -51,7 +57,14 @@ def status_report(settings: ConnectionSettings, desired: DesiredState) -> Status
         now,
     )
     history.save()
-    return build_report(desired, readings, history.estimate, now)
+    account = account_durations(model for reading in readings for model in reading.models)
+
+    def estimate(training_version: str) -> Estimate:
+        """What status saw itself first; else the account's own timestamps."""
+        seen = history.estimate(training_version)
+        return seen if seen.seconds is not None else estimate_from(account, training_version)
+
+    return build_report(desired, readings, estimate, now)
 
 
 @click.command(name="status", cls=OneLineUsageErrors)

@@ -5,7 +5,9 @@ records, per model id, when it first saw the model training, when it last saw it
 when it first saw it Completed; a duration counts once the completion was seen soon after the
 last sighting in training (within a quarter of the duration, or a minute), so a status run a day
 later does not make a one-hour training look like a day. Kept in `.reconciler/training-history.json`
-per API URL; a local cache, never the account's state (losing it only loses the estimates).
+per API URL; a local cache, never the account's state. Where it has no finished training (a
+fresh CI checkout), the account's own Completed models are the history instead (`estimate_from`
+over `report.account_durations`: created_at to updated_at).
 """
 
 from __future__ import annotations
@@ -113,3 +115,13 @@ def _duration(entry: Mapping[str, Any]) -> float | None:
     if duration <= 0 or gap < 0 or gap > max(MIN_GAP, duration / 4):
         return None
     return duration
+
+
+def estimate_from(durations: Mapping[str, Iterable[float]], training_version: str) -> Estimate:
+    """The median of this training version's durations (all versions' when it has none)."""
+    found = list(durations.get(training_version, ()))
+    if not found:
+        found = [seconds for values in durations.values() for seconds in values]
+    if not found:
+        return Estimate(None, 0)
+    return Estimate(statistics.median(found), len(found))

@@ -133,6 +133,21 @@ def training_start(record: ModelRecord) -> tuple[float | None, str | None]:
     return None, None
 
 
+def account_durations(records: Iterable[ModelRecord]) -> dict[str, list[float]]:
+    """training version -> seconds each Completed model of the account took, from its own
+    timestamps (training start, else `created_at`, to `updated_at`: its last change, the
+    completion): the account's history, also on a checkout that never ran `status` before."""
+    found: dict[str, list[float]] = {}
+    for record in records:
+        started, _source = training_start(record)
+        ended = parse_time(record.raw.get("updated_at"))
+        if record.status != "Completed" or started is None or ended is None or ended <= started:
+            continue
+        kind = record.training_version or record.training_mode or ""
+        found.setdefault(kind, []).append(ended - started)
+    return found
+
+
 def _versions(records: Iterable[DatasetRecord | ModelRecord], base: str) -> list[tuple[int, int]]:
     """(version, index into records) of `base`'s versions, newest first; later ids win ties."""
     found: dict[int, tuple[int, int]] = {}

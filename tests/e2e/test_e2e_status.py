@@ -249,3 +249,22 @@ def test_a_pause_or_timeout_that_is_not_positive_is_refused(world: World, args: 
     (line,) = result.stderr.strip().splitlines()  # one line, not click's usage block
     assert line.startswith("error: Invalid value for '--") and "is not in the range x>0" in line
     assert line.endswith(f"(see 'reconciler {args[0]} --help')")
+
+
+def test_expected_time_left_comes_from_the_accounts_own_history_on_a_fresh_checkout(
+    world: World,
+) -> None:
+    """No status run saw the first training (a fresh CI checkout): the Completed models'
+    created_at to updated_at are the account's history."""
+    set_knobs(world.server, training_seconds=1.2)  # timestamps are whole seconds: >= 1 s apart
+    world.tree = standard_tree(world.root, images=3)
+    world.apply()
+    _wait_completed(world)
+    assert not (world.root / ".reconciler" / "training-history.json").exists()
+    set_knobs(world.server, training_seconds=120)
+    world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
+    world.apply()
+    timing = _model(_status_json(world), "lora-light")["training"]
+    assert timing["expected_basis"].endswith("of this account"), timing
+    assert 1 <= timing["expected_seconds"] <= 5
+    assert timing["expected_left_seconds"] is not None
