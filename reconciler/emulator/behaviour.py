@@ -354,15 +354,14 @@ class Account:
 
     def upload_image(self, dataset_id: int, body: Any, files_url: str) -> dict[str, Any]:
         body = rules.require_object(body)
-        self._check_room_for_upload(self.dataset_row(dataset_id))
-        file_b64 = rules.optional_string(body, "file")
+        file_b64 = rules.optional_string(body, "file")  # body rules (400) before the 404/409
         image_url = rules.optional_string(body, "image_url")
         image_name = rules.optional_string(body, "image_name")
         if not file_b64 and not image_url:
             raise ApiError(400, "Either file or image_url must be provided")
-        if file_b64:
-            data = decode_base64(file_b64, "file")
-        else:
+        data = decode_base64(file_b64, "file") if file_b64 else None
+        self._check_room_for_upload(self.dataset_row(dataset_id))
+        if data is None:  # fetched only for a dataset that takes it (422 after 404/409)
             assert image_url is not None
             data = self.fetch_url(image_url)
         checked = check_upload(data)  # outside the lock: decoding is the slow part

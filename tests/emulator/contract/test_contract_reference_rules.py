@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,10 @@ def raw(bria: Target) -> Iterator[httpx.Client]:
         timeout=30,
     ) as client:
         yield client
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _dataset(bria: Target, **project: Any) -> tuple[int, int]:
@@ -148,6 +153,12 @@ def test_body_rules_come_before_the_404(bria: Target, raw: httpx.Client) -> None
     clone = raw.post(f"tailored-gen/datasets/{missing}/clone", json={"name": 12})
     assert clone.status_code == 400
     assert raw.post(f"tailored-gen/datasets/{missing}/clone", json={}).status_code == 404
+    upload = raw.post(f"tailored-gen/datasets/{missing}/images", json={"image_name": "a.png"})
+    assert upload.status_code == 400  # neither file nor image_url
+    bad_base64 = raw.post(f"tailored-gen/datasets/{missing}/images", json={"file": "%%%"})
+    assert bad_base64.status_code == 400
+    good = raw.post(f"tailored-gen/datasets/{missing}/images", json={"file": _b64(make_png(4))})
+    assert good.status_code == 404
 
 
 @pytest.mark.parametrize("value", ["yes", "maybe", "2", ""])
