@@ -261,8 +261,13 @@ def read_project_datasets(
 
 
 def _lacks_training(models: Iterable[ModelRecord]) -> bool:
-    """An expert model without `training_parameters`: embedded models may leave them out."""
-    return any(m.training_mode == "expert" and m.training_parameters is None for m in models)
+    """Embedded models may leave training details out: a model with neither training_version
+    nor training_mode, or an expert model without `training_parameters`."""
+    return any(
+        (m.training_mode == "expert" and m.training_parameters is None)
+        or (not m.training_version and m.training_mode is None)
+        for m in models
+    )
 
 
 def _datasets_needing_images(

@@ -189,7 +189,8 @@ def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) ->
     """The reference leaves an image list item's fields open and promises the URL only in Get
     Image by ID: a stand-in listing images without `image_url` (in another order, with unknown
     fields), whose image URLs redirect to storage, and whose models embedded in a dataset list
-    leave out the dataset_id their place implies, imports the same and plans clean."""
+    leave out the dataset_id their place implies and their training_version, imports the same
+    and plans clean."""
     with HostileServer(console.url) as server:
         storage = console.root_url
         moved = server.url.removesuffix("/v1") + "/moved"
@@ -207,6 +208,7 @@ def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) ->
                 for model in dataset.get("models") or ():
                     del model["dataset_id"]  # implied by where it is embedded
                     model.pop("project_id", None)
+                    del model["training_version"]  # a summary: the model list has it
             return Answer(200, listed)
 
         def one(request: Recorded) -> Answer:
