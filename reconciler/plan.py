@@ -20,6 +20,7 @@ from reconciler.policies import PolicyResult, PolicyRule, evaluate
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import DesiredState, LiveState
 from reconciler.steps import Action, AnyStep, Change, StartTraining
+from reconciler.training_hours import hours_text
 
 FORMAT_VERSION = 1
 
@@ -95,7 +96,24 @@ def build_plan(
     scope = read_scope if read_scope is not None else scope_from_desired(desired)
     budget = plan_budget(plan.changes, plan.steps, live, spend.pricing)
     policies = evaluate(spend.rules, plan.changes, budget, spend.overrides)
-    return dataclasses.replace(plan, read_scope=scope, budget=budget, policies=policies)
+    warnings = _with_history(plan.warnings, budget)
+    return dataclasses.replace(
+        plan, read_scope=scope, budget=budget, policies=policies, warnings=warnings
+    )
+
+
+def _with_history(warnings: tuple[str, ...], budget: Budget) -> tuple[str, ...]:
+    """The "N models will train" warning in this account's own hours when it has a history
+    (the reference's 1-3 hours otherwise), so it never contradicts the budget line."""
+    reference = _training_warning_text(budget.start)
+    if not warnings or warnings[0] != reference:
+        return warnings
+    if not any(hours.samples for hours in budget.durations.values()):
+        return warnings
+    low, high = hours_text(budget.hours_low), hours_text(budget.hours_high)
+    span = low if low == high else f"{low.removesuffix(' h')}-{high}"
+    text = reference.replace("(1-3 hours each)", f"({span} in all, from this account's history)")
+    return (text, *warnings[1:])
 
 
 @dataclass(frozen=True)
@@ -150,8 +168,12 @@ def _training_warning(steps: tuple[AnyStep, ...]) -> list[str]:
     trainings = sum(1 for step in steps if isinstance(step, StartTraining))
     if not trainings:
         return []
+    return [_training_warning_text(trainings)]
+
+
+def _training_warning_text(trainings: int) -> str:
     noun = "model will" if trainings == 1 else "models will"
-    return [f"{trainings} {noun} train (1-3 hours each)"]
+    return f"{trainings} {noun} train (1-3 hours each)"
 
 
 def step_number(step_id: str) -> int:

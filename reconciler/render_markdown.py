@@ -100,18 +100,18 @@ def _head(plan: Plan, reason_cut: int | None) -> str:
         out += [f"**{NO_CHANGES}**", ""]
     else:
         out += [f"**{summary_line(plan)}**", ""]
-    if shows_budget(plan):
-        out += [f"> :hourglass: {md_text(plan.budget.line())}", ""]
+    # one warning box: the budget line, then trainings started, stopped and lost, and the rest
+    box = [f"> :hourglass: {md_text(plan.budget.line())}"] if shows_budget(plan) else []
+    for warning in plan.warnings:
+        box.append(f"> :warning: **{md_text(warning)}**")
+    for change in plan.changes:
+        for warning in change.warnings:
+            box.append(f"> :warning: {md_code(change.address)}: {md_text(warning)}")
+    if box:
+        out += [*box, ""]
     passed = [r for r in plan.policies if r.passed]
     if passed:
         out += [md_text("; ".join(r.line() for r in passed)), ""]
-    for warning in plan.warnings:
-        out.append(f"> :warning: **{md_text(warning)}**")
-    for change in plan.changes:
-        for warning in change.warnings:
-            out.append(f"> :warning: {md_code(change.address)}: {md_text(warning)}")
-    if plan.warnings or any(change.warnings for change in plan.changes):
-        out.append("")
     active = [c for c in plan.changes if c.action != "noop"]
     if active:
         out += ["| | Address | Action | Reason |", "|---|---|---|---|"]
