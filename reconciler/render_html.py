@@ -152,7 +152,7 @@ def _training(plan: Plan) -> list[str]:
             "</tbody></table>",
         ]
     if budget:
-        out.append(f'<p class="budget"><b>Budget:</b> {html_text(plan.budget.line())}</p>')
+        out.append(f'<p class="budget">{html_text(plan.budget.line())}</p>')
     return [*out, "</section>"]
 
 

@@ -129,7 +129,7 @@ def test_training_section_has_the_budget_line_and_failed_policies_come_first() -
         desired_state(case["desired"]), live_state(case["live"]), spend=SpendOptions(rules=rules)
     )
     page = render_html(plan, {}, PLACEHOLDERS)
-    assert f"<b>Budget:</b> {plan.budget.line()}</p>" in page
+    assert f'<p class="budget">{plan.budget.line()}</p>' in page
     assert "<dt>" not in page  # not a dump of the budget's JSON
     policy = page.index('<p class="alert error">Policy max-trainings (soft): FAILED')
     assert policy < page.index('<section class="training">')
