@@ -44,7 +44,11 @@ HELP: dict[str, CommandHelp] = {
         ),
         (
             (0, "success; with --detailed-exitcode: no changes"),
-            (1, "error (invalid manifests, a refused change, API or connection, bad flags)"),
+            (
+                1,
+                "error (invalid manifests, a refused change, a soft or hard policy failed "
+                "without --override, API or connection, bad flags)",
+            ),
             (2, "with --detailed-exitcode: there are changes"),
             _INTERRUPTED,
         ),
@@ -55,12 +59,14 @@ HELP: dict[str, CommandHelp] = {
             "reconciler apply manifests/",
             "reconciler apply --plan plan.json --auto-approve",
             "reconciler apply . --emulator --auto-approve --wait",
+            "reconciler apply --plan plan.json --auto-approve --override max-trainings",
         ),
         (
             (0, "everything done, or nothing to do"),
             (
                 1,
-                "error, stale saved plan, apply cancelled, no confirmation possible, a failed step",
+                "error, stale saved plan, a failed policy, apply cancelled, no confirmation "
+                "possible, a failed step",
             ),
             _INTERRUPTED,
         ),
