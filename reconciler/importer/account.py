@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.client import BriaClient, ImageRecord, ProjectRecord
+from reconciler.client.records import SkippedRecord
 from reconciler.errors import ReconcilerError
 from reconciler.importer.convert import ProjectListing, Skipped, choose_datasets, project_problem
 from reconciler.live import READ_PARALLELISM, read_project_datasets
@@ -29,17 +30,23 @@ def read_account(
     client: BriaClient, only: Sequence[str]
 ) -> tuple[list[ProjectListing], list[Skipped]]:
     """The projects to import (all, or those named in `only`) and the projects left out."""
-    projects = sorted(client.list_projects(), key=lambda p: (p.project_name, p.id))
+    listed_projects = client.list_projects(lenient=True)
+    projects = sorted(listed_projects, key=lambda p: (p.project_name, p.id))
     names = Counter(p.project_name for p in projects)
+    unreadable = {record.name or f"#{record.id}": record for record in listed_projects.skipped}
     for name in only:
-        if name not in names:
+        if name not in names and name not in unreadable:
             raise UnknownProject(
                 f"project '{name}' is not in the account"
                 f"{did_you_mean(name, list(names))}; nothing was written (it has "
                 f"{', '.join(repr(n) for n in sorted(names)) or 'no projects'})"
             )
     chosen: list[ProjectRecord] = []
-    skipped: list[Skipped] = []
+    skipped = [
+        Skipped(f"project.{name}", _unknown(record))
+        for name, record in sorted(unreadable.items())
+        if not only or name in only
+    ]
     for project in projects:
         if only and project.project_name not in only:
             continue
@@ -49,7 +56,16 @@ def read_account(
         else:
             chosen.append(project)
     with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
-        listed = list(pool.map(lambda p: read_project_datasets(client, p.id), chosen))
+        listed = list(pool.map(lambda p: read_project_datasets(client, p.id, lenient=True), chosen))
+        for project, datasets in zip(chosen, listed, strict=True):
+            skipped += [
+                Skipped(f"dataset.{project.project_name}/{r.name or r.id}", _unknown(r))
+                for r in datasets.skipped
+            ]
+            skipped += [
+                Skipped(f"model.{project.project_name}/{r.name or r.id}", _unknown(r))
+                for _path, r in datasets.skipped_models
+            ]
         wanted = [
             record
             for project, datasets in zip(chosen, listed, strict=True)
@@ -81,3 +97,10 @@ def list_images_with_urls(client: BriaClient, dataset_id: int) -> list[ImageReco
         image if image.image_url else client.get_image(dataset_id, image.id)
         for image in client.list_images(dataset_id)
     ]
+
+
+def _unknown(record: SkippedRecord) -> str:
+    return (
+        f"Bria's answer holds a value this version of the reconciler does not know "
+        f"({record.problem}), so it is not imported"
+    )

@@ -232,3 +232,37 @@ def test_import_through_other_faithful_answer_shapes(console: EmulatorServer) ->
         assert "/moved/" in " ".join(server.routes())  # the URLs were the redirecting ones
         planned = run(console, "plan", "imported", "--detailed-exitcode", BRIA_API_URL=server.url)
         assert planned.exit_code == 0, planned.output
+
+
+def test_records_with_values_this_version_does_not_know_are_listed_not_fatal(
+    console: EmulatorServer,
+) -> None:
+    with HostileServer(console.url) as server:
+
+        def projects(request: Recorded) -> Answer:
+            listed = json.loads(server.forward(request).body)
+            for project in listed:
+                if project["project_name"] == "scenes":
+                    project["ip_type"] = "mascot"  # a newer API's ip_type
+            return Answer(200, listed)
+
+        def datasets(request: Recorded) -> Answer:
+            listed = json.loads(server.forward(request).body)
+            for dataset in listed:
+                for model in dataset.get("models") or ():
+                    if model["name"] == "chars-max":
+                        model["status"] = "Queued"
+            return Answer(200, listed)
+
+        server.script(
+            Rule("GET", r"/v1/tailored-gen/projects", projects),
+            Rule("GET", r"/v1/tailored-gen/projects/\d+/datasets", datasets),
+        )
+        result = run(console, "import", "--out", "imported", BRIA_API_URL=server.url)
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 project, 2 datasets and 1 model" in result.output
+    assert "  - project.scenes: Bria's answer holds a value this version" in result.output
+    assert "'mascot'" in result.output
+    assert "  - model.lora/chars-max: Bria's answer holds a value this version" in result.output
+    assert not Path("imported/scenes").exists()
+    assert not Path("imported/lora/models/chars-max.yaml").exists()
