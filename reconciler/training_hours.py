@@ -42,12 +42,19 @@ def epoch(stamp: str | None) -> float | None:
         return None
 
 
-def training_seconds(model: LiveModel) -> float | None:
-    """How long a Completed model took, from its timestamps (None when they do not say)."""
-    start, end = epoch(model.created_at), epoch(model.updated_at)
-    if model.status != ModelStatus.COMPLETED or start is None or end is None or end <= start:
+def completed_seconds(status: str, created_at: str | None, updated_at: str | None) -> float | None:
+    """How long a model with this status and these timestamps took to train: `created_at` to
+    `updated_at` of a Completed one (None when they do not say). The one rule; `status` applies
+    it to the records it reads."""
+    start, end = epoch(created_at), epoch(updated_at)
+    if status != ModelStatus.COMPLETED or start is None or end is None or end <= start:
         return None
     return end - start
+
+
+def training_seconds(model: LiveModel) -> float | None:
+    """How long a Completed model took, from its timestamps (None when they do not say)."""
+    return completed_seconds(model.status, model.created_at, model.updated_at)
 
 
 def training_hours(live: LiveState) -> Mapping[str, HoursRange]:

@@ -60,9 +60,10 @@ def status_report(settings: ConnectionSettings, desired: DesiredState) -> Status
     account = account_durations(model for reading in readings for model in reading.models)
 
     def estimate(training_version: str) -> Estimate:
-        """What status saw itself first; else the account's own timestamps."""
-        seen = history.estimate(training_version)
-        return seen if seen.seconds is not None else estimate_from(account, training_version)
+        """The account's own history (as the plan's budget reads it: `training_hours`); where
+        its answers carry no `updated_at` (the reference's do not), what status runs saw."""
+        own = estimate_from(account, training_version)
+        return own if own.seconds is not None else history.estimate(training_version)
 
     return build_report(desired, readings, estimate, now)
 

@@ -5,9 +5,11 @@ records, per model id, when it first saw the model training, when it last saw it
 when it first saw it Completed; a duration counts once the completion was seen soon after the
 last sighting in training (within a quarter of the duration, or a minute), so a status run a day
 later does not make a one-hour training look like a day. Kept in `.reconciler/training-history.json`
-per API URL; a local cache, never the account's state. Where it has no finished training (a
-fresh CI checkout), the account's own Completed models are the history instead (`estimate_from`
-over `report.account_durations`: created_at to updated_at).
+per API URL; a local cache, never the account's state. It is the fallback: where the account's
+answers carry `updated_at`, its own Completed models are the history (`estimate_from` over
+`report.account_durations`, by `training_hours.completed_seconds`, the plan budget's rule), also
+on a fresh CI checkout; the reference's model records carry only `created_at`, so against them
+these sightings are all there is.
 """
 
 from __future__ import annotations

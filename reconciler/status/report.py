@@ -15,6 +15,7 @@ from reconciler.client import DatasetRecord, ModelRecord, ProjectRecord
 from reconciler.naming import parse_versioned_name
 from reconciler.state import DesiredState
 from reconciler.status.history import Estimate
+from reconciler.training_hours import completed_seconds
 
 FORMAT_VERSION = 1
 TRAINING_STATUSES = frozenset({"InProgress", "Stopping"})
@@ -134,17 +135,22 @@ def training_start(record: ModelRecord) -> tuple[float | None, str | None]:
 
 
 def account_durations(records: Iterable[ModelRecord]) -> dict[str, list[float]]:
-    """training version -> seconds each Completed model of the account took, from its own
-    timestamps (training start, else `created_at`, to `updated_at`: its last change, the
-    completion): the account's history, also on a checkout that never ran `status` before."""
+    """training version -> seconds each Completed model of the account took, by the one rule of
+    `training_hours.completed_seconds` (created_at to updated_at): the account's own history,
+    also on a checkout that never ran `status` before. Empty when the answers carry no
+    `updated_at` (the reference's model records do not)."""
     found: dict[str, list[float]] = {}
     for record in records:
-        started, _source = training_start(record)
-        ended = parse_time(record.raw.get("updated_at"))
-        if record.status != "Completed" or started is None or ended is None or ended <= started:
-            continue
-        kind = record.training_version or record.training_mode or ""
-        found.setdefault(kind, []).append(ended - started)
+        created, updated = record.raw.get("created_at"), record.raw.get("updated_at")
+        seconds = completed_seconds(
+            record.status,
+            created if isinstance(created, str) else None,
+            updated if isinstance(updated, str) else None,
+        )
+        if seconds is not None:
+            found.setdefault(record.training_version or record.training_mode or "", []).append(
+                seconds
+            )
     return found
 
 

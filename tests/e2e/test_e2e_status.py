@@ -27,8 +27,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     yield from make_world(tmp_path, monkeypatch)
 
 
-def _status_json(world: World) -> dict[str, Any]:
-    result = world.cli("status", "manifests", "--format", "json")
+def _status_json(world: World, **env: str) -> dict[str, Any]:
+    result = world.cli("status", "manifests", "--format", "json", **env)
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(result.stdout)
     jsonschema.validate(data, SCHEMA)
@@ -155,6 +155,19 @@ def test_superseded_version_still_training_is_listed(world: World) -> None:
     assert "Superseded versions still training:" in text
     assert f"lora/lora-light (id {old['id']}): InProgress for " in text
 
+    # by default the next retrain stops what it supersedes: an older version, no longer training
+    world.tree.images[("lora", "lora-v1")]["lora-05.png"] = 45
+    world.apply()
+    data = _status_json(world)
+    # lora-light~2, which this retrain superseded, is stopped: no longer listed as training
+    assert "lora-light~2" not in [entry["version"] for entry in data["superseded_training"]]
+    light = _model(data, "lora-light")
+    assert light["current"] == "lora-light~3"
+    stopped = next(o for o in light["older_versions"] if o["name"] == "lora-light~2")
+    assert stopped["status"] in ("Stopping", "Stopped")
+    text = world.cli("status", "manifests").stdout
+    assert f"lora-light~2 ({stopped['status']})" in text
+
 
 def test_watch_without_a_terminal_shows_once(world: World) -> None:
     world.tree = standard_tree(world.root, images=3)
@@ -268,3 +281,47 @@ def test_expected_time_left_comes_from_the_accounts_own_history_on_a_fresh_check
     assert timing["expected_basis"].endswith("of this account"), timing
     assert 1 <= timing["expected_seconds"] <= 5
     assert timing["expected_left_seconds"] is not None
+
+
+def test_without_updated_at_in_the_answers_the_sightings_of_status_runs_estimate(
+    world: World,
+) -> None:
+    """The reference's model records carry only created_at: then what earlier status runs saw
+    (training, then Completed) is the history."""
+    from hostile_server import Answer, HostileServer, Recorded, Rule
+
+    models = r"/v1/tailored-gen/(projects/\d+/)?models(/\d+)?"
+
+    def strip(item: Any) -> Any:
+        if isinstance(item, dict):
+            item.pop("updated_at", None)
+        return item
+
+    set_knobs(world.server, training_seconds=1.5)
+    world.tree = standard_tree(world.root, images=3)
+    world.apply()
+    with HostileServer(world.server.url) as server:
+
+        def reference_shaped(request: Recorded) -> Answer:
+            upstream = server.forward(request)
+            body = json.loads(upstream.body)
+            body = [strip(m) for m in body] if isinstance(body, list) else strip(body)
+            return Answer(upstream.status, body, upstream.content_type, upstream.headers)
+
+        server.script(Rule("GET", models, reference_shaped))
+
+        def status() -> dict[str, Any]:
+            return _status_json(world, BRIA_API_URL=server.url)
+
+        assert _model(status(), "lora-light")["status"] == "InProgress"  # seen training
+        _wait_completed(world)
+        assert _model(status(), "lora-light")["status"] == "Completed"  # seen Completed
+        set_knobs(world.server, training_seconds=120)
+        world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
+        world.apply()
+        timing = _model(status(), "lora-light")["training"]
+        fresh = world.root / "fresh-state"  # no sightings: the answers alone say nothing
+        alone = _status_json(world, BRIA_API_URL=server.url, RECONCILER_STATE_DIR=str(fresh))
+    assert timing["expected_basis"].endswith("of this account"), timing
+    assert 1 <= timing["expected_seconds"] <= 10
+    assert _model(alone, "lora-light")["training"]["expected_seconds"] is None
