@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from console_account import build_console_account, new_requests, request_counts
-from e2e_support import TOKEN, run, running_emulator
+from e2e_support import TOKEN, run, running_emulator, set_knobs
 from hostile_server import Answer, HostileServer, Recorded, Rule
 
 from reconciler.client import BriaClient
@@ -266,3 +266,13 @@ def test_records_with_values_this_version_does_not_know_are_listed_not_fatal(
     assert "  - model.lora/chars-max: Bria's answer holds a value this version" in result.output
     assert not Path("imported/scenes").exists()
     assert not Path("imported/lora/models/chars-max.yaml").exists()
+
+
+def test_import_over_a_flaky_network_is_the_same_import(console: EmulatorServer) -> None:
+    set_knobs(console, failure_rate=0.3, lost_response_rate=0.2, seed=7)
+    result = run(console, "import", "--out", "imported")
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 projects, 3 datasets and 3 models" in result.output
+    set_knobs(console, failure_rate=0.0, lost_response_rate=0.0)
+    planned = run(console, "plan", "imported", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
