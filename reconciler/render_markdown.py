@@ -69,12 +69,16 @@ _LEVELS = (
 
 def render_markdown(plan: Plan) -> str:
     """The plan as a PR comment, under MAX_CHARS whatever its size (see the module docstring)."""
+    bodies: dict[int, str] = {}  # a level's body is the same whatever the reasons' cut
     for cut in _REASON_CUTS:
         head = _head(plan, cut)
-        for level in _LEVELS:
-            body = _body(plan, level)
-            if len(head) + len(body) <= _BUDGET:
-                return head + body + _left_out_note(plan, level, cut)
+        if len(head) > _BUDGET:
+            continue  # no body fits beside it: cut the reasons further
+        for n, level in enumerate(_LEVELS):
+            if n not in bodies:
+                bodies[n] = _body(plan, level)
+            if len(head) + len(bodies[n]) <= _BUDGET:
+                return head + bodies[n] + _left_out_note(plan, level, cut)
     # Thousands of changes: only the head, cut at a line (it opens no <details> to leave open).
     note = _left_out_note(plan, _LEVELS[-1], _REASON_CUTS[-1])
     if len(head) > _BUDGET:
