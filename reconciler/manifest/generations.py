@@ -38,6 +38,8 @@ def training_parameter_items(value: object) -> TrainingParameterItems | None:
     for name, raw in sorted(value.items()):
         if name == "learning_rate" and isinstance(raw, int | float) and not isinstance(raw, bool):
             items.append((name, float(raw)))
+        elif isinstance(raw, float) and raw.is_integer():  # `rank: 64.0` (the schema allows
+            items.append((str(name), int(raw)))  # it as an integer) is sent as 64
         elif isinstance(raw, int | str) and not isinstance(raw, bool):
             items.append((str(name), raw))
     return tuple(items)

@@ -373,7 +373,7 @@ def test_json_captions_and_expert_parameters_reach_the_desired_state(
         model(
             "training_mode: expert",
             "training_parameters:",
-            "  rank: 64",
+            "  rank: 64.0",
             "  learning_rate: 0.0002",
             "checkpoint: 750",
         ),
@@ -382,6 +382,7 @@ def test_json_captions_and_expert_parameters_reach_the_desired_state(
     result = load_manifests(["m.yaml"])
     assert result.ok, result.diagnostics
     (desired,) = result.state.models
+    assert type(dict(desired.training_parameters or ())["rank"]) is int  # 64.0 is sent as 64
     assert (desired.training_version, desired.training_mode, desired.checkpoint) == (
         None,
         "expert",
