@@ -110,6 +110,8 @@ def check_model_generation(model: Resource, sink: DiagnosticSink) -> None:
     checkpoint = model.spec.get("checkpoint")
     if isinstance(checkpoint, str) and checkpoint.isascii() and checkpoint.isdigit():
         checkpoint = int(checkpoint)
+    elif isinstance(checkpoint, float) and checkpoint.is_integer():
+        checkpoint = int(checkpoint)
     steps = saved_checkpoints(parameters)
     if isinstance(checkpoint, int) and not isinstance(checkpoint, bool) and steps:
         if checkpoint not in steps:

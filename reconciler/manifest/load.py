@@ -201,6 +201,8 @@ def _checkpoint(value: object) -> int | None:
     """spec.checkpoint: a step, written as a number or as Bria's active_model_version string."""
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
+    if isinstance(value, float) and value.is_integer():  # 750.0: the schema's integer too
+        return int(value)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

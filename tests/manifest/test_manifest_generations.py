@@ -375,7 +375,7 @@ def test_json_captions_and_expert_parameters_reach_the_desired_state(
             "training_parameters:",
             "  rank: 64.0",
             "  learning_rate: 0.0002",
-            "checkpoint: 750",
+            "checkpoint: 750.0",
         ),
     )
     repo(tmp_path, monkeypatch, text)
