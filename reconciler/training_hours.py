@@ -30,6 +30,10 @@ class HoursRange:
 
 
 REFERENCE = HoursRange(*REFERENCE_HOURS, samples=0)
+#: The published OpenAPI (current generation, training_mode) says both "typically 2-4 hours"
+#: (Start Training) and "typically takes 4-6 hours" (its overview): the range covers both.
+CURRENT_GENERATION = HoursRange(2.0, 6.0, samples=0)
+CURRENT_MODES = frozenset({"fully_automated", "expert"})
 
 
 def epoch(stamp: str | None) -> float | None:
@@ -75,7 +79,11 @@ def training_hours(live: LiveState) -> Mapping[str, HoursRange]:
 
 
 def hours_for(history: Mapping[str, HoursRange], training_version: str) -> HoursRange:
-    return history.get(training_version, REFERENCE)
+    """The account's own range for this training_version (or training_mode), else the
+    documented one: the reference's 1-3 h for light/max, the published OpenAPI's for the
+    current generation's training modes."""
+    default = CURRENT_GENERATION if training_version in CURRENT_MODES else REFERENCE
+    return history.get(training_version, default)
 
 
 def hours_text(hours: float) -> str:

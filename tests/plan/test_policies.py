@@ -98,3 +98,13 @@ def test_durations_from_created_and_updated_at_per_training_version() -> None:
         "light": (1.0, 2.5, 2, "history"),
         "max": (3.5, 3.5, 1, "history"),
     }
+
+
+def test_without_history_the_documented_hours_apply_per_generation() -> None:
+    from reconciler.training_hours import hours_for
+
+    light = training_hours(LiveState())
+    assert (hours_for(light, "light").low, hours_for(light, "light").high) == (1.0, 3.0)
+    # the published OpenAPI: Start Training "typically 2-4 hours", its overview "4-6 hours"
+    for mode in ("fully_automated", "expert"):
+        assert (hours_for(light, mode).low, hours_for(light, mode).high) == (2.0, 6.0)
