@@ -326,6 +326,7 @@ def _live_dataset(
         models=tuple(live_model(m) for m in _by_id(models) if m.status != ModelStatus.DELETED),
         visual_schema=record.visual_schema,
         upload_type=record.upload_type,
+        caption_prefix_answered="caption_prefix" in record.raw,
     )
 
 

@@ -195,6 +195,9 @@ class LiveDataset:
     # current generation; None when the record does not say
     visual_schema: str | None = None  # the JSON string Bria stores
     upload_type: str | None = None  # basic | advanced
+    # whether the record has a caption_prefix field at all (even null): the current
+    # generation's records have none, and an absent field is never a difference
+    caption_prefix_answered: bool = True
 
 
 @dataclass(frozen=True)

@@ -104,9 +104,9 @@ def _diff_dataset(
         live.images,
         live.caption_prefix,
         live.visual_schema,
-        # a record without caption_prefix (the current generation's, or a reference dataset
-        # read through it) says nothing of the prefix: never a difference by absence
-        prefix_known=live.caption_prefix is not None,
+        # a record without a caption_prefix field (the current generation's, or a reference
+        # dataset read through it) says nothing of the prefix: never a difference by absence
+        prefix_known=live.caption_prefix is not None or live.caption_prefix_answered,
         check_continuation=not live.visual_schema,
     )
     if live.status != "draft" and edits.stale:

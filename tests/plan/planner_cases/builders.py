@@ -113,6 +113,7 @@ def live_state(spec: dict[str, Any]) -> LiveState:
                     captions_update_status=d.get("captions_update_status"),
                     visual_schema=_schema_text(d.get("visual_schema")),
                     upload_type=d.get("upload_type"),
+                    caption_prefix_answered="caption_prefix" in d,
                     images=None
                     if images is None
                     else tuple(live_image(i, next(next_id)) for i in images),
