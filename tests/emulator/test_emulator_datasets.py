@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -283,6 +285,17 @@ def test_jpeg_and_webp_are_accepted(
     assert bria.upload(dataset["id"], png(fmt=fmt)).status_code == 201
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height` (one empty IDAT; no real pixel data)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
 @pytest.mark.parametrize(
     ("data", "status", "message"),
     [
@@ -298,6 +311,8 @@ def test_jpeg_and_webp_are_accepted(
                      id="short"),
         pytest.param(b"\0" * (12 * 1024 * 1024 + 1), 413,
                      "Image file is too large: maximum file size is 12MB", id="over-12MB"),
+        pytest.param(_png_header(15_000, 13_334), 400, "Image has too many pixels to process",
+                     id="over-200MP"),  # 200,010,000 pixels: refused from the header alone
     ],
 )  # fmt: skip
 def test_upload_content_checks(
