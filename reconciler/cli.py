@@ -90,7 +90,10 @@ class _Group(click.Group):
                 import traceback
 
                 click.echo(redact(traceback.format_exc()), err=True)
-            click.secho(f"error: {redact(str(err))}", fg="red", err=True)
+            from reconciler.render_escape import printable  # (only on an error: startup time)
+
+            message = printable(redact(str(err)), keep_newlines=True)  # names from Bria
+            click.secho(f"error: {message}", fg="red", err=True)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
             click.secho("interrupted", fg="red", err=True)

@@ -16,6 +16,7 @@ from reconciler.commands.invocation import (
     connection_settings,
 )
 from reconciler.connection import open_client
+from reconciler.render_escape import printable
 from reconciler.secrets import redact
 
 
@@ -63,15 +64,16 @@ def import_account(
             Path(out_dir),
             exports,
             client.base_url,
-            progress=lambda line: click.echo(redact(line), err=True),
+            progress=lambda line: click.echo(printable(redact(line)), err=True),
         )
     for line in written.lines:
-        click.echo(redact(line))
+        click.echo(printable(redact(line)))
     left_out = [*skipped, *(s for export in exports for s in export.skipped), *written.skipped]
     if left_out:
         click.echo(f"\nNot written ({len(left_out)}):")
         for item in left_out:
-            click.echo(redact(f"  - {item.address}: {item.reason}"))
+            # remote names are whatever the console allowed: no terminal escapes
+            click.echo(printable(redact(f"  - {item.address}: {item.reason}")))
     if not exports:
         click.echo("No project was imported.")
         return

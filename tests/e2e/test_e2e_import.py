@@ -276,3 +276,21 @@ def test_import_over_a_flaky_network_is_the_same_import(console: EmulatorServer)
     set_knobs(console, failure_rate=0.0, lost_response_rate=0.0)
     planned = run(console, "plan", "imported", "--detailed-exitcode")
     assert planned.exit_code == 0, planned.output
+
+
+def test_console_names_cannot_carry_terminal_escapes_into_the_output(
+    console: EmulatorServer,
+) -> None:
+    with BriaClient(console.url, TOKEN) as client:
+        lora = next(p for p in client.list_projects() if p.project_name == "lora")
+        client.create_dataset(project_id=lora.id, name="old \x1b]8;;http://x\x07set\x1b[2J")
+        client.create_project(
+            project_name="x\x1b[2J", ip_type="stylized_scene", ip_medium="photography"
+        )
+    result = run(console, "import", "--out", "imported", "--project", "lora")
+    assert result.exit_code == 0, result.output
+    assert "dataset.lora/old \\x1b]8;;http://x\\x07set\\x1b[2J: its name cannot be" in result.output
+    unknown = run(console, "import", "--out", "other", "--project", "nope")
+    assert unknown.exit_code == 1
+    assert "'x\\x1b[2J'" in unknown.output  # the names the account has, escaped
+    assert "\x1b" not in result.output + unknown.output and "\x07" not in result.output
