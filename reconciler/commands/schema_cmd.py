@@ -38,7 +38,8 @@ def schema() -> None:
     multiple=True,
     type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="A sample image to send (repeat 5-10 times); default: up to 10 of the dataset's images.",
+    help="A sample image to send, a file or a public http(s) URL (repeat 5-10 times); default: "
+    "up to 10 of the dataset's images.",
 )
 @click.option(
     "--out",
@@ -82,7 +83,7 @@ def generate(
     if dataset.source is None:
         raise UsageError(f"dataset '{address}' has no manifest file to write beside")
     chosen = sample_images(dataset, images, address)
-    data = [_read(path) for path in chosen]
+    data = [path if _is_url(path) else _read(path) for path in chosen]
     target = schema_output_path(dataset, Path(dataset.source.file), out)
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
     with open_client(settings) as client:
@@ -115,6 +116,11 @@ def generate(
             f"Review it, then point the dataset's spec.visual_schema at it in "
             f"{dataset.source.file} to have 'apply' set it; nothing was changed in the account."
         )
+
+
+def _is_url(path: str) -> bool:
+    """A public image URL, which Generate Visual Schema takes as given (Bria fetches it)."""
+    return path.startswith(("https://", "http://"))
 
 
 def _read(path: str) -> bytes:

@@ -125,3 +125,25 @@ def test_ten_images_are_sent_eleven_and_wrong_files_are_refused_before_any_call(
         assert line.startswith(problem), line
         assert "Traceback" not in refused.output
     assert not (repo / "wrong.json").exists()
+
+
+def test_public_urls_are_sent_as_given(repo: Path) -> None:
+    import base64
+
+    from hostile_server import Answer, HostileServer, Rule
+
+    pictures = sorted(str(p) for p in (repo / BADGES / "images").glob("*.png"))
+    url = "https://cdn.example.com/badges/bell.png"
+    args = ["schema", "generate", "acme-badges/acme-badges-v1", "examples/manifests-current"]
+    chosen = [flag for path in [*pictures[:4], url] for flag in ("--images", path)]
+    with HostileServer() as bria:
+        answer = Answer(200, {"visual_schema": '{"style": "flat"}'})
+        bria.script(Rule("POST", r"/v1/tailored-gen/generate_visual_schema", answer))
+        env = {"BRIA_API_URL": bria.url, "BRIA_API_TOKEN": "tok-schema-urls", "NO_COLOR": "1"}
+        result = CliRunner().invoke(cli, [*args, *chosen, "--out", "s.json"], env=env)
+        assert result.exit_code == 0, result.output
+        (sent,) = bria.requests
+    images = json.loads(sent.body)["images"]
+    assert images[4] == url and len(images) == 5
+    assert base64.b64decode(images[0]) == Path(pictures[0]).read_bytes()
+    assert json.loads((repo / "s.json").read_text()) == {"style": "flat"}
