@@ -128,21 +128,21 @@ def lock_warnings(project: str, lock: str | None, steps: Iterable[AnyStep]) -> l
     """Bria locks a project to one training version family (the project record's
     `training_version`: 'max', or 'fibo' for the current generation): a model this plan creates
     of another family may be refused. Said before apply, as Bria's refusal would come midway."""
-    wanted = {"max": "training_mode", "fibo": "max"}.get((lock or "").lower())
+    clashing_kind = {"max": "training_mode", "fibo": "max"}.get((lock or "").lower())
     clashing = sorted(
         step.model.remote_name
         for step in steps
         if isinstance(step, CreateModel)
         and (
-            (wanted == "training_mode" and step.training_mode is not None)
-            or (wanted == "max" and step.training_version == "max")
+            (clashing_kind == "training_mode" and step.training_mode is not None)
+            or (clashing_kind == "max" and step.training_version == "max")
         )
     )
     if not clashing:
         return []
-    kind = "training_mode" if wanted == "training_mode" else "max"
+    models = "models" if len(clashing) > 1 else "model"
     return [
         f"project '{project}' is locked by Bria to the '{lock}' training version family, so it "
-        f"may refuse to create the {kind} model{'s' if len(clashing) > 1 else ''} "
+        f"may refuse to create the {clashing_kind} {models} "
         f"{', '.join(repr(name) for name in clashing)}: keep each family in its own project"
     ]
