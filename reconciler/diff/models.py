@@ -311,6 +311,11 @@ def _replace(
                 f"; {old_text} is kept until '{name}' has completed training (the last Completed "
                 "version; a later apply with --prune deletes it)"
             )
+        elif scope.prune and old.id not in doomed and scope.keeps_training(old):
+            reason += (
+                f"; {old_text} keeps training (keep-superseded): a later apply with --prune "
+                "deletes it once it has finished"
+            )
         elif old.id in doomed:  # its dataset is deleted (pruned): create before destroy
             reason += f"; {old_text} is deleted with dataset '{current.dataset.name}'"
             if scope.prune:
@@ -350,18 +355,19 @@ def _supersede_training(
 ) -> str:
     """A replaced model still training (never Completed): nothing declared will use it, so its
     training is stopped once the replacement has started (with --prune it is deleted, which
-    stops it too), unless keepSupersededTraining says to let it run. The note for the reason;
+    stops it too), unless keepSupersededTraining says to let it run (then --prune keeps it until
+    it has finished). The note for the reason;
     the same words go to the plan's warnings."""
     expected = hours_for(scope.hours, old.training_version or old.training_mode or "")
     left = time_left(old, expected, scope.now)
     still = f"still training {on}".rstrip() if on else "still training, and superseded"
     subject = f"model '{scope.name}/{old.name}' is {still}: {left}"
-    if scope.prune:
-        outcome = "its training is stopped (--prune deletes it)"
-    elif deleted:
+    if deleted:
         outcome = "its training is stopped (it is deleted with its dataset)"
     elif desired.keep_superseded_training or scope.keep_superseded:
         outcome = f"it keeps running and costs {left.removesuffix(' left')} more (keep-superseded)"
+    elif scope.prune:
+        outcome = "its training is stopped (--prune deletes it)"
     else:
         ref = scope.index.model_ref(old)
         steps.add(StopTraining(**steps.keyed(model_key(old.id, "stop"), started), model=ref))

@@ -110,6 +110,11 @@ def _kept_reason(scope: ProjectScope, prunable: _Prunable, last_good: frozenset[
                 f"kept while model '{model.name}' on it is the last Completed version (--prune "
                 "deletes both once its replacement has completed)"
             )
+        if scope.keeps_training(model):
+            return (
+                f"kept while model '{model.name}' on it keeps training (keep-superseded; "
+                "--prune deletes both once it has finished)"
+            )
     return None
 
 
@@ -202,6 +207,11 @@ def _model_kept(
         return (
             f"kept until '{replacement}' has completed training (the last Completed version; a "
             "later apply with --prune deletes it)"
+        )
+    if scope.keeps_training(entry.model):
+        return (
+            "kept: it keeps training (keep-superseded); a later apply with --prune deletes it "
+            "once it has finished"
         )
     return None
 

@@ -55,6 +55,17 @@ class ProjectScope:
     hours: Mapping[str, HoursRange] = field(default_factory=dict)  # the account's durations
     now: float | None = None  # for the time a training has left (None: not known)
 
+    def keeps_training(self, model: LiveModel) -> bool:
+        """A version still training that the manifests let run although superseded
+        (metadata.keepSupersededTraining on its declared model, or --keep-superseded): --prune
+        keeps it (and its dataset) until it has finished."""
+        if model.status != ModelStatus.IN_PROGRESS:
+            return False
+        parsed = parse_versioned_name(model.name)
+        base = parsed.base if parsed else model.name
+        declared = next((m for m in self.models if m.name == base and not m.delete), None)
+        return declared is not None and (self.keep_superseded or declared.keep_superseded_training)
+
     def address(self, kind: str, name: str, resource_id: int | None = None) -> str:
         return self.addresses.take(f"{kind}.{self.name}/{name}", resource_id)
 

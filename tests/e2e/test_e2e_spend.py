@@ -283,3 +283,14 @@ def test_a_saved_plan_is_held_to_the_policies_of_now_and_of_when_it_was_made(
     dropped = world.cli("apply", "--plan", "held.json", "--auto-approve")
     assert dropped.exit_code == 1, dropped.output
     assert world.raw_state() == before
+
+
+def test_prune_keeps_a_superseded_training_the_flag_lets_run(world: World) -> None:
+    world.tree = standard_tree(world.root, images=2)
+    world.apply()  # lora-light trains (30 s in this emulator)
+    edit_caption(world, "edit")
+    applied = world.apply("--prune", "--keep-superseded")
+    assert "kept while model 'lora-light' on it keeps training (keep-superseded" in applied.output
+    statuses = models(world)
+    assert statuses == {"lora-light": "InProgress", "lora-light~2": "InProgress"}
+    assert set(world.state()["lora"]["datasets"]) == {"lora-v1", "lora-v1~2"}
