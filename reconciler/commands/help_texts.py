@@ -104,7 +104,7 @@ HELP: dict[str, CommandHelp] = {
         "Show declared resources as the account has them.",
         ("reconciler status manifests/", "reconciler status . --watch --interval 30"),
         (
-            (0, "shown (with --watch: also when stopped with Ctrl-C)"),
+            (0, "shown"),
             (1, "error (invalid manifests, API or connection)"),
             _INTERRUPTED,
         ),

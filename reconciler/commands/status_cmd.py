@@ -124,4 +124,4 @@ def status(
             click.echo(f"(refreshing every {interval:g}s; Ctrl-C to stop)")
             time.sleep(max(interval, 1.0))
     except KeyboardInterrupt:
-        ctx.exit(0)
+        ctx.exit(130)  # Ctrl-C exits 130 everywhere (README, issue 10)
