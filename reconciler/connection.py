@@ -126,6 +126,17 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
     from reconciler.client import BriaClient, Unauthorized
 
     log = debug_printer(settings.debug)
+
+    def connect(url: str, token: str) -> BriaClient:
+        return BriaClient(
+            url,
+            token,
+            debug_log=log,
+            rate_limit=settings.rate_limit,
+            max_rate_wait=settings.max_rate_wait,
+            notice=rate_limit_notice,
+        )
+
     if settings.use_emulator:
         from reconciler.emulator.server import EmulatorServer
 
@@ -142,14 +153,7 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
         )
         url = server.start()
         try:
-            with BriaClient(
-                url,
-                token,
-                debug_log=log,
-                rate_limit=settings.rate_limit,
-                max_rate_wait=settings.max_rate_wait,
-                notice=rate_limit_notice,
-            ) as client:
+            with connect(url, token) as client:
                 yield client
         finally:
             server.stop()
@@ -157,14 +161,7 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
     url = resolve_api_url(settings.api_url)
     token = resolve_token(settings.token_file)
     try:
-        with BriaClient(
-            url,
-            token,
-            debug_log=log,
-            rate_limit=settings.rate_limit,
-            max_rate_wait=settings.max_rate_wait,
-            notice=rate_limit_notice,
-        ) as client:
+        with connect(url, token) as client:
             yield client
     except Unauthorized as err:
         if not settings.token_file:
