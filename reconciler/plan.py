@@ -20,7 +20,7 @@ from reconciler.policies import PolicyResult, PolicyRule, evaluate
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import DesiredState, LiveState
 from reconciler.steps import Action, AnyStep, Change, StartTraining
-from reconciler.training_hours import hours_text
+from reconciler.training_hours import REFERENCE, hours_text
 
 FORMAT_VERSION = 1
 
@@ -108,11 +108,13 @@ def _with_history(warnings: tuple[str, ...], budget: Budget) -> tuple[str, ...]:
     reference = _training_warning_text(budget.start)
     if not warnings or warnings[0] != reference:
         return warnings
-    if not any(hours.samples for hours in budget.durations.values()):
+    history = any(hours.samples for hours in budget.durations.values())
+    if not history and all(hours == REFERENCE for hours in budget.durations.values()):
         return warnings
     low, high = hours_text(budget.hours_low), hours_text(budget.hours_high)
     span = low if low == high else f"{low.removesuffix(' h')}-{high}"
-    text = reference.replace("(1-3 hours each)", f"({span} in all, from this account's history)")
+    source = "from this account's history" if history else "Bria's published estimates"
+    text = reference.replace("(1-3 hours each)", f"({span} in all, {source})")
     return (text, *warnings[1:])
 
 

@@ -18,11 +18,30 @@ from typing import TypedDict
 
 from reconciler.adoption_lock import LockUpdate
 from reconciler.steps import AnyStep, Change
+from reconciler.training_hours import CURRENT_GENERATION
 from reconciler.wording import plural, quoted
 
-TRAINING_TIME = "training takes 1-3 hours"
+TRAINING_TIME = "training takes 1-3 hours"  # the reference's figure (light, max)
 
-__all__ = ["TRAINING_TIME", "Change", "DiffResult", "StepList", "model_key", "plural", "quoted"]
+
+def training_time(training_mode: str | None) -> str:
+    """What a reason says a training takes: the reference's 1-3 hours, or the published
+    OpenAPI's range for the current generation (`training_mode` models)."""
+    if not training_mode:
+        return TRAINING_TIME
+    return f"training takes {CURRENT_GENERATION.low:g}-{CURRENT_GENERATION.high:g} hours"
+
+
+__all__ = [
+    "TRAINING_TIME",
+    "training_time",
+    "Change",
+    "DiffResult",
+    "StepList",
+    "model_key",
+    "plural",
+    "quoted",
+]
 
 
 class StepHead(TypedDict):

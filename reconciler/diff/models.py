@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff.changes import TRAINING_TIME, StepList, model_key, orphan_advice
+from reconciler.diff.changes import StepList, model_key, orphan_advice, training_time
 from reconciler.diff.generations import (
     checkpoint_note,
     desired_training,
@@ -183,7 +183,7 @@ def _create(
         reason=(
             f"model '{desired.name}' does not exist: create it on dataset "
             f"'{outcome.ref.remote_name}' ({desired_training(desired)}) and start training "
-            f"({TRAINING_TIME})"
+            f"({training_time(desired.training_mode)})"
         ),
         after=_after(name, outcome, desired, ModelStatus.IN_PROGRESS),
         steps=tuple(steps.steps),
@@ -300,7 +300,7 @@ def _replace(
     started = _create_and_train(scope, steps, desired, outcome, name)
     reason = (
         f"model '{old.name}' must be replaced: {'; '.join(problems)}: trains a new model "
-        f"'{name}' ({TRAINING_TIME})"
+        f"'{name}' ({training_time(desired.training_mode)})"
     )
     replacement = None
     if old.status != ModelStatus.DELETED:
@@ -424,7 +424,7 @@ def _keep(
         )
         notes.append(
             f"model '{ref.remote_name}' was created but not started: start training "
-            f"({TRAINING_TIME})"
+            f"({training_time(desired.training_mode)})"
         )
         status_after = ModelStatus.IN_PROGRESS
     if steps:
@@ -443,7 +443,7 @@ def _keep(
     if model.status == ModelStatus.IN_PROGRESS:
         reason = (
             f"training (InProgress) on dataset '{outcome.ref.remote_name}'; started earlier, "
-            f"{TRAINING_TIME}: not a change"
+            f"{training_time(desired.training_mode)}: not a change"
         )
     elif model.status == ModelStatus.STOPPING:
         reason = (
