@@ -21,6 +21,7 @@ import click
 
 from reconciler import __version__
 from reconciler.commands.help_texts import GROUP_EPILOG, document
+from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import redact
 from reconciler.startup import skip_unused_optional_imports
@@ -44,7 +45,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class _Group(click.Group):
+class _Group(ExitOneOnUsageError, click.Group):  # `reconciler --nope` exits 1 too
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self.commands) | set(COMMANDS))
 
@@ -56,19 +57,6 @@ class _Group(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         self.add_command(document(command), cmd_name)
         return command
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as err:  # `reconciler --nope`: exit 1 like any bad flag
-            setattr(err, "exit_code", 1)  # noqa: B010  (a ClassVar in click's stubs)
-            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

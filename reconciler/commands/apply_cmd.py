@@ -26,7 +26,6 @@ import click
 from reconciler.apply import DEFAULT_PARALLELISM, ApplyResult
 from reconciler.apply.wait import TRAINING_WAIT_TIMEOUT, wait_for_training
 from reconciler.commands.invocation import (
-    ExitOneOnUsageError,
     connection_options,
     connection_settings,
     enforce_policies,
@@ -38,6 +37,7 @@ from reconciler.commands.invocation import (
     strict_option,
     use_color,
 )
+from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.name_history import remember

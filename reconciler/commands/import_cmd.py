@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 
 from reconciler.commands.invocation import (
-    ExitOneOnUsageError,
     connection_options,
     connection_settings,
 )
+from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
 from reconciler.render_escape import printable
 from reconciler.secrets import redact

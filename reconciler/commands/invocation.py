@@ -31,23 +31,6 @@ class PlanHasErrors(ReconcilerError):
     """The plan refuses some changes (e.g. an ip_type change without allowReplace)."""
 
 
-class ExitOneOnUsageError(click.Command):
-    """Bad flags exit 1, not click's 2: with --detailed-exitcode, 2 means "changes"."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as err:
-            setattr(err, "exit_code", 1)  # noqa: B010  (a ClassVar in click's stubs)
-            raise
-
-
 def _remember_profile(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     ctx.meta["emulator_profile"] = value
 

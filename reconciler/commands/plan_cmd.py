@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from reconciler.commands.invocation import (
-    ExitOneOnUsageError,
     connection_options,
     connection_settings,
     enforce_policies,
@@ -22,6 +21,7 @@ from reconciler.commands.invocation import (
     strict_option,
     use_color,
 )
+from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
 from reconciler.plan_formats import FORMATS, render_plan
 
