@@ -56,7 +56,9 @@ FOLDERS: dict[tuple[str, str], dict[str, tuple[int, str | None]]] = {
 
 
 def admin(server: EmulatorServer, method: str, path: str, **kwargs: Any) -> Any:
-    response = httpx.request(method, f"{server.root_url}/_emulator/{path}", timeout=30, **kwargs)
+    response = httpx.request(
+        method, f"{server.root_url}/_emulator/{path}", timeout=30, verify=False, **kwargs
+    )
     response.raise_for_status()
     return response.json()
 

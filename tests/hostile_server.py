@@ -171,6 +171,7 @@ class HostileServer:
             headers=headers,
             content=request.body,
             timeout=60,
+            verify=False,  # plain http to the emulator: no CA bundle to load per request
         )
         extra = tuple(
             (k, v) for k, v in response.headers.items() if k.lower() in {"retry-after", "location"}

@@ -35,7 +35,9 @@ class Account:
     emulator: EmulatorServer
 
     def state(self) -> dict[str, Any]:
-        return dict(httpx.get(self.emulator.root_url + "/_emulator/state", timeout=10).json())
+        return dict(
+            httpx.get(self.emulator.root_url + "/_emulator/state", timeout=10, verify=False).json()
+        )
 
     def draft_dataset(self) -> int:
         project = self.client.create_project(

@@ -55,7 +55,7 @@ class Bench:
         return self.cli("apply", "manifests", "--auto-approve")
 
     def state(self) -> dict[str, Any]:
-        response = httpx.get(f"{self.emulator.root_url}/_emulator/state", timeout=10)
+        response = httpx.get(f"{self.emulator.root_url}/_emulator/state", timeout=10, verify=False)
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 

@@ -87,7 +87,7 @@ def _emulator_target(kind: str, profile: str, request: pytest.FixtureRequest) ->
     emulators: _Emulators = request.getfixturevalue("_emulators")
     if kind == "socket":
         server = emulators.server(profile)
-        admin = httpx.Client(base_url=server.root_url, timeout=30)
+        admin = httpx.Client(base_url=server.root_url, timeout=30, verify=False)
         target = Target(kind, server.url, None, admin, "", TOKEN, profile=profile)
     else:
         test_client = emulators.test_client(profile)
