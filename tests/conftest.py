@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from reconciler.client import BriaClient
 from reconciler.emulator.server import EmulatorServer
@@ -20,6 +21,22 @@ EMULATOR_TOKEN = "t0k-emulator-3b9d51"
 # subprocess it starts (they inherit the environment); attempts, deadlines and Retry-After are
 # unchanged (reconciler/pauses.py). A test that measures a pause sets it back to 1.
 os.environ.setdefault("RECONCILER_TEST_PAUSE_SCALE", "0.02")
+
+# Hypothesis: the one profile of the suite. A property runs HYPOTHESIS_EXAMPLES examples (few, so
+# CI stays fast); `RECONCILER_HYPOTHESIS_EXAMPLES=500` runs more on demand (README, beside
+# RECONCILER_SEEDS). A property whose examples are much dearer or cheaper than usual states its
+# share, e.g. `settings(max_examples=max(1, settings.default.max_examples // 4))`, never a fixed
+# count. No deadline and no too_slow check: timings on a shared 2-core machine are noise, not
+# findings; print_blob lets a failure seen once be replayed with @reproduce_failure.
+HYPOTHESIS_EXAMPLES = int(os.environ.get("RECONCILER_HYPOTHESIS_EXAMPLES", "25"))
+settings.register_profile(
+    "reconciler",
+    max_examples=HYPOTHESIS_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile("reconciler")
 
 
 @pytest.fixture
