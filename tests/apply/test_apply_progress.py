@@ -29,14 +29,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         made.tree.project("lora")
         made.tree.dataset("lora", "lora-v1", image_files(IMAGES))
         made.tree.write()
-        set_knobs(made.server, latency=0.05)  # 24 uploads at parallelism 2: about 0.7 s
+        set_knobs(made.server, latency=0.02)  # 24 uploads at parallelism 2: about 0.5 s
         yield made
 
 
 def test_ci_logs_get_progress_lines_not_a_line_per_upload(world: World) -> None:
     result = world.cli(
         "apply", "manifests", "--auto-approve", "--parallelism", "2",
-        RECONCILER_PROGRESS_SECONDS="0.2",
+        RECONCILER_PROGRESS_SECONDS="0.1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -59,10 +59,11 @@ def test_verbose_keeps_one_line_per_step(world: World) -> None:
 
 
 def test_a_terminal_gets_progress_bars_per_phase(world: World) -> None:
-    set_knobs(world.server, latency=0.15)
     code, output = apply_on_a_terminal(world, "y", "--parallelism", "1")
     assert code == 0, output
     assert re.search(r"uploads\s.*\d+/24.*ETA", output), output[-2000:]
+    # drawn while the uploads run, not only once at the end
+    assert any(int(n) < 24 for n in re.findall(r"uploads\s.*?(\d+)/24", output)), output[-2000:]
     assert "Apply complete: 27 steps done" in output
 
 

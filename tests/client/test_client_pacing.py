@@ -33,9 +33,19 @@ ENDPOINT = "GET /tailored-gen/projects"
 
 @pytest.fixture
 def limited(tmp_path: Path) -> Iterator[EmulatorServer]:
-    """Bria's Free tier scaled down: 3 requests per endpoint per 2 s."""
+    """Bria's Free tier scaled down: 3 requests per endpoint per 1.5 s (a Retry-After of 2 s,
+    and pacing waits above the 1 s under which they pass silently)."""
     with EmulatorServer(
-        tmp_path / "bria", token=TOKEN, rate_limit_per_window=3, rate_window_s=2.0
+        tmp_path / "bria", token=TOKEN, rate_limit_per_window=3, rate_window_s=1.5
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def limited_1s(tmp_path: Path) -> Iterator[EmulatorServer]:
+    """3 requests per endpoint per second: the shortest window (Retry-After is whole seconds)."""
+    with EmulatorServer(
+        tmp_path / "bria", token=TOKEN, rate_limit_per_window=3, rate_window_s=1.0
     ) as server:
         yield server
 
@@ -51,7 +61,7 @@ def _statuses(server: EmulatorServer) -> dict[str, int]:
 def test_a_known_limit_paces_every_thread_without_any_429(limited: EmulatorServer) -> None:
     notices: list[str] = []
     with BriaClient(
-        limited.url, TOKEN, rate_limit=RateLimit(3, 2.0), notice=notices.append
+        limited.url, TOKEN, rate_limit=RateLimit(3, 1.5), notice=notices.append
     ) as client:
         began = time.monotonic()
         with ThreadPoolExecutor(4) as pool:
@@ -59,29 +69,31 @@ def test_a_known_limit_paces_every_thread_without_any_429(limited: EmulatorServe
         elapsed = time.monotonic() - began
     assert answers == [[]] * 7
     assert _statuses(limited) == {"200": 7}
-    assert 4.0 <= elapsed < 6.0  # 3 now, 3 after 2 s, 1 after 4 s: the window's floor
-    assert notices == [f"waiting 2 s for Bria's rate limit on {ENDPOINT}"]  # once per 30 s
+    assert 3.0 <= elapsed < 5.0  # 3 now, 3 after 1.5 s, 1 after 3 s: the window's floor
+    # two waits of about 1.5 s, one notice: pacing notices come once per 30 s
+    assert notices == [f"waiting 2 s for Bria's rate limit on {ENDPOINT}"]
 
 
 def test_without_a_limit_one_429_pauses_the_endpoint_for_every_worker_and_teaches_it(
-    limited: EmulatorServer,
+    limited_1s: EmulatorServer,
 ) -> None:
     notices: list[str] = []
-    with BriaClient(limited.url, TOKEN, notice=notices.append) as client:
+    with BriaClient(limited_1s.url, TOKEN, notice=notices.append) as client:
         with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(lambda _: client.list_projects(), range(12)))
+            # 3 answered, 429s, a pause, then 2 windows paced by the learned limit
+            answers = list(pool.map(lambda _: client.list_projects(), range(9)))
         learned = client.pacer.limit_of(ENDPOINT)
         other = client.pacer.limit_of("GET /tailored-gen/models")
-    assert answers == [[]] * 12
-    statuses = _statuses(limited)
-    assert statuses["200"] == 12
+    assert answers == [[]] * 9
+    statuses = _statuses(limited_1s)
+    assert statuses["200"] == 9
     # the first 429s (about one per worker in flight) teach the limit; after that, few or none
     assert statuses.get("429", 0) <= 6
     assert learned is not None and 3 <= learned.requests <= 6  # answered + still in flight
     assert 1.0 <= learned.window_s <= 2.5
     assert learned.per_second <= 3.0
     assert other is None  # each endpoint has its own budget
-    assert f"waiting 2 s for Bria's rate limit on {ENDPOINT}" in notices
+    assert f"waiting 1 s for Bria's rate limit on {ENDPOINT}" in notices
 
 
 def test_a_persistent_429_gives_up_after_the_bounded_attempts(tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ def test_a_clone_killed_after_the_prefix_change_is_not_completed_with_stale_capt
 
 def test_killed_during_regenerate_all_the_next_plan_waits_for_the_job(world: World) -> None:
     _tree(world, "draft")
-    set_knobs(world.server, captions_seconds=3.0)
+    # the job must outlast the kill and the next plan's first read (0.1 s on an idle machine)
+    set_knobs(world.server, captions_seconds=1.5)
     world.tree.datasets[("lora", "lora-v1")]["spec"]["caption_prefix"] = NEW
     world.tree.write()
     process = subprocess.Popen(
@@ -169,8 +170,8 @@ def test_a_caption_job_that_never_ends_stops_the_plan_after_the_bound(world: Wor
     dataset, _ = _dataset(world, "lora-v1")
     world.client().regenerate_captions(dataset["id"])
 
-    plan = world.cli("plan", "manifests", RECONCILER_CAPTION_JOB_WAIT="1")
+    plan = world.cli("plan", "manifests", RECONCILER_CAPTION_JOB_WAIT="0.3")
 
     assert plan.exit_code == 1
-    assert "is still regenerating its captions after 1 s" in plan.stderr
+    assert "is still regenerating its captions after 0.3 s" in plan.stderr
     assert "run plan again once the job is done" in plan.stderr

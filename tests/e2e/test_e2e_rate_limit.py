@@ -13,19 +13,28 @@ from e2e_support import World, admin, make_world, set_knobs
 from manifest_builders import image_files
 
 IMAGES_ENDPOINT = "GET /tailored-gen/datasets/{dataset_id}/images"
-NOTICE = f"waiting 2 s for Bria's rate limit on {IMAGES_ENDPOINT}"
+NOTICE = f"waiting 1 s for Bria's rate limit on {IMAGES_ENDPOINT}"
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """An account with one project of 5 datasets, then limited to 3 requests per endpoint per
-    2 s: a no-change plan lists 5 image lists, so it must wait once for the window."""
+    second (the shortest window: Retry-After is whole seconds): a no-change plan lists 5 image
+    lists, so it must wait once for the window."""
     for made in make_world(tmp_path, monkeypatch):
         made.tree.project("lora")
         for index in range(5):
             made.tree.dataset("lora", f"set{index}", image_files(1, first_seed=index + 1))
         made.apply()
-        set_knobs(made.server, rate_limit_per_window=3, rate_window_s=2.0)
+        set_knobs(made.server, rate_limit_per_window=3, rate_window_s=1.0)
+        yield made
+
+
+@pytest.fixture
+def unapplied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """A manifest of one project, nothing applied: for refusals made before any request."""
+    for made in make_world(tmp_path, monkeypatch):
+        made.tree.project("lora")
         yield made
 
 
@@ -33,7 +42,7 @@ def _statuses(world: World) -> Counter[str]:
     return Counter(admin(world.server, "GET", "stats")["by_status"])
 
 
-@pytest.mark.parametrize("how", [("--rate-limit", "3/2s"), ("BRIA_RATE_LIMIT", "3/2s")])
+@pytest.mark.parametrize("how", [("--rate-limit", "3/1s"), ("BRIA_RATE_LIMIT", "3/1s")])
 def test_a_known_limit_paces_the_plan_without_429(world: World, how: tuple[str, str]) -> None:
     before = _statuses(world)
     flag, value = how
@@ -70,8 +79,8 @@ def test_a_retry_after_beyond_max_rate_wait_is_one_clear_line(world: World) -> N
 
 
 @pytest.mark.parametrize("value", ["fast", "-3", "10/0s"])
-def test_a_bad_rate_limit_is_one_line_exit_1(world: World, value: str) -> None:
-    result = world.plan("--rate-limit", value)
+def test_a_bad_rate_limit_is_one_line_exit_1(unapplied: World, value: str) -> None:
+    result = unapplied.plan("--rate-limit", value)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert f"rate limit '{value}' is neither a number of requests per minute nor a tier" in (
@@ -127,15 +136,16 @@ def test_ctrl_c_stops_a_wait_for_the_rate_limit(world: World, phase: str) -> Non
 def test_apply_wait_with_three_models_under_the_limit_succeeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The issue's case scaled down: 10 requests per endpoint per 2 s, 3 models, --wait polls
-    GET /models/{id} past the window: the polls wait for the limit instead of dying."""
+    """The issue's case scaled down: 10 requests per endpoint per second, 3 models training
+    1.5 s, --wait polls GET /models/{id} past the window: the polls wait for the limit instead
+    of dying."""
     for world in make_world(tmp_path, monkeypatch):
         world.tree.project("lora")
         world.tree.dataset("lora", "lora-v1", image_files(3))
         for name in ("m1", "m2", "m3"):
             world.tree.model("lora", name, "lora-v1")
         world.tree.write()
-        set_knobs(world.server, training_seconds=2.5, rate_limit_per_window=10, rate_window_s=2.0)
+        set_knobs(world.server, training_seconds=1.5, rate_limit_per_window=10, rate_window_s=1.0)
         before = _statuses(world)
         result = world.cli("apply", "manifests", "--auto-approve", "--wait", "--wait-timeout", "60")
         assert result.exit_code == 0, result.output

@@ -35,6 +35,14 @@ def models(world: World) -> dict[str, str]:
     return {name: m["status"] for name, m in world.state()["lora"]["models"].items()}
 
 
+def settle(world: World, name: str, status: str = "Completed", timeout: float = 30) -> None:
+    """Poll (fast, with a deadline) until model `name` of project lora has `status`."""
+    deadline = time.monotonic() + timeout
+    while models(world).get(name) != status:
+        assert time.monotonic() < deadline, f"{name} never became {status}: {models(world)}"
+        time.sleep(0.05)
+
+
 def edit_caption(world: World, text: str) -> None:
     world.tree.datasets[("lora", "lora-v1")]["spec"]["captions"]["lora-01.png"] = text
 
@@ -71,7 +79,7 @@ def test_keep_superseded_lets_the_old_training_run_and_wait_follows_the_current_
     plan = world.plan("--keep-superseded")
     assert "~3 h left; it keeps running and costs ~3 h more (keep-superseded)" in plan.output
     assert "StopTraining" not in plan.output
-    set_knobs(world.server, training_seconds=1.5)  # the new training finishes quickly
+    set_knobs(world.server, training_seconds=0.3)  # the new training finishes quickly
     applied = world.apply("--keep-superseded", "--wait", "--wait-timeout", "60")
     assert "Waiting for 1 model(s)" in applied.output
     assert "model 'lora/lora-light~2'" in applied.output
@@ -84,12 +92,14 @@ def test_keep_superseded_lets_the_old_training_run_and_wait_follows_the_current_
 def test_prune_keeps_the_last_completed_model_until_its_replacement_completes(
     world: World,
 ) -> None:
-    set_knobs(world.server, training_seconds=0.5)
+    set_knobs(world.server, training_seconds=0.2)
     world.tree = standard_tree(world.root, images=2)
     world.apply()
-    time.sleep(1.0)
+    settle(world, "lora-light")
     assert models(world) == {"lora-light": "Completed"}
-    set_knobs(world.server, training_seconds=6)
+    # the replacement must still train through one apply and one plan (0.1 s on an idle machine,
+    # so 15x margin for a loaded one); settle() then waits no longer than it takes
+    set_knobs(world.server, training_seconds=1.5)
     edit_caption(world, "a new caption")
     plan = world.plan("--prune")
     assert (
@@ -103,9 +113,7 @@ def test_prune_keeps_the_last_completed_model_until_its_replacement_completes(
     again = world.plan("--prune", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "kept until 'lora-light~2' has completed training" in again.output
-    deadline = time.monotonic() + 30
-    while models(world)["lora-light~2"] != "Completed" and time.monotonic() < deadline:
-        time.sleep(0.3)  # the replacement finishes
+    settle(world, "lora-light~2")  # the replacement finishes
     done = world.apply("--prune")
     assert "- model.lora/lora-light~1 (delete)" in done.output
     assert models(world) == {"lora-light~2": "Completed"}
@@ -144,10 +152,11 @@ def test_the_budget_is_in_text_markdown_and_json(world: World) -> None:
 
 
 def test_durations_come_from_the_account_s_own_history(world: World) -> None:
-    set_knobs(world.server, training_seconds=1.5)  # crosses a whole second of the timestamps
+    # timestamps are whole seconds: a 1 s training always ends on the next one
+    set_knobs(world.server, training_seconds=1.0)
     world.tree = standard_tree(world.root, images=2)
     world.apply()
-    time.sleep(2.0)
+    settle(world, "lora-light")
     edit_caption(world, "retrain")
     data = json.loads(world.plan("--format", "json").stdout)
     light = data["budget"]["durations"]["light"]
@@ -192,7 +201,7 @@ def test_no_retrain_and_no_delete_completed_model_policies(world: World) -> None
     set_knobs(world.server, training_seconds=0.2)
     world.tree = standard_tree(world.root, images=2)
     world.apply()
-    time.sleep(0.5)
+    settle(world, "lora-light")
     write_config(
         world,
         "policies:\n  no-retrain-completed-model: soft\n  no-delete-completed-model: hard\n",
