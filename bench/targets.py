@@ -62,7 +62,7 @@ class Sizes:
     version_runs: int = 7
 
 
-QUICK = Sizes(free_window=2.0, datasets=14, uploads=24, upload_window=0.5, training_seconds=1.0,
+QUICK = Sizes(free_window=0.5, datasets=14, uploads=24, upload_window=0.5, training_seconds=1.0,
               latency=0.005, fast_uploads=10, big_images=4, big_image_bytes=1_000_000,
               version_runs=3)  # fmt: skip
 

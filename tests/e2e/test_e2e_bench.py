@@ -32,7 +32,7 @@ def test_bench_targets_run_quick(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "| Free tier (10/2 s) no-change plan, 14 datasets, --rate-limit free | " in proc.stdout
-    assert "vs window floor 2 s = " in proc.stdout
+    assert "| Free tier (10/0.5 s) no-change plan, 14 datasets, --rate-limit free | " in proc.stdout
+    assert "vs window floor 0.5 s = " in proc.stdout
     assert "| reconciler --version (median) | " in proc.stdout
     assert "vs python -c 'import click, yaml'" in proc.stdout
