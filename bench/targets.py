@@ -16,6 +16,9 @@ noisy shared machine moves both sides:
   * `reconciler --version` <= 2 x `python -c "import click, yaml"` (medians).
   * Peak memory of `apply` of 200 images of 10 MB each < 300 MB (the apply's own process; the
     emulator runs in another), next to the same apply of small images.
+  * The emulator's own CPU per request (its own process, read from /proc), per kind: list
+    projects, list the images of a 200-image dataset, upload an image, get a model; next to a
+    bare Starlette app on the same uvicorn answering the same JSON (see emulator_cpu.py).
 `--quick` shrinks every size and window (the smoke test); its figures mean nothing.
 """
 
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from emulator_cpu import emulator_cpu
 from PIL import Image
 
 from reconciler.apply import apply_plan
@@ -60,11 +64,12 @@ class Sizes:
     big_images: int = 200
     big_image_bytes: int = 10_000_000
     version_runs: int = 7
+    emulator_reads: int = 1000  # requests per kind of read (uploads: the 200 that fill a dataset)
 
 
 QUICK = Sizes(free_window=0.5, datasets=14, uploads=24, upload_window=0.5, training_seconds=1.0,
               latency=0.005, fast_uploads=10, big_images=4, big_image_bytes=1_000_000,
-              version_runs=3)  # fmt: skip
+              version_runs=3, emulator_reads=30)  # fmt: skip
 
 Row = tuple[str, str]
 
@@ -373,6 +378,7 @@ SCENARIOS: dict[str, Callable[[Path, Sizes], list[Row]]] = {
     "latency": unlimited_latency,
     "startup": lambda _root, sizes: startup(sizes),
     "memory": peak_memory,
+    "emulator": lambda root, sizes: emulator_cpu(root, sizes.emulator_reads),
 }
 
 

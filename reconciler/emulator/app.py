@@ -5,9 +5,13 @@ checkpoints, and `/v2` generation with its status service); the reference profil
 exactly the reference's routes.
 
 Each `/v1` route goes through one wrapper that applies the fault knobs, checks the
-`api_token` header, parses the JSON body, runs the (synchronous, storage-locking) operation in
-a worker thread, and turns `ApiError` into `{"message": ...}` with its status. Admin routes
-(`/_emulator/...`) and file routes (`/files/...`) have no auth and are never faulted.
+`api_token` header, parses the JSON body, runs the (synchronous, storage-locking) operation,
+and turns `ApiError` into `{"message": ...}` with its status. Operations run on the event loop
+itself (a few SQLite statements: a worker-thread handoff cost more CPU than the work), except
+those in `OFF_LOOP`: they fetch URLs, which may be this emulator's own `/files` answered by this
+very loop (a deadlock on the loop), or decode images (slow); those run in a worker thread.
+Admin routes (`/_emulator/...`) and file routes (`/files/...`) have no auth and are never
+faulted.
 """
 
 from __future__ import annotations
@@ -84,6 +88,18 @@ class Call:
 
 Result = tuple[int, Any]
 Handler = Callable[[Emulator, Call], Result]
+
+# Operations run in a worker thread, not on the event loop (method, route template): uploads and
+# visual schemas may fetch an `image_url` (possibly this emulator's own `/files`, which the loop
+# must stay free to answer), and they and the generation routes decode images.
+OFF_LOOP = frozenset({
+    ("POST", "/v1/tailored-gen/datasets/{dataset_id}/images"),
+    ("POST", "/v1/tailored-gen/generate_visual_schema"),
+    ("POST", "/v1/text-to-image/tailored/{model_id}"),
+    ("POST", "/v1/text-to-vector/tailored/{model_id}"),
+    ("POST", "/v1/reimagine/tailored/{model_id}"),
+    ("POST", "/v2/image/generate/tailored"),
+})  # fmt: skip
 
 
 def _fetch_image_url(url: str) -> bytes:
@@ -241,6 +257,7 @@ async def _parse_body(request: Request) -> Any:
 
 
 def _api_endpoint(emulator: Emulator, method: str, route_name: str, handler: Handler) -> Any:
+    off_loop = (method, route_name) in OFF_LOOP
 
     async def endpoint(request: Request) -> Response:
         decision = emulator.faults.decide(method, route_name)
@@ -261,14 +278,18 @@ def _api_endpoint(emulator: Emulator, method: str, route_name: str, handler: Han
         if refusal:
             return _message(401, refusal)
         try:
+            api_root = str(request.base_url).rstrip("/")
             call = Call(
-                params=dict(request.path_params),
+                params=request.path_params,
                 query=request.query_params,
                 body=await _parse_body(request),
-                files_url=str(request.base_url).rstrip("/") + "/files",
-                api_root=str(request.base_url).rstrip("/"),
+                files_url=api_root + "/files",
+                api_root=api_root,
             )
-            status, body = await run_in_threadpool(handler, emulator, call)
+            if off_loop:
+                status, body = await run_in_threadpool(handler, emulator, call)
+            else:
+                status, body = handler(emulator, call)
         except ApiError as err:
             return _message(err.status, err.message, err.headers)
         except Exception:  # an emulator bug: answer like Bria would, keep the trace in the log

@@ -87,7 +87,6 @@ class Storage:
         self._conn = sqlite3.connect(
             self.data_dir / "emulator.sqlite3", check_same_thread=False, isolation_level=None
         )
-        self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -168,15 +167,16 @@ class Storage:
 
     def get(self, table: str, row_id: int | str) -> Row | None:
         with self.transaction():
-            found = self._conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
-        return dict(found) if found else None
+            cursor = self._conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+            found = cursor.fetchone()
+        return dict(zip(_names(cursor), found, strict=True)) if found else None
 
     def select(self, table: str, where: str = "1", params: tuple[Any, ...] = ()) -> list[Row]:
         with self.transaction():
-            rows = self._conn.execute(
-                f"SELECT * FROM {table} WHERE {where} ORDER BY id", params
-            ).fetchall()
-        return [dict(row) for row in rows]
+            cursor = self._conn.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY id", params)
+            rows = cursor.fetchall()
+        names = _names(cursor)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def count(self, table: str, where: str = "1", params: tuple[Any, ...] = ()) -> int:
         with self.transaction():
@@ -224,6 +224,12 @@ class Storage:
             return float((self.results_dir / f"{name}.ready").read_text())
         except (OSError, ValueError):
             return 0.0
+
+
+def _names(cursor: sqlite3.Cursor) -> list[str]:
+    """The column names of a query's rows (plain tuples: a dict per row is built once, from
+    them, rather than through an `sqlite3.Row` first)."""
+    return [column[0] for column in cursor.description]
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
