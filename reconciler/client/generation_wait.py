@@ -3,6 +3,9 @@
 `POST /v2/image/generate/tailored` answers 200 with the image, or 202 with a `request_id` to poll
 at `GET /v2/status/{request_id}` until COMPLETED (or ERROR). The polling lives here, apart from
 the one-call-per-route client, with its clock and sleep injectable so tests need not wait.
+The default pause between polls is a production pause like the others, so
+RECONCILER_TEST_PAUSE_SCALE shortens it (reconciler/pauses.py); a `poll_interval` given is taken
+as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from reconciler.client.api import BriaClient
 from reconciler.client.current_records import GenerationAccepted, GenerationResult
 from reconciler.errors import ReconcilerError
+from reconciler.pauses import scaled
 
 DEFAULT_TIMEOUT_S = 300.0
 DEFAULT_POLL_INTERVAL_S = 1.0
@@ -32,11 +36,13 @@ def wait_for_generation(
     request_id: str,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+    poll_interval: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> GenerationResult:
-    """Poll the status service until the request is COMPLETED; its result."""
+    """Poll the status service until the request is COMPLETED; its result. `poll_interval`
+    defaults to DEFAULT_POLL_INTERVAL_S, scaled by the test knob."""
+    interval = scaled(DEFAULT_POLL_INTERVAL_S) if poll_interval is None else poll_interval
     deadline = clock() + timeout
     while True:
         status = client.get_generation_status(request_id)
@@ -55,7 +61,7 @@ def wait_for_generation(
                 f"generation request '{request_id}' is still in progress after {timeout:g} s; "
                 f"poll GET /v2/status/{request_id} later or wait longer"
             )
-        sleep(min(poll_interval, remaining))
+        sleep(min(interval, remaining))
 
 
 def generate_and_wait(
@@ -63,7 +69,7 @@ def generate_and_wait(
     tailored_model_id: int,
     *,
     timeout: float = DEFAULT_TIMEOUT_S,
-    poll_interval: float = DEFAULT_POLL_INTERVAL_S,
+    poll_interval: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     **request: Any,

@@ -18,6 +18,7 @@ from reconciler.commands.invocation import (
 )
 from reconciler.commands.one_line_usage import OneLineUsageErrors
 from reconciler.connection import ConnectionSettings, open_client
+from reconciler.pauses import scaled
 from reconciler.secrets import redact
 from reconciler.state import DesiredState
 from reconciler.workspace import state_dir
@@ -122,6 +123,6 @@ def status(
             click.clear()
             show()
             click.echo(f"(refreshing every {interval:g}s; Ctrl-C to stop)")
-            time.sleep(max(interval, 1.0))
+            time.sleep(scaled(max(interval, 1.0)))  # pure waiting: the test knob shortens it
     except KeyboardInterrupt:
         ctx.exit(130)  # Ctrl-C exits 130 everywhere (README, issue 10)

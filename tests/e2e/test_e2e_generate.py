@@ -47,7 +47,7 @@ def _trained(world: World) -> World:
         models = [m for m in world.raw_state()["models"] if m["status"] != "Deleted"]
         if all(m["status"] == "Completed" for m in models):
             return world
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise AssertionError("training did not complete")
 
 
@@ -146,7 +146,7 @@ def test_vector_reimagine_guidance_and_max(world: World) -> None:
 
 def test_asynchronous_results_are_polled_and_a_failed_call_is_not_repeated(world: World) -> None:
     _trained(world)
-    set_knobs(world.server, generation_seconds=1.5)
+    set_knobs(world.server, generation_seconds=0.4)
     result = world.cli(
         "generate", "lora/lora-light", "manifests", "--prompt", "Lora", "--num-results", "1"
     )

@@ -44,7 +44,7 @@ def _current_model(world: World) -> int:
         deadline = time.monotonic() + 20
         while client.get_model(model.id).status != "Completed":
             assert time.monotonic() < deadline
-            time.sleep(0.1)
+            time.sleep(0.05)
         return model.id
 
 
@@ -74,7 +74,7 @@ def _requests(world: World) -> dict[str, int]:
 def test_generate_uses_v2_and_refuses_what_v2_does_not_take(world: World) -> None:
     model_id = _current_model(world)
     _manifests(world)
-    set_knobs(world.server, generation_seconds=0.5)  # /v2 answers 202: polled at /v2/status
+    set_knobs(world.server, generation_seconds=0.2)  # /v2 answers 202: polled at /v2/status
     result = world.cli(
         "generate", "badges/badges-auto", "manifests", "--prompt", "a gold star badge",
         "--num-results", "2", "--seed", "9", "--steps", "30",

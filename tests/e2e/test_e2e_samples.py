@@ -40,7 +40,7 @@ def _wait_completed(world: World, timeout: float = 20) -> None:
         models = [m for m in world.raw_state()["models"] if m["status"] != "Deleted"]
         if models and all(m["status"] == "Completed" for m in models):
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise AssertionError("training did not complete")
 
 
@@ -163,8 +163,8 @@ def test_results_paid_for_by_an_interrupted_run_are_downloaded_not_generated_aga
     light["spec"]["samples"] = [{"prompt": "Lora waving", "seed": 5}]
     world.apply()
     _wait_completed(world)
-    set_knobs(world.server, generation_seconds=1.5)  # results not ready within the timeout below
-    first = world.cli("samples", "manifests", "--wait-timeout", "0.3")
+    set_knobs(world.server, generation_seconds=0.8)  # results not ready within the timeout below
+    first = world.cli("samples", "manifests", "--wait-timeout", "0.2")
     assert first.exit_code == 1, first.output
     assert "results were not ready after" in first.stderr
     assert _generation_calls(world) == 1

@@ -46,7 +46,7 @@ def _wait_completed(world: World, timeout: float = 20) -> None:
         models = [m for m in world.raw_state()["models"] if m["status"] != "Deleted"]
         if models and all(m["status"] == "Completed" for m in models):
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     raise AssertionError("training did not complete")
 
 
@@ -60,8 +60,8 @@ def test_status_before_right_after_during_after_training_and_after_a_retrain(wor
     assert data["projects"][0]["id"] is None
 
     # long enough that the statuses "right after" and "during" see it training on a loaded
-    # machine; _wait_completed polls, so a quick machine waits no longer than this
-    set_knobs(world.server, training_seconds=4)
+    # machine (they take 0.06 s on an idle one); _wait_completed polls, so no longer than this
+    set_knobs(world.server, training_seconds=1.2)
     world.apply()
     requests_before = admin(world.server, "GET", "stats")["by_route"]
     right_after = world.cli("status", "manifests")
@@ -269,7 +269,7 @@ def test_expected_time_left_comes_from_the_accounts_own_history_on_a_fresh_check
 ) -> None:
     """No status run saw the first training (a fresh CI checkout): the Completed models'
     created_at to updated_at are the account's history."""
-    set_knobs(world.server, training_seconds=1.2)  # timestamps are whole seconds: >= 1 s apart
+    set_knobs(world.server, training_seconds=1.0)  # timestamps are whole seconds: >= 1 s apart
     world.tree = standard_tree(world.root, images=3)
     world.apply()
     _wait_completed(world)
@@ -297,7 +297,7 @@ def test_without_updated_at_in_the_answers_the_sightings_of_status_runs_estimate
             item.pop("updated_at", None)
         return item
 
-    set_knobs(world.server, training_seconds=1.5)
+    set_knobs(world.server, training_seconds=1.0)  # seen started >= 1 s before seen Completed
     world.tree = standard_tree(world.root, images=3)
     world.apply()
     with HostileServer(world.server.url) as server:

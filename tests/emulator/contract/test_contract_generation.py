@@ -75,7 +75,7 @@ def test_results_of_one_request_carry_distinct_seeds(bria: Target) -> None:
 def test_asynchronous_results_are_ready_after_generation_seconds(bria: Target) -> None:
     bria.emulator_only("needs the generation_seconds knob")
     model = _trained(bria)
-    bria.configure(generation_seconds=1.5)
+    bria.configure(generation_seconds=0.4)  # the first fetch, at once, is still before it
     answer = bria.client.text_to_image(model.id, prompt="a castle", num_results=1, sync=False)
     url = answer["result"][0]["urls"][0]
     assert bria.fetch(url).status_code == 404
