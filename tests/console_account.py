@@ -84,6 +84,17 @@ def _dataset(
     return dataset.id
 
 
+def _wait_until_trained(client: BriaClient, model_ids: list[int], timeout: float = 30) -> None:
+    """Until every model has ended its training (Completed or Failed): polled, not slept."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = {client.get_model(model_id).status for model_id in model_ids}
+        if statuses <= {"Completed", "Failed"}:
+            return
+        assert time.monotonic() < deadline, f"training did not end: {statuses}"
+        time.sleep(0.005)
+
+
 def build_console_account(server: EmulatorServer, client: BriaClient) -> dict[str, int]:
     """The account of the module docstring; returns the ids tests look at."""
     lora = client.create_project(**LORA)
@@ -95,7 +106,7 @@ def build_console_account(server: EmulatorServer, client: BriaClient) -> dict[st
         client, scenes.id, "streets~2", FOLDERS[("scenes", "streets")], complete=True
     )
     _dataset(client, scenes.id, "Copy of streets", {"x.png": (401, None)}, complete=False)
-    admin(server, "PUT", "config", json={"training_seconds": 0.2})
+    admin(server, "PUT", "config", json={"training_seconds": 0.01})
     done = client.create_model(
         dataset_id=chars, name="chars-light", training_version="light", description="the fast one"
     )
@@ -106,7 +117,7 @@ def build_console_account(server: EmulatorServer, client: BriaClient) -> dict[st
         dataset_id=streets, name="streets-fail-training", training_version="light"
     )
     client.start_training(failed.id)
-    time.sleep(0.5)
+    _wait_until_trained(client, [done.id, on_old.id, failed.id])
     admin(server, "PUT", "config", json={"training_seconds": 3600})
     running = client.create_model(dataset_id=chars, name="chars-max", training_version="max")
     client.start_training(running.id)
