@@ -312,7 +312,7 @@ def test_two_applies_at_once_leave_no_duplicate(tmp_path: Path) -> None:
 
 def test_clone_then_caption_by_name_then_regenerate_waits(tmp_path: Path) -> None:
     with (
-        running_emulator(tmp_path / "emu", captions_seconds=0.3) as server,
+        running_emulator(tmp_path / "emu", captions_seconds=0.15) as server,
         BriaClient(server.url, TOKEN) as client,
     ):
         first = apply_plan(full_plan(tmp_path, images=2), client, policy=FAST)
@@ -429,12 +429,12 @@ def test_waits_are_bounded(tmp_path: Path) -> None:
         ]
         began = time.monotonic()
         result = apply_plan(
-            plan_of(*steps), client, policy=FAST, poll=PollSettings(0.05, 0.1, timeout_seconds=0.5)
+            plan_of(*steps), client, policy=FAST, poll=PollSettings(0.05, 0.1, timeout_seconds=0.2)
         )
         assert time.monotonic() - began < 5
     assert [s.id for s, _ in result.failed] == ["k2"]
     assert (
-        "caption regeneration of dataset 'lora/lora-v1~2' did not finish within 0.5 s"
+        "caption regeneration of dataset 'lora/lora-v1~2' did not finish within 0.2 s"
         in (result.failed[0][1])
     )
 
@@ -457,7 +457,7 @@ def test_deleting_a_stopping_model_waits_until_it_stopped(tmp_path: Path) -> Non
         BriaClient(server.url, TOKEN) as client,
     ):
         assert apply_plan(full_plan(tmp_path, images=1), client, policy=FAST).ok
-        set_knobs(server, stopping_seconds=0.6)
+        set_knobs(server, stopping_seconds=0.3)
         model = client.list_models()[0]
         client.stop_training(model.id)
         assert client.get_model(model.id).status == "Stopping"

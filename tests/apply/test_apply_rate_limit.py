@@ -33,8 +33,8 @@ def test_a_persistent_429_sends_the_clients_attempts_only(tmp_path: Path) -> Non
 def test_parallel_uploads_are_paced_by_one_limiter_for_all_workers(tmp_path: Path) -> None:
     plan = full_plan(tmp_path, images=8)
     with running_emulator(tmp_path / "emu") as server:
-        set_knobs(server, rate_limit_per_window=4, rate_window_s=1.0)
-        with BriaClient(server.url, TOKEN, rate_limit=RateLimit(4, 1.0)) as client:
+        set_knobs(server, rate_limit_per_window=4, rate_window_s=0.5)
+        with BriaClient(server.url, TOKEN, rate_limit=RateLimit(4, 0.5)) as client:
             result = apply_plan(plan, client, parallelism=8, policy=FAST)
         stats = admin(server, "GET", "stats")
     assert result.ok, result.failed

@@ -81,7 +81,7 @@ def test_confirmation_yes_applies(world: World) -> None:
 def test_wait_on_a_terminal_shows_a_live_table(world: World) -> None:
     from e2e_support import set_knobs
 
-    set_knobs(world.server, training_seconds=0.5)
+    set_knobs(world.server, training_seconds=0.2)
     world.tree = standard_tree(world.root, images=1)
     world.tree.write()
     code, output = apply_on_a_terminal(world, "y", "--wait")
