@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -67,6 +68,27 @@ def test_killed_after_k_operations_then_rerun_converges(world: World, after_ops:
     assert_converged_exactly(world)
 
 
+def uploads_received(world: World) -> int:
+    """Image uploads the emulator has received (counted on arrival, before its latency)."""
+    routes = admin(world.server, "GET", "stats").get("by_route", {})
+    return sum(v for k, v in routes.items() if k.startswith("POST") and "images" in k)
+
+
+def read_until(process: subprocess.Popen[str], text: str, timeout: float = 30) -> str:
+    """What the process printed on stdout up to `text` (click.echo flushes each line)."""
+    assert process.stdout is not None
+    output = ""
+    deadline = time.monotonic() + timeout
+    while text not in output:
+        assert time.monotonic() < deadline, output
+        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        if ready:
+            chunk = os.read(process.stdout.fileno(), 65536).decode()
+            assert chunk, output  # ended before printing it
+            output += chunk
+    return output
+
+
 @pytest.mark.slow
 def test_real_sigkill_in_the_middle_of_uploads(world: World) -> None:
     world.tree = example_like_tree(world.root, lora_images=12)
@@ -81,11 +103,7 @@ def test_real_sigkill_in_the_middle_of_uploads(world: World) -> None:
         text=True,
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        routes = admin(world.server, "GET", "stats").get("by_route", {})
-        uploads = sum(v for k, v in routes.items() if k.startswith("POST") and "images" in k)
-        if uploads >= 4:
-            break
+    while time.monotonic() < deadline and uploads_received(world) < 4:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
@@ -98,7 +116,7 @@ def test_real_sigkill_in_the_middle_of_uploads(world: World) -> None:
 def test_ctrl_c_finishes_in_flight_steps_and_lists_the_rest(world: World) -> None:
     world.tree = example_like_tree(world.root, lora_images=12)
     world.tree.write()
-    set_knobs(world.server, latency=0.1)
+    set_knobs(world.server, latency=0.05)
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "apply", "manifests", "--auto-approve",
          "--parallelism", "2"],
@@ -108,12 +126,11 @@ def test_ctrl_c_finishes_in_flight_steps_and_lists_the_rest(world: World) -> Non
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+    # until the first upload arrives: the project and dataset steps are done, most are not
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if any(p for p in admin(world.server, "GET", "state")["projects"]):
-            break
-        time.sleep(0.02)
-    time.sleep(0.3)
+    while uploads_received(world) < 1:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, out + err
@@ -132,14 +149,6 @@ def error_lines(output: str) -> list[str]:
 
 
 def test_ctrl_c_while_waiting_for_training_says_training_goes_on(world: World) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from e2e_support import cli_env
-
     world.tree = standard_tree(world.root, images=1)
     world.tree.write()
     process = subprocess.Popen(
@@ -150,15 +159,11 @@ def test_ctrl_c_while_waiting_for_training_says_training_goes_on(world: World) -
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # training takes 30 s on this emulator
-        models = world.raw_state()["models"]
-        if models and models[0]["status"] == "InProgress":
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
+    # training takes 30 s on this emulator: interrupt once the wait has begun
+    printed = read_until(process, "Waiting for 1 model(s) to finish training")
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    rest, err = process.communicate(timeout=30)
+    out = printed + rest
     assert process.returncode == 130, out + err
     assert "Waiting for 1 model(s) to finish training" in out
     assert "interrupt: stopping the wait (training goes on in Bria)..." in err
