@@ -165,7 +165,7 @@ def test_saved_plan_refuses_an_image_changed_since(world: World) -> None:
 
 
 def test_wait_follows_training_to_completion(world: World) -> None:
-    set_knobs(world.server, training_seconds=0.5)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = standard_tree(world.root, images=1)
     began = time.monotonic()
     result = world.apply("--wait", "--wait-timeout", "30")
@@ -176,7 +176,7 @@ def test_wait_follows_training_to_completion(world: World) -> None:
 
 
 def test_wait_exits_1_when_training_fails(world: World) -> None:
-    set_knobs(world.server, training_seconds=0.3)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = standard_tree(world.root, images=1)
     world.tree.model("lora", "lora-fail-training", "lora-v1")
     world.tree.write()
@@ -191,7 +191,7 @@ def test_wait_exits_1_when_training_fails(world: World) -> None:
 def test_wait_times_out(world: World) -> None:
     world.tree = standard_tree(world.root, images=1)
     world.tree.write()
-    result = world.cli("apply", "manifests", "--auto-approve", "--wait", "--wait-timeout", "0.5")
+    result = world.cli("apply", "manifests", "--auto-approve", "--wait", "--wait-timeout", "0.2")
     assert result.exit_code == 1
     assert "stopped waiting after" in result.output
     assert "'lora/lora-light' still training in Bria" in result.output
@@ -242,7 +242,8 @@ def test_a_no_change_plan_makes_the_fewest_calls(world: World) -> None:
 def test_saved_plan_stays_valid_when_training_finishes_meanwhile(world: World) -> None:
     """Plan on the pull request while models train, apply on merge after they finished: the
     plan would do the same, so it is not stale."""
-    set_knobs(world.server, training_seconds=2.0)
+    # long enough to be still training when the plan is saved (converge and plan take ~0.3 s)
+    set_knobs(world.server, training_seconds=1.2)
     world.tree = standard_tree(world.root, images=2)
     world.converge()
     world.tree.dataset("lora", "lora-v2", image_files(1, prefix="n", first_seed=40), status="draft")
@@ -252,7 +253,7 @@ def test_saved_plan_stays_valid_when_training_finishes_meanwhile(world: World) -
     deadline = time.monotonic() + 20
     while world.state()["lora"]["models"]["lora-light"]["status"] != "Completed":
         assert time.monotonic() < deadline, "training never completed"
-        time.sleep(0.2)
+        time.sleep(0.02)
     result = world.cli("apply", "--plan", "plan.json", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert world.state()["lora"]["datasets"]["lora-v2"]["status"] == "draft"

@@ -134,13 +134,16 @@ def test_training_version_change_replaces_the_model(world: World) -> None:
 def test_failed_model_is_replaced(world: World) -> None:
     from e2e_support import set_knobs
 
-    set_knobs(world.server, training_seconds=0.2)
+    set_knobs(world.server, training_seconds=0.02)
     world.tree = standard_tree(world.root, images=1)
     world.tree.model("lora", "x-fail-training", "lora-v1")
     world.apply()
     import time
 
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # until its training has ended (polled, not slept)
+    while world.state()["lora"]["models"]["x-fail-training"]["status"] != "Failed":
+        assert time.monotonic() < deadline, world.state()
+        time.sleep(0.01)
     plan = world.plan("--detailed-exitcode")
     assert plan.exit_code == 2
     assert "Failed" in plan.output and "x-fail-training~2" in plan.output
