@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,10 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from reconciler.emulator import admin
 from reconciler.emulator.behaviour import Account
@@ -40,6 +40,7 @@ from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.faults import FaultDecision, FaultInjector
 from reconciler.emulator.generation_v2 import GenerationV2
 from reconciler.emulator.images import MAX_FILE_BYTES
+from reconciler.emulator.route_table import RouteTable
 from reconciler.emulator.rules import ApiError, parse_id
 from reconciler.emulator.storage import Storage
 from reconciler.emulator.training import Models
@@ -67,20 +68,30 @@ class Emulator:
 
 @dataclass(frozen=True)
 class Call:
-    """One parsed `/v1` request."""
+    """One parsed `/v1` request; its query and URLs are worked out only if the operation asks."""
 
-    params: dict[str, str]
-    query: QueryParams
+    request: Request
     body: Any
-    files_url: str
-    api_root: str = ""  # scheme://host[:port], for the status_url of a v2 generation
+
+    @property
+    def params(self) -> dict[str, str]:
+        return self.request.path_params
+
+    @cached_property
+    def api_root(self) -> str:
+        """scheme://host[:port], for the status_url of a v2 generation."""
+        return str(self.request.base_url).rstrip("/")
+
+    @property
+    def files_url(self) -> str:
+        return self.api_root + "/files"
 
     def id(self, name: str, kind: str) -> int:
         return parse_id(self.params[name], kind)
 
     def flag(self, name: str) -> bool:
         """A boolean query parameter: `true`/`false` in any case (absent is false), else 400."""
-        value = self.query.get(name, "false").lower()
+        value = self.request.query_params.get(name, "false").lower()
         if value not in ("true", "false"):
             raise ApiError(400, f"Invalid {name}: must be a boolean (true or false)")
         return value == "true"
@@ -278,14 +289,7 @@ def _api_endpoint(emulator: Emulator, method: str, route_name: str, handler: Han
         if refusal:
             return _message(401, refusal)
         try:
-            api_root = str(request.base_url).rstrip("/")
-            call = Call(
-                params=request.path_params,
-                query=request.query_params,
-                body=await _parse_body(request),
-                files_url=api_root + "/files",
-                api_root=api_root,
-            )
+            call = Call(request, await _parse_body(request))
             if off_loop:
                 status, body = await run_in_threadpool(handler, emulator, call)
             else:
@@ -313,21 +317,19 @@ def build_emulator(config: EmulatorConfig, data_dir: Path) -> Emulator:
 def create_app(config: EmulatorConfig, data_dir: Path) -> Starlette:
     """The emulator as an ASGI app over the state in `data_dir`."""
     emulator = build_emulator(config, Path(data_dir))
-    # Each route also answers with a trailing slash, which the reference itself writes in places
-    # ("PUT /datasets/{dataset_id}/images/"), instead of redirecting (a client that does not
-    # follow redirects would fail); both count as one route in the stats.
+    # Each route also answers with a trailing slash (the route table allows one), which the
+    # reference itself writes in places ("PUT /datasets/{dataset_id}/images/"), instead of
+    # redirecting (a client that does not follow redirects would fail); both count as one route
+    # in the stats.
     served = [("/v1", route) for route in _projects() + _datasets() + _models()]
     if config.current:
         served += [("/v1", route) for route in _current_v1()]
         served += [("/v2", route) for route in _current_v2()]
-    routes: list[BaseRoute] = [
-        Route(version + template + slash, endpoint, methods=[method],
-              name=f"{method} {version}{template}{slash}")
+    table = RouteTable(
+        (method, version + template, _api_endpoint(emulator, method, version + template, handler))
         for version, (method, template, handler) in served
-        for endpoint in [_api_endpoint(emulator, method, version + template, handler)]
-        for slash in ("", "/")
-    ]  # fmt: skip
-    routes += admin.routes(emulator)
+    )
+    routes: list[BaseRoute] = [table, *admin.routes(emulator)]
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

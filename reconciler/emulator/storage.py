@@ -17,9 +17,9 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 Row = dict[str, Any]
@@ -84,6 +84,7 @@ class Storage:
             folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
+        self._transaction = _Transaction(self)
         self._conn = sqlite3.connect(
             self.data_dir / "emulator.sqlite3", check_same_thread=False, isolation_level=None
         )
@@ -105,28 +106,9 @@ class Storage:
         with self._lock:
             self._conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """Serialise a whole read-check-write operation; nested calls join the outer one."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-            finally:
-                self._depth = 0
+        return self._transaction
 
     # ------------------------------------------------------------------ rows
 
@@ -224,6 +206,48 @@ class Storage:
             return float((self.results_dir / f"{name}.ready").read_text())
         except (OSError, ValueError):
             return 0.0
+
+
+class _Transaction(AbstractContextManager[None]):
+    """`Storage.transaction()`: the process-wide lock around `BEGIN IMMEDIATE` ... `COMMIT` (or
+    `ROLLBACK` on an error), joined by nested uses. A class rather than a `@contextmanager`
+    generator, and one per storage (its state is the storage's), since every read opens one."""
+
+    __slots__ = ("_storage",)
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def __enter__(self) -> None:
+        storage = self._storage
+        storage._lock.acquire()
+        if storage._depth:
+            storage._depth += 1
+            return
+        try:
+            storage._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            storage._lock.release()
+            raise
+        storage._depth = 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        storage = self._storage
+        try:
+            if storage._depth > 1:
+                storage._depth -= 1
+                return
+            try:
+                storage._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            finally:
+                storage._depth = 0
+        finally:
+            storage._lock.release()
 
 
 def _names(cursor: sqlite3.Cursor) -> list[str]:
