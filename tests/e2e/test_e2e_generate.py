@@ -39,7 +39,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 
 def _trained(world: World) -> World:
-    set_knobs(world.server, training_seconds=0.3)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = _tree(world.root)
     world.apply()
     deadline = time.monotonic() + 20

@@ -22,7 +22,7 @@ SCHEMA = '{"style": "flat vector illustration", "colors": ["purple", "teal"]}'
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.chdir(tmp_path)
-    with running_emulator(tmp_path / "emu", training_seconds=0.3, api_profile="current") as srv:
+    with running_emulator(tmp_path / "emu", training_seconds=0.1, api_profile="current") as srv:
         yield World(tmp_path, srv)
 
 

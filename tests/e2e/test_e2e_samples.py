@@ -50,7 +50,7 @@ def _generation_calls(world: World) -> int:
 
 
 def test_samples_generate_once_then_cache_then_compare_versions(world: World) -> None:
-    set_knobs(world.server, training_seconds=0.3)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = _tree(world.root)
     world.apply()
     _wait_completed(world)
@@ -155,7 +155,7 @@ def test_an_unwritable_out_folder_is_refused_before_anything_is_generated(world:
 def test_results_paid_for_by_an_interrupted_run_are_downloaded_not_generated_again(
     world: World,
 ) -> None:
-    set_knobs(world.server, training_seconds=0.3)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = ManifestTree(world.root)
     world.tree.project("lora")
     world.tree.dataset("lora", "lora-v1", image_files(2, prefix="lora"))
@@ -163,7 +163,7 @@ def test_results_paid_for_by_an_interrupted_run_are_downloaded_not_generated_aga
     light["spec"]["samples"] = [{"prompt": "Lora waving", "seed": 5}]
     world.apply()
     _wait_completed(world)
-    set_knobs(world.server, generation_seconds=0.8)  # results not ready within the timeout below
+    set_knobs(world.server, generation_seconds=0.6)  # results not ready within the timeout below
     first = world.cli("samples", "manifests", "--wait-timeout", "0.2")
     assert first.exit_code == 1, first.output
     assert "results were not ready after" in first.stderr
@@ -188,7 +188,7 @@ def test_results_paid_for_by_an_interrupted_run_are_downloaded_not_generated_aga
         '{"format_version": 1, "results": [{"url": "http://127.0.0.1:9/gone.png", "seed": 5}]}'
     )
     set_knobs(world.server, generation_seconds=0)
-    fourth = world.cli("samples", "manifests", "--wait-timeout", "0.5")
+    fourth = world.cli("samples", "manifests", "--wait-timeout", "0.2")
     assert fourth.exit_code == 0, fourth.output
     assert "samples: lora/lora-light~1: the interrupted run's results are gone" in fourth.stderr
     assert _generation_calls(world) == 2

@@ -52,6 +52,7 @@ def write_config(world: World, text: str) -> None:
 
 
 def test_three_quick_edits_give_one_running_training(world: World) -> None:
+    set_knobs(world.server, stopping_seconds=0.02)  # each apply waits for the stop it asks
     world.tree = standard_tree(world.root, images=2)
     world.apply()  # lora-light trains (30 s in this emulator)
     for n in (1, 2, 3):
@@ -79,7 +80,7 @@ def test_keep_superseded_lets_the_old_training_run_and_wait_follows_the_current_
     plan = world.plan("--keep-superseded")
     assert "~3 h left; it keeps running and costs ~3 h more (keep-superseded)" in plan.output
     assert "StopTraining" not in plan.output
-    set_knobs(world.server, training_seconds=0.3)  # the new training finishes quickly
+    set_knobs(world.server, training_seconds=0.1)  # the new training finishes quickly
     applied = world.apply("--keep-superseded", "--wait", "--wait-timeout", "60")
     assert "Waiting for 1 model(s)" in applied.output
     assert "model 'lora/lora-light~2'" in applied.output
@@ -92,7 +93,7 @@ def test_keep_superseded_lets_the_old_training_run_and_wait_follows_the_current_
 def test_prune_keeps_the_last_completed_model_until_its_replacement_completes(
     world: World,
 ) -> None:
-    set_knobs(world.server, training_seconds=0.2)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = standard_tree(world.root, images=2)
     world.apply()
     settle(world, "lora-light")
@@ -198,7 +199,7 @@ def test_each_policy_level(
 
 
 def test_no_retrain_and_no_delete_completed_model_policies(world: World) -> None:
-    set_knobs(world.server, training_seconds=0.2)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = standard_tree(world.root, images=2)
     world.apply()
     settle(world, "lora-light")
@@ -250,7 +251,7 @@ def test_a_saved_plan_is_held_to_its_policies_with_the_apply_s_overrides(world: 
 
 
 def test_a_protected_model_is_neither_replaced_nor_deleted(world: World) -> None:
-    set_knobs(world.server, training_seconds=0.3)
+    set_knobs(world.server, training_seconds=0.1)
     world.tree = standard_tree(world.root, images=2)
     world.apply("--wait")
     world.tree.models[("lora", "lora-light")]["metadata"]["protect"] = True

@@ -136,7 +136,7 @@ def test_status_before_right_after_during_after_training_and_after_a_retrain(wor
 
 
 def test_superseded_version_still_training_is_listed(world: World) -> None:
-    set_knobs(world.server, training_seconds=120)
+    set_knobs(world.server, training_seconds=120, stopping_seconds=0.02)
     world.tree = standard_tree(world.root, images=3)
     world.apply()
     world.tree.images[("lora", "lora-v1")]["lora-04.png"] = 44
