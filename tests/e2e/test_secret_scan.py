@@ -8,7 +8,9 @@ that gives up (every upload answered 500), wrong tokens, and `--debug` variants,
 token from BRIA_API_TOKEN and from --token-file. Afterwards the token, and its base64 and
 URL-safe base64 forms at every byte alignment, must appear in no stdout, no stderr and no file
 under the working folder, HOME, the XDG folders or TMPDIR. The proxy's records prove the other
-half: the token was sent, only in the `api_token` header, on every request.
+half: the token was sent, only in the `api_token` header, on every request. Of the outer
+environment only the suite's pause knob (RECONCILER_TEST_PAUSE_SCALE) reaches the runs, so the
+apply that gives up does not sleep through production backoffs.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from manifest_builders import png_bytes, standard_tree
 
 from reconciler.cli import cli
 from reconciler.emulator.server import EmulatorServer
+from reconciler.pauses import PAUSE_SCALE_ENV
 
 TOKEN = "tok-SECRET-4d2c9f0a1b"
 WRONG_TOKEN = "tok-WRONG-99e1a7c3d5"
@@ -62,7 +65,7 @@ class Scan:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("BRIA_", "RECONCILER_"))
+            if not key.startswith(("BRIA_", "RECONCILER_")) or key == PAUSE_SCALE_ENV
         }
         env.update(
             HOME=str(sandbox / "home"),
