@@ -105,6 +105,9 @@ class HostileServer:
         self.history: list[Recorded] = []  # every request since start; `script` keeps it
         self.hostile_answers: list[int] = []  # indexes into `requests` answered by a rule
         self._lock = threading.Lock()
+        # one pooled client for every forward (thread-safe): no client and no connection to
+        # build per request; plain http to the emulator, so no CA bundle is loaded
+        self._upstream = httpx.Client(timeout=60, verify=False)
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
@@ -125,6 +128,7 @@ class HostileServer:
     ) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        self._upstream.close()
 
     # ------------------------------------------------------------ scripting
 
@@ -165,13 +169,8 @@ class HostileServer:
         if self.upstream is None:
             return Answer(404, {"message": f"no rule for {request.route} and no upstream"})
         headers = {k: v for k, v in request.headers.items() if k not in {"host", "content-length"}}
-        response = httpx.request(
-            request.method,
-            self.upstream + request.path,
-            headers=headers,
-            content=request.body,
-            timeout=60,
-            verify=False,  # plain http to the emulator: no CA bundle to load per request
+        response = self._upstream.request(
+            request.method, self.upstream + request.path, headers=headers, content=request.body
         )
         extra = tuple(
             (k, v) for k, v in response.headers.items() if k.lower() in {"retry-after", "location"}
@@ -195,6 +194,9 @@ class HostileServer:
 def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body go out in separate writes: with Nagle's algorithm on, the body waits
+        # for the client's delayed ACK of the headers, 40 ms on every answer
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
             pass

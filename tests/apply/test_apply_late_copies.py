@@ -33,13 +33,13 @@ from reconciler.client import BriaClient
 from reconciler.client.retry_policy import RetryPolicy
 from reconciler.emulator.server import EmulatorServer
 
-CLIENT_TIMEOUT = 0.5  # s: every answer but a held-back create comes far sooner
+CLIENT_TIMEOUT = 0.3  # s: every answer but a held-back create comes in a few ms
 #: no grace: the late copy has landed before the last step's answer (LateCreates)
 POLICY = RetryPolicy(attempts=4, base_seconds=0.01, max_seconds=0.05, late_copy_grace=0.0)
 #: a copy carried out LANDS_AFTER the last step lands well within GRACE of the unanswered
-#: create (its timeout and the rest of the apply take about 1 s on a loaded machine)
-LANDS_AFTER = 0.3
-GRACE = 2.5
+#: create (its timeout and the rest of the apply take about CLIENT_TIMEOUT + 0.05 s)
+LANDS_AFTER = 0.2
+GRACE = 1.5
 WAITING_POLICY = RetryPolicy(attempts=4, base_seconds=0.01, max_seconds=0.05, late_copy_grace=GRACE)
 ROUTES = {
     "project": r"/v1/tailored-gen/projects",

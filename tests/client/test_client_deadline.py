@@ -22,7 +22,9 @@ BODY = b"[" + b" " * 2000 + b"]"
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(
     BODY
 )
-DRIP_SECONDS = 0.1
+DRIP_SECONDS = 0.02  # far below the read timeout: only the deadline can end the call
+READ_TIMEOUT = 0.3
+DEADLINE = 0.5
 GIVE_UP_AFTER = 8.0  # the server stops dripping then, so a missing deadline fails, not hangs
 
 
@@ -35,12 +37,14 @@ def _drip(conn: socket.socket, data: bytes, stop: float) -> None:
 
 
 @pytest.fixture(params=["headers", "body"])
-def dripping_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def dripping(request: pytest.FixtureRequest) -> Iterator[tuple[str, list[float]]]:
+    """The server's URL, and when it accepted each connection."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
-    listener.settimeout(0.2)
+    listener.settimeout(0.05)
     done = threading.Event()
+    accepted: list[float] = []
 
     def serve() -> None:
         while not done.is_set():
@@ -48,6 +52,7 @@ def dripping_url(request: pytest.FixtureRequest) -> Iterator[str]:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
+            accepted.append(time.monotonic())
             with conn:
                 conn.recv(65536)
                 stop = time.monotonic() + GIVE_UP_AFTER
@@ -62,20 +67,22 @@ def dripping_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1", accepted
     done.set()
     thread.join()
     listener.close()
 
 
-def test_a_slow_drip_answer_fails_at_the_deadline(dripping_url: str) -> None:
-    with BriaClient(dripping_url, TOKEN, timeout=1.0, deadline=1.5, max_retries=3) as client:
+def test_a_slow_drip_answer_fails_at_the_deadline(dripping: tuple[str, list[float]]) -> None:
+    url, accepted = dripping
+    with BriaClient(url, TOKEN, timeout=READ_TIMEOUT, deadline=DEADLINE, max_retries=3) as client:
         started = time.monotonic()
         with pytest.raises(TransportError) as info:
             client.list_projects()
         elapsed = time.monotonic() - started
-    assert elapsed < 3.0
+    assert elapsed < GIVE_UP_AFTER / 2  # ended by the deadline, not by the server giving up
+    assert len(accepted) == 1  # not retried
     message = str(info.value)
     assert message.startswith("GET /tailored-gen/projects: no response")
-    assert "no complete answer within 1.5 s" in message
+    assert f"no complete answer within {DEADLINE:g} s" in message
     assert TOKEN not in message

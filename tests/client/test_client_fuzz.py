@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.client import (
@@ -44,6 +44,9 @@ CALLS: dict[str, tuple[Callable[[BriaClient], Any], type]] = {
     "image": (lambda c: c.get_image(2, 3), ImageRecord),
     "model": (lambda c: c.get_model(4), ModelRecord),
 }
+
+# examples here are pure parsing, far cheaper than the suite's usual: several shares each
+CHEAP = settings.default.max_examples
 
 
 @st.composite
@@ -94,20 +97,20 @@ def _check(kind: str, body: bytes, content_type: str = "application/json") -> No
         assert record.status in ("draft", "completed")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=CHEAP * 6)
 @given(mutated_records())
 def test_near_valid_records_are_read_or_refused(case: tuple[str, Any]) -> None:
     kind, record = case
     _check(kind, json.dumps(record).encode())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=CHEAP * 2)
 @given(st.sampled_from(sorted(CALLS)), json_values)
 def test_any_json_is_read_or_refused(kind: str, value: Any) -> None:
     _check(kind, json.dumps(value).encode())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=CHEAP * 2)
 @given(st.sampled_from(sorted(CALLS)), st.binary(max_size=64), st.sampled_from(
     ["application/json", "text/html", "text/plain", ""]
 ))  # fmt: skip
@@ -115,7 +118,7 @@ def test_any_bytes_are_read_or_refused(kind: str, body: bytes, content_type: str
     _check(kind, body, content_type)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=CHEAP * 2)
 @given(st.integers(min_value=400, max_value=599), st.binary(max_size=64))
 def test_any_error_answer_is_a_bria_error(status: int, body: bytes) -> None:
     client = BriaClient(

@@ -44,7 +44,10 @@ def storage() -> Iterator[tuple[Storage, str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll: shutdown() waits for one (the default is 0.5 s)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield state, f"http://127.0.0.1:{server.server_address[1]}"
@@ -92,7 +95,7 @@ def test_a_result_that_keeps_failing_is_reported_after_the_timeout(
     state.replies["/broken.png"] = [(500, b"oops")]
     with pytest.raises(GenerationFailed) as failed:
         download_results(
-            [Result(f"{base}/broken.png?sig=s3cr3t", None)], "text-to-image", timeout=1
+            [Result(f"{base}/broken.png?sig=s3cr3t", None)], "text-to-image", timeout=0.25
         )
     message = str(failed.value)
     assert message.startswith(f"downloading a result failed: GET {base}/broken.png: 500 (retried")

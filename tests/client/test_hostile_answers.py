@@ -1,13 +1,12 @@
 """Issue 5, hostile API answers: the real CLI against a Bria that answers badly.
 
-`reconciler plan` and `reconciler apply --auto-approve` (the real click commands, in-process or
-as real processes) run against
-`HostileServer` (tests/hostile_server.py), which forwards to a real emulator holding a seeded
-account and breaks one kind of answer: malformed JSON, HTML pages (200 and 502), wrong shapes,
-missing or mistyped fields, unknown statuses, truncated bodies, hang-ups and redirects. Each run
-must exit 1 with one clear line naming the call and what was wrong, never a traceback, and must
-send no write at all: the manifests hold pending changes, so a misread account would show up as
-a write the server records. Writes whose answers are unreadable live in
+`reconciler plan` and `reconciler apply --auto-approve` (the real click commands, in-process)
+run against `HostileServer` (tests/hostile_server.py), which forwards to a real emulator holding
+a seeded account and breaks one kind of answer: malformed JSON, HTML pages (200 and 502), wrong
+shapes, missing or mistyped fields, unknown statuses, truncated bodies, hang-ups and redirects.
+Each run must exit 1 with one clear line naming the call and what was wrong, never a traceback,
+and must send no write at all: the manifests hold pending changes, so a misread account would
+show up as a write the server records. Writes whose answers are unreadable live in
 test_hostile_writes.py; the hypothesis suite over answers in test_hostile_properties.py.
 """
 
@@ -15,8 +14,6 @@ from __future__ import annotations
 
 import copy
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,33 +103,15 @@ class Outcome:
 COMMANDS = {"plan": ["plan", "manifests"], "apply": ["apply", "manifests", "--auto-approve"]}
 
 
-def run_plan_and_apply(url: str, cwd: Path, *, processes: bool = False) -> list[Outcome]:
-    """`plan` then `apply --auto-approve`: in-process (CliRunner, the real click command), or
-    as two real processes at the same time (for the answers that are retried with backoff)."""
-    if not processes:
-        outcomes = []
-        for name, args in COMMANDS.items():
-            result = CliRunner().invoke(cli, args, env=cli_env(url))
-            if result.exception is not None and not isinstance(result.exception, SystemExit):
-                raise AssertionError(f"{name} raised {result.exception!r}")
-            outcomes.append(Outcome(name, result.exit_code, result.stdout, result.stderr))
-        return outcomes
-    env = {**os.environ, **cli_env(url)}
-    running = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "reconciler", *args],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, args in COMMANDS.items()
-    }
+def run_plan_and_apply(url: str) -> list[Outcome]:
+    """`plan` then `apply --auto-approve`, in-process (CliRunner, the real click command; the
+    retries' backoff is scaled down by the suite's RECONCILER_TEST_PAUSE_SCALE)."""
     outcomes = []
-    for name, process in running.items():
-        stdout, stderr = process.communicate(timeout=120)
-        outcomes.append(Outcome(name, process.returncode, stdout, stderr))
+    for name, args in COMMANDS.items():
+        result = CliRunner().invoke(cli, args, env=cli_env(url))
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(f"{name} raised {result.exception!r}")
+        outcomes.append(Outcome(name, result.exit_code, result.stdout, result.stderr))
     return outcomes
 
 
@@ -318,7 +297,7 @@ def test_a_misread_answer_stops_plan_and_apply_before_any_write(
     scenario: Scenario, account: Account, hostile: HostileServer
 ) -> None:
     hostile.script(Rule(scenario.method, scenario.path, scenario.answer(account)))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(outcome, _call(scenario.call, account), *scenario.problems)
     assert hostile.hostile_answers, "the broken answer was never asked for"
     assert hostile.writes() == []
@@ -328,14 +307,14 @@ def test_an_html_502_is_retried_then_reported_with_the_page_title(
     account: Account, hostile: HostileServer
 ) -> None:
     hostile.script(Rule("GET", PROJECTS, html(502, HTML_502)))
-    for outcome in run_plan_and_apply(hostile.url, account.root, processes=True):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             "GET /tailored-gen/projects",
             "502 Bad Gateway: HTML page '502 Bad Gateway'",
             "(gave up after 6 attempts)",
         )
-    assert hostile.routes().count("GET /v1/tailored-gen/projects") == 12  # 6 per process
+    assert hostile.routes().count("GET /v1/tailored-gen/projects") == 12  # 6 per command
     assert hostile.writes() == []
 
 
@@ -349,14 +328,14 @@ def test_a_truncated_answer_is_retried_then_reported_as_no_response(
     ).content
     assert len(real_datasets) > 100
     hostile.script(Rule("GET", DATASETS, Answer(200, real_datasets, cut_after=60)))
-    for outcome in run_plan_and_apply(hostile.url, account.root, processes=True):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             f"GET /tailored-gen/projects/{account.project_id}/datasets",
             "no response (RemoteProtocolError: peer closed connection without sending complete",
             "(gave up after 6 attempts)",
         )
-    assert len(hostile.hostile_answers) == 12  # 6 attempts per process
+    assert len(hostile.hostile_answers) == 12  # 6 attempts per command
     assert hostile.writes() == []
 
 
@@ -367,7 +346,7 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_token_never_goes_the
     with HostileServer(host="127.0.0.2") as elsewhere:
         target = f"{elsewhere.url}/tailored-gen/projects"
         hostile.script(Rule("GET", PROJECTS, Answer(status, b"", headers=(("location", target),))))
-        for outcome in run_plan_and_apply(hostile.url, account.root):
+        for outcome in run_plan_and_apply(hostile.url):
             assert_refused_cleanly(
                 outcome,
                 "GET /tailored-gen/projects",
@@ -385,7 +364,7 @@ def test_a_redirect_to_the_same_host_is_not_followed_either(
 ) -> None:
     same_host = f"{hostile.url}/tailored-gen/projects/"
     hostile.script(Rule("GET", DATASETS, Answer(307, b"moved", headers=(("location", same_host),))))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             f"GET /tailored-gen/projects/{account.project_id}/datasets",

@@ -25,6 +25,7 @@ from manifest_builders import ManifestTree, standard_tree
 
 from reconciler.cli import cli
 from reconciler.emulator.server import EmulatorServer
+from reconciler.pauses import PAUSE_SCALE_ENV
 
 TOKEN = "tok-WRITES-0c9d4e21ff"
 PROJECTS = "/v1/tailored-gen/projects"
@@ -33,6 +34,10 @@ UPLOAD = r"/v1/tailored-gen/datasets/\d+/images"
 CAPTION = r"/v1/tailored-gen/datasets/\d+/images/\d+"
 MODELS = "/v1/tailored-gen/models"
 START = r"/v1/tailored-gen/models/\d+/start_training"
+# Nothing here lands late, so the grace apply waits after a create whose answer was lost
+# (45 s, 0.9 s at the suite's scale; tests/apply/test_apply_late_copies.py is about it) is
+# pure waiting: every pause a thousandth as long (attempts and deadlines unchanged).
+PAUSES = {PAUSE_SCALE_ENV: "0.001"}
 
 
 class Bench:
@@ -48,7 +53,7 @@ class Bench:
 
     def cli(self, *args: str, direct: bool = False) -> Result:
         url = self.emulator.url if direct else self.hostile.url
-        env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1"}
+        env = {"BRIA_API_URL": url, "BRIA_API_TOKEN": TOKEN, "NO_COLOR": "1", **PAUSES}
         return CliRunner().invoke(cli, list(args), env=env)
 
     def apply(self) -> Result:
@@ -253,10 +258,9 @@ _image_like = st.fixed_dictionaries(
 )
 
 
-@settings(
-    max_examples=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+@settings(  # each example is a whole apply and plan: half the suite's share
+    max_examples=max(1, settings.default.max_examples // 2),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # bench: examples add projects
 )
 @given(answer=_json | _image_like)
 def test_any_answer_to_an_upload_that_happened_never_duplicates_an_image(

@@ -47,7 +47,7 @@ def _images(account: Account) -> list[dict[str, Any]]:
 def test_two_projects_under_one_id_stop_the_run(account: Account, hostile: HostileServer) -> None:
     twin = {**account.projects[0], "project_name": "someone-else"}
     hostile.script(Rule("GET", PROJECTS, Answer(200, [*account.projects, twin])))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             "GET /tailored-gen/projects",
@@ -61,7 +61,7 @@ def test_every_image_under_one_id_stops_the_run(account: Account, hostile: Hosti
     assert len(images) == 2
     same = [{**image, "id": images[0]["id"]} for image in images]
     hostile.script(Rule("GET", IMAGES, Answer(200, same)))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             f"GET /tailored-gen/datasets/{account.dataset_id}/images",
@@ -74,7 +74,7 @@ def test_an_image_list_contradicting_images_count_stops_the_run(
     account: Account, hostile: HostileServer
 ) -> None:
     hostile.script(Rule("GET", IMAGES, Answer(200, [])))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             f"GET /tailored-gen/datasets/{account.dataset_id}/images",
@@ -118,7 +118,7 @@ def test_an_unknown_ip_type_on_a_declared_project_stops_the_run(
     changed = copy.deepcopy(account.projects)
     changed[0]["ip_type"] = "brand_new_type"
     hostile.script(Rule("GET", PROJECTS, Answer(200, changed)))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             "GET /tailored-gen/projects",
@@ -197,7 +197,7 @@ def test_an_unknown_status_on_a_declared_model_stops_the_run(
     assert model["name"] == "lora-light"
     model["status"] = "syncing"
     hostile.script(Rule("GET", DATASETS, Answer(200, datasets)))
-    for outcome in run_plan_and_apply(hostile.url, account.root):
+    for outcome in run_plan_and_apply(hostile.url):
         assert_refused_cleanly(
             outcome,
             f"GET /tailored-gen/projects/{account.project_id}/datasets",
