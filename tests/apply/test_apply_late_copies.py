@@ -7,10 +7,11 @@ out, re-read the account (nothing there yet) and sent the create again. Both cop
 must remove its own late, empty copy (once more before reporting success) and leave one.
 
 When a held-back create is carried out is a condition the hostile server waits for (the create
-sent again, the plan's last step), never a sleep: by default it lands while the plan's last step
-is being answered, after every check during the steps and before the check before success, so
-that check must find it without waiting. That the check also waits out the grace for a copy
-landing after the last step is proven once, by the slowest case (every attempt timing out).
+sent again, the plan's last step), not a guessed sleep: by default it lands while the plan's
+last step is being answered, after every check during the steps and before the check before
+success, so that check must find it without waiting. That the check also waits out the grace for
+a copy landing after the last step (LANDS_AFTER it) is proven once, by the slowest case (every
+attempt timing out).
 """
 
 from __future__ import annotations
