@@ -18,6 +18,7 @@ import httpx
 
 from reconciler.client import BriaClient
 from reconciler.client.errors import ServerError, TransportError
+from reconciler.client.http import shared_tls_context
 from reconciler.client.retry_policy import Backoff
 from reconciler.errors import ReconcilerError
 from reconciler.generation.rules import ROUTE_VECTOR, GenerationRequest
@@ -136,7 +137,9 @@ def download_results(
     pauses = Backoff(base=FIRST_PAUSE, cap=MAX_PAUSE, jitter=False).pauses()
     pause = next(pauses)
     last_problem: str | None = None  # the latest transient failure, for the final message
-    with httpx.Client(timeout=60.0, follow_redirects=True, transport=transport) as http:
+    with httpx.Client(
+        timeout=60.0, follow_redirects=True, transport=transport, verify=shared_tls_context(True)
+    ) as http:
         while True:
             for index, result in enumerate(results):
                 if index in images:

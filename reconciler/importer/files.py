@@ -29,6 +29,7 @@ import yaml
 
 from reconciler.adoption_lock import AdoptedImage, AdoptionLock, dataset_key, lock_path
 from reconciler.adoption_lock import render_lock as render_adoption_lock
+from reconciler.client.http import shared_tls_context
 from reconciler.errors import ReconcilerError
 from reconciler.importer.convert import DatasetExport, ImageDownload, ProjectExport, Skipped
 
@@ -124,7 +125,10 @@ def write_exports(
     written = Written()
     try:
         with httpx.Client(
-            timeout=DOWNLOAD_TIMEOUT, follow_redirects=True, transport=transport
+            timeout=DOWNLOAD_TIMEOUT,
+            follow_redirects=True,
+            transport=transport,
+            verify=shared_tls_context(True),  # the process's one CA bundle load
         ) as http:
             for export in exports:
                 _write_project(out, export, api_url, http, written, progress)
