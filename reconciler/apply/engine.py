@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.apply.context import ApplyContext
-from reconciler.apply.handlers import carry_out
+from reconciler.apply.handlers import ImageChanged, carry_out
 from reconciler.apply.late_copies import LateCopyLeft, settle_late_copies
 from reconciler.apply.wait import PollSettings
 from reconciler.apply.writes import RetryPolicy, StepInterrupted
@@ -58,6 +58,7 @@ class ApplyResult:
     interrupted: bool = False
     started_models: tuple[tuple[str, int], ...] = ()  # ("project/model", id) started this run
     seconds: float = 0.0
+    files_changed: tuple[str, ...] = ()  # image files whose content no longer matched the plan
 
     @property
     def ok(self) -> bool:
@@ -85,6 +86,7 @@ class _Run:
     submitted: set[str] = field(default_factory=set)
     done: list[AnyStep] = field(default_factory=list)
     failed: list[tuple[AnyStep, str]] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)
     stopping: bool = False
     interrupted: bool = False
     _waiting: dict[str, int] = field(default_factory=dict)
@@ -186,6 +188,8 @@ def apply_plan(
                 except ReconcilerError as err:
                     run.stopping = True
                     run.failed.append((step, redact(str(err))))
+                    if isinstance(err, ImageChanged):
+                        run.files_changed.append(err.path)
                     emit(ApplyEvent("failed", step, redact(str(err)), elapsed))
                     continue
                 except Exception as err:  # a bug: still stop cleanly and report
@@ -211,6 +215,7 @@ def apply_plan(
             (f"{ref.project}/{ref.remote_name}", model_id) for ref, model_id in ctx.started_models
         ),
         seconds=time.monotonic() - began,
+        files_changed=tuple(run.files_changed),
     )
 
 

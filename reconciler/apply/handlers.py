@@ -67,7 +67,11 @@ from reconciler.steps import (
 
 
 class ImageChanged(ReconcilerError):
-    """An image file differs from the one the plan was made from."""
+    """An image file differs from the one the plan was made from (or is gone)."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class DuplicateImages(ReconcilerError):
@@ -325,7 +329,8 @@ def _read_checked(step: UploadImage) -> bytes:
     except OSError as err:
         raise ImageChanged(
             f"image file '{step.path}' cannot be read ({err.strerror or err}); "
-            "restore it or run plan again"
+            "restore it or run plan again",
+            step.path,
         ) from None
     if hashlib.sha256(content).hexdigest() != step.digest or (
         step.size and len(content) != step.size
@@ -335,7 +340,8 @@ def _read_checked(step: UploadImage) -> bytes:
             f"image file '{step.path}' changed since the plan was made (its content no longer "
             f"matches digest {step.digest[:16]}); refusing to upload it. Its cached digest is "
             "dropped, so the next plan reads the file anew: run apply again (with a saved "
-            "plan: run plan --out again first)"
+            "plan: run plan --out again first)",
+            step.path,
         )
     return content
 

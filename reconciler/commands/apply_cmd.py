@@ -172,6 +172,15 @@ def _report(result: ApplyResult, total: int, calls: int) -> None:
     raise error
 
 
+def _say_files_changed(result: ApplyResult, total: int) -> None:
+    files = ", ".join(f"'{path}'" for path in result.files_changed)
+    click.echo(
+        f"{len(result.done)} of {total} steps done; then {files} turned out to differ from the "
+        "plan (changed while apply ran, or a stale cached digest): its digest was dropped. "
+        "Reading the manifests and the account again and planning again:"
+    )
+
+
 def _record_adoptions(plan: Plan) -> None:
     """Rewrite the adoption locks the plan decided on: only after every step is done (a failed
     apply raised before this), so a lock never claims what the account does not hold."""
@@ -313,7 +322,8 @@ def apply(
             report_plan_errors(the_plan)
         enforce_policies(the_plan)
         started: list[tuple[str, int]] = []
-        if the_plan.has_changes:
+        replanned = False
+        while the_plan.has_changes:
             if not auto_approve:
                 confirm_apply()
             cancel = threading.Event()
@@ -329,13 +339,31 @@ def apply(
                     live=live,
                     cancel=cancel,
                 )
+            started += result.started_models
+            if (
+                result.files_changed
+                and desired is not None
+                and not replanned
+                and not result.interrupted
+            ):
+                # an image changed under apply (its cached digest is dropped): plan again from
+                # the files and the account as they are now, once; a saved plan stops instead
+                _say_files_changed(result, len(the_plan.steps))
+                replanned = True
+                desired = load_desired(paths, strict=strict)
+                the_plan, live = make_plan(client, desired, prune=prune, spend=spend)
+                click.echo(redact(render_text(the_plan, use_color())))
+                if the_plan.errors:
+                    report_plan_errors(the_plan)
+                enforce_policies(the_plan)
+                continue
             _report(result, len(the_plan.steps), client.stats.requests)
-            started = list(result.started_models)
             if started and not wait_training:
                 click.echo(
                     f"{len(started)} model(s) started training (1-3 hours); 'reconciler plan' "
                     "shows them as training until they finish, or use 'apply --wait'."
                 )
+            break
         _record_adoptions(the_plan)
         if desired is not None:
             remember(desired)  # applied: Bria now holds the declared names (rename wording)
