@@ -9,7 +9,8 @@ Each `/v1` route goes through one wrapper that applies the fault knobs, checks t
 and turns `ApiError` into `{"message": ...}` with its status. Operations run on the event loop
 itself (a few SQLite statements: a worker-thread handoff cost more CPU than the work), except
 those in `OFF_LOOP`: they fetch URLs, which may be this emulator's own `/files` answered by this
-very loop (a deadlock on the loop), or decode images (slow); those run in a worker thread.
+very loop (a deadlock on the loop), or decode images (slow); those run in a worker thread, but
+for uploads of small files (no fetch, a quick decode).
 Admin routes (`/_emulator/...`) and file routes (`/files/...`) have no auth and are never
 faulted.
 """
@@ -100,17 +101,27 @@ class Call:
 Result = tuple[int, Any]
 Handler = Callable[[Emulator, Call], Result]
 
+UPLOAD = ("POST", "/v1/tailored-gen/datasets/{dataset_id}/images")
 # Operations run in a worker thread, not on the event loop (method, route template): uploads and
 # visual schemas may fetch an `image_url` (possibly this emulator's own `/files`, which the loop
 # must stay free to answer), and they and the generation routes decode images.
 OFF_LOOP = frozenset({
-    ("POST", "/v1/tailored-gen/datasets/{dataset_id}/images"),
+    UPLOAD,
     ("POST", "/v1/tailored-gen/generate_visual_schema"),
     ("POST", "/v1/text-to-image/tailored/{model_id}"),
     ("POST", "/v1/text-to-vector/tailored/{model_id}"),
     ("POST", "/v1/reimagine/tailored/{model_id}"),
     ("POST", "/v2/image/generate/tailored"),
 })  # fmt: skip
+# An upload of a `file` whose request body is at most this is checked on the loop all the same
+# (a small image decodes in less time than a thread handoff costs); one by `image_url` or of a
+# bigger file goes to a worker thread.
+INLINE_UPLOAD_BYTES = 256 * 1024
+
+
+def _small_file_upload(call: Call, body_bytes: int) -> bool:
+    body = call.body
+    return isinstance(body, dict) and "image_url" not in body and body_bytes <= INLINE_UPLOAD_BYTES
 
 
 def _fetch_image_url(url: str) -> bytes:
@@ -269,6 +280,7 @@ async def _parse_body(request: Request) -> Any:
 
 def _api_endpoint(emulator: Emulator, method: str, route_name: str, handler: Handler) -> Any:
     off_loop = (method, route_name) in OFF_LOOP
+    upload = (method, route_name) == UPLOAD
 
     async def endpoint(request: Request) -> Response:
         decision = emulator.faults.decide(method, route_name)
@@ -290,7 +302,7 @@ def _api_endpoint(emulator: Emulator, method: str, route_name: str, handler: Han
             return _message(401, refusal)
         try:
             call = Call(request, await _parse_body(request))
-            if off_loop:
+            if off_loop and not (upload and _small_file_upload(call, len(await request.body()))):
                 status, body = await run_in_threadpool(handler, emulator, call)
             else:
                 status, body = handler(emulator, call)

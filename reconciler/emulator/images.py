@@ -31,6 +31,7 @@ MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,12 @@ class CheckedImage:
 def decode_base64(value: str, field: str) -> bytes:
     """Base64 (optionally a data: URL) -> bytes, or 400 naming the field."""
     text = _DATA_URL.sub("", value.strip(), count=1)
-    text = re.sub(r"\s+", "", text)
-    try:
+    try:  # most uploads are one unbroken line: no whitespace pass over megabytes of text
         return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # wrapped over lines or spaced: the same digits without the whitespace
+        return base64.b64decode(_WHITESPACE.sub("", text), validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(400, f"Invalid {field}: the value is not valid base64") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 import time
 import zlib
@@ -328,6 +329,7 @@ def test_upload_content_checks(
     [
         ({}, "Either file or image_url must be provided"),
         ({"file": "***not base64***"}, "Invalid file: the value is not valid base64"),
+        ({"file": "aGVs bG8*\n"}, "Invalid file: the value is not valid base64"),
         ({"file": 12}, "Invalid file: must be a string"),
     ],
 )
@@ -352,6 +354,21 @@ def test_upload_accepts_data_url_and_image_url(
         422,
         {"message": "The URL does not point to a valid image or is inaccessible"},
     )
+
+
+def test_upload_takes_base64_wrapped_over_lines(
+    bria: EmulatorSession, dataset: dict[str, Any]
+) -> None:
+    data = png(color=(9, 8, 7))
+    wrapped = base64.encodebytes(data).decode()  # MIME style: 76 digits a line
+    assert "\n" in wrapped.strip()
+    for body in (
+        {"file": wrapped},
+        {"file": "data:image/png;base64,\n" + wrapped.replace("\n", " \r\n")},
+    ):
+        answer = bria.post(_path(dataset, "/images"), body)
+        assert answer.status_code == 201, answer.text
+        assert httpx.get(answer.json()["image_url"]).content == data
 
 
 def test_transparent_pixels_become_black(bria: EmulatorSession, dataset: dict[str, Any]) -> None:
