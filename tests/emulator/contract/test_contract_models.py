@@ -141,7 +141,8 @@ def test_training_needs_a_completed_dataset_412(bria: Target) -> None:
 
 def test_training_lifecycle_and_the_409s_while_training(bria: Target) -> None:
     bria.emulator_only("training takes hours on Bria")
-    bria.configure(training_seconds=1.0)
+    # long enough for the six calls below to see it InProgress, even on a loaded machine
+    bria.configure(training_seconds=0.4)
     client = bria.client
     model = _model(bria)
     assert model.dataset_id is not None and model.project_id is not None
@@ -172,7 +173,7 @@ def test_training_lifecycle_and_the_409s_while_training(bria: Target) -> None:
 
 def test_stop_training_goes_through_stopping_to_stopped(bria: Target) -> None:
     bria.emulator_only("training takes hours on Bria")
-    bria.configure(training_seconds=30, stopping_seconds=0.3)
+    bria.configure(training_seconds=30, stopping_seconds=0.15)  # one call while Stopping
     client = bria.client
     model = _model(bria)
     with pytest.raises(Conflict):
