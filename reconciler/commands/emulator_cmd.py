@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-from types import FrameType
 
 import click
 
@@ -146,18 +145,18 @@ def emulator(
             f"cannot listen on '{host}:{port}': {err.strerror}; choose another --port (0 = any)"
         ) from None
     server = uvicorn_server(app)
-    click.echo(f"emulator listening on {url_of(sock)}")
-    sys.stdout.flush()
-    # uvicorn handles SIGINT/SIGTERM while serving and re-raises them once stopped; these
-    # no-op handlers make that re-raise harmless, so a requested stop exits with status 0.
-    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # A stop asked for as soon as the line is out (before uvicorn has set up its own handlers)
+    # is the server's too: it then stops right after starting. uvicorn handles SIGINT/SIGTERM
+    # while serving and re-raises them once stopped, into this same handler, where they are
+    # harmless: a requested stop exits with status 0.
+    previous = {
+        sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
+        click.echo(f"emulator listening on {url_of(sock)}")
+        sys.stdout.flush()
         server.run(sockets=[sock])
     finally:
         sock.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _stopped(signum: int, frame: FrameType | None) -> None:
-    """The server has already shut down cleanly; nothing left to interrupt."""

@@ -67,6 +67,18 @@ def test_serves_with_token_from_flag_and_stops_cleanly(
     assert (tmp_path / "emulator.sqlite3").is_file()
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_right_after_the_listening_line_is_not_lost(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    """Before uvicorn had set up its own handlers (a fifth of the time, here) the signal went
+    to a no-op handler and the emulator served on forever."""
+    with emulator_process("--port", "0", "--data", str(tmp_path)) as (proc, _url):
+        proc.send_signal(stop_signal)
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0, err
+
+
 def test_token_from_environment_and_state_kept_in_data_dir(tmp_path: Path) -> None:
     env = {"BRIA_EMULATOR_TOKEN": TOKEN}
     body = {"project_name": "kept", "ip_medium": "illustration", "ip_type": "icons"}
