@@ -264,9 +264,9 @@ def test_upload_answers_image_object_with_served_urls(
     assert image["image_name"] == "lora-01.png"
     assert image["caption_source"] == "automatic"
     assert image["caption"].startswith(LORA_PREFIX + " ")
-    served = httpx.get(image["image_url"])
+    served = httpx.get(image["image_url"], verify=False)
     assert (served.status_code, served.headers["content-type"]) == (200, "image/png")
-    thumb = httpx.get(image["thumbnail_url"])
+    thumb = httpx.get(image["thumbnail_url"], verify=False)
     assert (thumb.status_code, thumb.headers["content-type"]) == (200, "image/jpeg")
     assert bria.get(_path(dataset, f"/images/{image['id']}")).json() == image
     assert bria.get(_path(dataset, "/images")).json() == [image]
@@ -368,7 +368,7 @@ def test_upload_takes_base64_wrapped_over_lines(
     ):
         answer = bria.post(_path(dataset, "/images"), body)
         assert answer.status_code == 201, answer.text
-        assert httpx.get(answer.json()["image_url"]).content == data
+        assert httpx.get(answer.json()["image_url"], verify=False).content == data
 
 
 def test_transparent_pixels_become_black(bria: EmulatorSession, dataset: dict[str, Any]) -> None:
@@ -377,7 +377,7 @@ def test_transparent_pixels_become_black(bria: EmulatorSession, dataset: dict[st
 
     from PIL import Image
 
-    stored = Image.open(BytesIO(httpx.get(image["image_url"]).content))
+    stored = Image.open(BytesIO(httpx.get(image["image_url"], verify=False).content))
     assert (stored.mode, stored.getpixel((10, 10))) == ("RGB", (0, 0, 0))
 
 
@@ -490,4 +490,4 @@ def test_delete_image_removes_it(bria: EmulatorSession, dataset: dict[str, Any])
     response = bria.delete(_path(dataset, f"/images/{drop['id']}"))
     assert (response.status_code, response.content) == (204, b"")
     assert [i["id"] for i in bria.get(_path(dataset, "/images")).json()] == [keep["id"]]
-    assert httpx.get(drop["image_url"]).status_code == 404
+    assert httpx.get(drop["image_url"], verify=False).status_code == 404

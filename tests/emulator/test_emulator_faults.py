@@ -90,7 +90,9 @@ def test_faults_are_reproducible_with_a_seed(bria: EmulatorSession) -> None:
 def test_constructor_knobs_match_runtime_knobs(tmp_path: Path) -> None:
     with EmulatorServer(tmp_path, failure_rate=0.4, seed=1234) as faulty:
         statuses = [
-            httpx.get(f"{faulty.url}{PROJECTS}", headers={"api_token": "t"}).status_code
+            httpx.get(
+                f"{faulty.url}{PROJECTS}", headers={"api_token": "t"}, verify=False
+            ).status_code
             for _ in range(25)
         ]
     assert statuses == _expected_failures(1234, 0.4, 25)
@@ -173,7 +175,7 @@ def test_files_are_not_faulted(bria: EmulatorSession) -> None:
     dataset = bria.dataset(bria.project()["id"])
     image = bria.upload(dataset["id"]).json()
     bria.configure(failure_rate=1.0)
-    assert httpx.get(image["image_url"]).status_code == 200
+    assert httpx.get(image["image_url"], verify=False).status_code == 200
 
 
 def _seeds(default: list[int]) -> list[int]:

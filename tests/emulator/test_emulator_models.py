@@ -12,7 +12,7 @@ import pytest
 from reconciler.emulator.server import EmulatorServer
 from reconciler.emulator.testing import EmulatorSession, b64, png
 
-TRAINING = 0.4
+TRAINING = 0.2
 LORA_PREFIX = "An illustration of a character named Lora, a female character with purple hair,"
 
 
@@ -247,11 +247,11 @@ def test_text_to_image_returns_served_result_urls(
     results = response.json()["result"]
     assert len(results) == 4  # num_results defaults to 4
     assert [r["seed"] for r in results] == [7, 8, 9, 10]  # distinct, the first is the seed
-    served = httpx.get(results[0]["urls"][0])
+    served = httpx.get(results[0]["urls"][0], verify=False)
     assert (served.status_code, served.headers["content-type"]) == (200, "image/png")
     assert served.content.startswith(b"\x89PNG")
     vector = bria.post(f"/text-to-vector/tailored/{model_id}", {"prompt": "x", "num_results": 1})
-    svg = httpx.get(vector.json()["result"][0]["urls"][0])
+    svg = httpx.get(vector.json()["result"][0]["urls"][0], verify=False)
     assert (svg.headers["content-type"], svg.content[:4]) == ("image/svg+xml", b"<svg")
     reimagined = bria.post(
         f"/reimagine/tailored/{model_id}",

@@ -52,7 +52,7 @@ def test_server_url_is_loopback_v1_with_real_port(server: EmulatorServer) -> Non
 def test_missing_or_wrong_token_is_401_json(
     server: EmulatorServer, headers: dict[str, str], message: str
 ) -> None:
-    response = httpx.get(f"{server.url}/tailored-gen/projects", headers=headers)
+    response = httpx.get(f"{server.url}/tailored-gen/projects", headers=headers, verify=False)
     assert response.status_code == 401
     assert response.json() == {"message": message}
     assert TOKEN not in response.text
@@ -60,9 +60,11 @@ def test_missing_or_wrong_token_is_401_json(
 
 def test_any_token_is_accepted_when_none_is_configured(tmp_path: Path) -> None:
     with EmulatorServer(tmp_path) as open_server:
-        answer = httpx.get(f"{open_server.url}/tailored-gen/projects", headers={"api_token": "x"})
+        answer = httpx.get(
+            f"{open_server.url}/tailored-gen/projects", headers={"api_token": "x"}, verify=False
+        )
         assert (answer.status_code, answer.json()) == (200, [])
-        refused = httpx.get(f"{open_server.url}/tailored-gen/projects")
+        refused = httpx.get(f"{open_server.url}/tailored-gen/projects", verify=False)
         assert refused.status_code == 401
 
 

@@ -4,6 +4,7 @@ plus small helpers (polling, test images). The fixtures that build targets are i
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -142,8 +143,10 @@ def wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 
     return value
 
 
+@functools.lru_cache(maxsize=256)
 def make_png(seed: int = 0, size: tuple[int, int] = (1024, 1024), fmt: str = "PNG") -> bytes:
-    """A small-to-encode image, distinct per seed."""
+    """A small-to-encode image, distinct per seed (made once per worker: 12 ms each, and the
+    suite asks for the same few hundreds of times)."""
     image = Image.new("RGB", size, ((seed * 53) % 256, (seed * 97) % 256, (seed * 31) % 256))
     draw = ImageDraw.Draw(image)
     step = 64 + seed % 64
