@@ -38,6 +38,9 @@ def gitlab() -> Iterator[tuple[FakeGitLab, str]]:
     fake = FakeGitLab()
 
     class Handler(BaseHTTPRequestHandler):
+        # headers and body are two writes: without this each answer waits ~40 ms on Nagle
+        disable_nagle_algorithm = True
+
         def log_message(self, *args: Any) -> None:
             pass
 
@@ -97,7 +100,8 @@ def gitlab() -> Iterator[tuple[FakeGitLab, str]]:
         do_GET = do_POST = do_PUT = _handle
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield fake, f"http://127.0.0.1:{server.server_address[1]}/api/v4"
