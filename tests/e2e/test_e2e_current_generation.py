@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from reconciler.cli import cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-ENV = {"BRIA_API_TOKEN": "", "RECONCILER_EMULATOR_TRAINING_SECONDS": "0.3", "NO_COLOR": "1"}
+ENV = {"BRIA_API_TOKEN": "", "RECONCILER_EMULATOR_TRAINING_SECONDS": "0.05", "NO_COLOR": "1"}
 CURRENT = ("--emulator", "--emulator-profile", "current")
 
 

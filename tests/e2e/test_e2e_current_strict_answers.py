@@ -110,10 +110,13 @@ def test_a_converged_account_of_both_generations_plans_clean_through_other_answe
     shutil.copytree(EXAMPLES / "manifests", tmp_path / "reference")
     shutil.copytree(EXAMPLES / "manifests-current", tmp_path / "current")
     monkeypatch.chdir(tmp_path)
-    with running_emulator(tmp_path / "bria") as emulator:
+    # trainings as short as --wait allows: the point is the answers' shapes, not the wait
+    with running_emulator(tmp_path / "bria", training_seconds=0.05) as emulator:
         applied = run_against(emulator, "apply", "reference", "--auto-approve", "--wait")
         assert applied.exit_code == 0, applied.output
-    with running_emulator(tmp_path / "bria", api_profile="current") as emulator:
+    with running_emulator(
+        tmp_path / "bria", api_profile="current", training_seconds=0.05
+    ) as emulator:
         applied = run_against(emulator, "apply", "current", "--auto-approve", "--wait")
         assert applied.exit_code == 0, applied.output
         with HostileServer(emulator.url) as server:
