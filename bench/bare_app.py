@@ -33,7 +33,7 @@ def bare_app(answers: dict[str, object]) -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/tailored-gen/projects", answering("list projects"), methods=["GET"]),
-            Route("/v1/tailored-gen/datasets/{dataset_id}/images", answering("list 200 images"),
+            Route("/v1/tailored-gen/datasets/{dataset_id}/images", answering("list images"),
                   methods=["GET"]),
             Route("/v1/tailored-gen/datasets/{dataset_id}/images",
                   answering("upload image", 201), methods=["POST"]),

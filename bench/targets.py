@@ -66,12 +66,13 @@ class Sizes:
     version_runs: int = 7
     emulator_reads: int = 1000  # requests per kind of read (uploads: the 200 that fill a dataset)
     emulator_rounds: int = 3
+    emulator_uploads: int = 200  # per round, into a dataset of its own (then listed)
 
 
 QUICK = Sizes(free_window=0.5, datasets=14, uploads=24, upload_window=0.5, training_seconds=1.0,
               latency=0.005, fast_uploads=10, big_images=4, big_image_bytes=1_000_000,
               version_runs=3, emulator_reads=30,
-              emulator_rounds=1)  # fmt: skip
+              emulator_rounds=1, emulator_uploads=10)  # fmt: skip
 
 Row = tuple[str, str]
 
@@ -380,7 +381,9 @@ SCENARIOS: dict[str, Callable[[Path, Sizes], list[Row]]] = {
     "latency": unlimited_latency,
     "startup": lambda _root, sizes: startup(sizes),
     "memory": peak_memory,
-    "emulator": lambda root, sizes: emulator_cpu(root, sizes.emulator_reads, sizes.emulator_rounds),
+    "emulator": lambda root, sizes: emulator_cpu(
+        root, sizes.emulator_reads, sizes.emulator_rounds, sizes.emulator_uploads
+    ),
 }
 
 
