@@ -11,7 +11,10 @@ and an InProgress model, an old `~1` version, plus things import must leave out.
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +127,27 @@ def build_console_account(server: EmulatorServer, client: BriaClient) -> dict[st
     done2 = client.create_model(dataset_id=streets, name="streets-light", training_version="light")
     client.start_training(done2.id)
     return {"chars": chars, "streets": streets, "completed_model": done.id}
+
+
+def build_console_data(folder: Path) -> Path:
+    """The account of the module docstring, built once into `folder` (an emulator's data folder,
+    SQLite and files) for `console_emulator` to start copies of: tests change their copy."""
+    from e2e_support import TOKEN, running_emulator
+
+    with running_emulator(folder, training_seconds=3600) as server:
+        with BriaClient(server.url, TOKEN) as client:
+            build_console_account(server, client)
+    return folder
+
+
+@contextmanager
+def console_emulator(data: Path, root: Path) -> Iterator[EmulatorServer]:
+    """An emulator on a fresh copy (under `root`) of the account `build_console_data` made."""
+    from e2e_support import running_emulator
+
+    shutil.copytree(data, root / "emu")
+    with running_emulator(root / "emu", training_seconds=3600) as server:
+        yield server
 
 
 def write_folders(root: Path) -> dict[tuple[str, str], Path]:

@@ -13,20 +13,26 @@ from pathlib import Path
 
 import pytest
 import yaml
-from console_account import build_console_account, new_requests, request_counts
-from e2e_support import TOKEN, run, running_emulator, set_knobs
+from console_account import build_console_data, console_emulator, new_requests, request_counts
+from e2e_support import TOKEN, run, set_knobs
 from hostile_server import Answer, HostileServer, Recorded, Rule
 
 from reconciler.client import BriaClient
 from reconciler.emulator.server import EmulatorServer
 
 
+@pytest.fixture(scope="module")
+def console_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The console account, built once for this module; each test gets its own copy."""
+    return build_console_data(tmp_path_factory.mktemp("console") / "emu")
+
+
 @pytest.fixture
-def console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+def console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, console_data: Path
+) -> Iterator[EmulatorServer]:
     monkeypatch.chdir(tmp_path)
-    with running_emulator(tmp_path / "emu", training_seconds=3600) as server:
-        with BriaClient(server.url, TOKEN) as client:
-            build_console_account(server, client)
+    with console_emulator(console_data, tmp_path) as server:
         yield server
 
 
