@@ -61,6 +61,10 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return times
 
 
+def cpu_snapshot(pid: int) -> tuple[float, dict[str, float]]:
+    return cpu_seconds(pid), thread_cpu(pid)
+
+
 def cpu_between(pid: int, before: tuple[float, dict[str, float]]) -> float:
     """CPU used since `before` (from `cpu_snapshot`): exact when no thread ended meanwhile,
     else from the coarser per-process counters."""
@@ -69,10 +73,6 @@ def cpu_between(pid: int, before: tuple[float, dict[str, float]]) -> float:
     if set(threads) <= set(now):
         return sum(now.values()) - sum(threads.values())
     return cpu_seconds(pid) - ticks
-
-
-def cpu_snapshot(pid: int) -> tuple[float, dict[str, float]]:
-    return cpu_seconds(pid), thread_cpu(pid)
 
 
 @contextmanager
@@ -188,7 +188,6 @@ def emulator_cpu(root: Path, reads: int = 1000, rounds: int = 3, uploads: int = 
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE))
     with tempfile.TemporaryDirectory() as folder:
         for row in emulator_cpu(Path(folder)):
             print(" | ".join(row))
