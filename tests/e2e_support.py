@@ -173,11 +173,19 @@ class World:
         return BriaClient(self.server.url, TOKEN)
 
 
-def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+#: Emulator knobs for worlds whose tests only need a stopping training or a caption job to end,
+#: not to last: apply's polls then wait 10-20 ms for them instead of 50-200 ms.
+QUICK_WAITS: dict[str, float] = {"stopping_seconds": 0.02, "captions_seconds": 0.01}
+
+
+def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **knobs: Any) -> Iterator[World]:
     """For a `world` fixture: a fresh account and an empty manifest tree in tmp_path (also the
-    working directory, which the manifest loader treats as the repository boundary outside git)."""
+    working directory, which the manifest loader treats as the repository boundary outside git).
+    `knobs`: emulator settings (/_emulator/config) besides 30 s trainings (e.g. QUICK_WAITS)."""
     monkeypatch.chdir(tmp_path)
     with running_emulator(tmp_path / "emu", training_seconds=30) as server:
+        if knobs:
+            set_knobs(server, **knobs)
         yield World(tmp_path, server)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from e2e_support import TOKEN, World, make_world, set_knobs
+from e2e_support import QUICK_WAITS, TOKEN, World, make_world, set_knobs
 from manifest_builders import image_files, png_bytes, standard_tree
 
 PREFIX = "An illustration of a character named Lora,"
@@ -19,7 +19,7 @@ PREFIX = "An illustration of a character named Lora,"
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from make_world(tmp_path, monkeypatch)
+    yield from make_world(tmp_path, monkeypatch, **QUICK_WAITS)
 
 
 def test_fresh_apply_then_no_change_plan(world: World) -> None:

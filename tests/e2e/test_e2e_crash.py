@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import (
+    QUICK_WAITS,
     World,
     admin,
     assert_converged_exactly,
@@ -33,7 +34,7 @@ from manifest_builders import example_like_tree, standard_tree
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from make_world(tmp_path, monkeypatch)
+    yield from make_world(tmp_path, monkeypatch, **QUICK_WAITS)
 
 
 def kill_points() -> list[int]:

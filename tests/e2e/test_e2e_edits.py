@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import TOKEN, World, make_world
+from e2e_support import QUICK_WAITS, TOKEN, World, make_world
 from manifest_builders import image_files, standard_tree
 
 PREFIX = "An illustration of a character named Lora,"
@@ -18,7 +18,7 @@ PREFIX = "An illustration of a character named Lora,"
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from make_world(tmp_path, monkeypatch)
+    yield from make_world(tmp_path, monkeypatch, **QUICK_WAITS)
 
 
 def images_of(world: World, dataset: str, project: str = "lora") -> dict[str, tuple[str, str]]:

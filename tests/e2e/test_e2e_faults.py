@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import World, admin, assert_converged_exactly, make_world, set_knobs
+from e2e_support import QUICK_WAITS, World, admin, assert_converged_exactly, make_world, set_knobs
 from manifest_builders import example_like_tree, image_files
 
 
@@ -28,7 +28,7 @@ def seeds(default: list[int]) -> list[int]:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from make_world(tmp_path, monkeypatch)
+    yield from make_world(tmp_path, monkeypatch, **QUICK_WAITS)
 
 
 @pytest.mark.slow

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import World, current_shape, declared_shape, duplicates, make_world
+from e2e_support import QUICK_WAITS, World, current_shape, declared_shape, duplicates, make_world
 from manifest_builders import ManifestTree, example_like_tree, image_files
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    yield from make_world(tmp_path, monkeypatch)
+    yield from make_world(tmp_path, monkeypatch, **QUICK_WAITS)
 
 
 def seeds(default: tuple[int, ...] = (1, 2)) -> list[int]:
