@@ -70,7 +70,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DesiredState]:
     return root, _load(root, [DOCUMENTS], ["all"])
 
 
-@settings(max_examples=int(os.environ.get("RECONCILER_FUZZ_EXAMPLES", "60")), deadline=None)
+@settings(max_examples=2 * settings.default.max_examples)  # twice the suite's share
 @given(
     order=st.permutations(range(len(DOCUMENTS))),
     cuts=st.lists(st.integers(1, len(DOCUMENTS) - 1), max_size=4, unique=True),
