@@ -436,6 +436,7 @@ def test_repeated_image_names_in_a_draft_are_each_deleted_once(world: World) -> 
             headers={"api_token": TOKEN},
             json={"file": base64.b64encode(content).decode(), "image_name": name},
             timeout=30,
+            verify=False,  # plain http: no TLS context to build
         )
         assert response.status_code == 201, response.text
     plan = world.plan("--detailed-exitcode")
