@@ -26,7 +26,13 @@ from reconciler.steps import (
     StartTraining,
     StopTraining,
 )
-from reconciler.training_hours import HoursRange, hours_for, hours_text, training_hours
+from reconciler.training_hours import (
+    REFERENCE_HOURS,
+    HoursRange,
+    hours_for,
+    hours_text,
+    training_hours,
+)
 from reconciler.wording import plural
 
 
@@ -73,6 +79,12 @@ class Budget:
         if self.cost_low is not None and self.cost_high is not None:
             text += f"; cost {_money(self.cost_low, self.cost_high, self.currency or '')}"
         return text
+
+    def one_training(self) -> str:
+        """How long one training of this plan takes: `1-3 h` (the widest range over the
+        versions it trains; the reference's when it trains none)."""
+        ranges = list(self.durations.values()) or [HoursRange(*REFERENCE_HOURS, 0)]
+        return _range(min(r.low for r in ranges), max(r.high for r in ranges))
 
 
 def _range(low: float, high: float) -> str:

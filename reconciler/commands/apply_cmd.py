@@ -360,7 +360,8 @@ def apply(
             _report(result, len(the_plan.steps), client.stats.requests)
             if started and not wait_training:
                 click.echo(
-                    f"{len(started)} model(s) started training (1-3 hours); 'reconciler plan' "
+                    f"{len(started)} model(s) started training "
+                    f"({the_plan.budget.one_training()} each); 'reconciler plan' "
                     "shows them as training until they finish, or use 'apply --wait'."
                 )
             break

@@ -31,6 +31,8 @@ def test_fresh_apply_then_no_change_plan(world: World) -> None:
     )
     applied = world.converge()
     assert "Apply complete: 10 steps done" in applied.output
+    # how long, as the plan's budget says (a light training: the reference's 1-3 h)
+    assert "1 model(s) started training (1-3 h each)" in applied.output
     state = world.state()
     images = state["lora"]["datasets"]["lora-v1"]["images"]
     assert [name.split(".")[0] for name, _, _ in images] == ["lora-01", "lora-02", "lora-03"]

@@ -108,3 +108,14 @@ def test_without_history_the_documented_hours_apply_per_generation() -> None:
     # the published OpenAPI: Start Training "typically 2-4 hours", its overview "4-6 hours"
     for mode in ("fully_automated", "expert"):
         assert (hours_for(light, mode).low, hours_for(light, mode).high) == (2.0, 6.0)
+
+
+def test_one_training_spans_the_versions_a_plan_trains() -> None:
+    from reconciler.budget import Budget
+    from reconciler.training_hours import HoursRange
+
+    assert Budget().one_training() == "1-3 h"  # no training: the reference's range
+    assert Budget(durations={"expert": HoursRange(2.0, 6.0, 0)}).one_training() == "2-6 h"
+    mixed = {"light": HoursRange(1.0, 3.0, 0), "expert": HoursRange(2.0, 6.0, 0)}
+    assert Budget(durations=mixed).one_training() == "1-6 h"
+    assert Budget(durations={"max": HoursRange(0.5, 0.5, 4)}).one_training() == "30 min"
