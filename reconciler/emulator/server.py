@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -102,38 +103,16 @@ class EmulatorServer:
         self,
         data_dir: Path | str,
         *,
-        token: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        training_seconds: float = 30.0,
-        latency: float = 0.0,
-        failure_rate: float = 0.0,
-        lost_response_rate: float = 0.0,
-        rate_limit_every: int = 0,
-        retry_after: float = 1.0,
-        rate_limit_per_window: int = 0,
-        rate_window_s: float = 60.0,
-        seed: int | None = None,
-        captions_seconds: float = 0.2,
-        api_profile: str = "reference",
+        **knobs: Any,
     ) -> None:
+        """`knobs` are EmulatorConfig's fields (token, training_seconds, latency, ...), with its
+        defaults; an unknown one is a TypeError."""
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
-        self.config = EmulatorConfig(
-            token=token,
-            training_seconds=training_seconds,
-            captions_seconds=captions_seconds,
-            latency=latency,
-            failure_rate=failure_rate,
-            lost_response_rate=lost_response_rate,
-            rate_limit_every=rate_limit_every,
-            retry_after=retry_after,
-            rate_limit_per_window=rate_limit_per_window,
-            rate_window_s=rate_window_s,
-            seed=seed,
-            api_profile=api_profile,
-        )
+        self.config = EmulatorConfig(**knobs)
         self.url = ""
         self.app: Starlette | None = None
         self._server: PromptServer | None = None
