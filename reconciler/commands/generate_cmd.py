@@ -26,6 +26,7 @@ from reconciler.generation.rules import (
     GenerationRefused,
     Guidance,
 )
+from reconciler.workspace import state_dir
 
 
 def parse_guidance(value: str) -> Guidance:
@@ -112,6 +113,7 @@ def generate(
     use_emulator: bool,
 ) -> None:
     """Generate images with a declared model's current version; print the files written."""
+    from reconciler.generation.paid import PendingResults
     from reconciler.generation.run import GenerationJob, prepare, run_job
     from reconciler.generation.target import split_address
 
@@ -139,6 +141,7 @@ def generate(
             out_dir=Path(out_dir) if out_dir else None,
             timeout=wait_timeout,
             progress=lambda line: click.echo(line, err=True),
+            paid=PendingResults(state_dir() / "generate"),
         )
     for path in written:
         click.echo(str(path))

@@ -14,8 +14,10 @@ from pathlib import Path
 from reconciler.client import BriaClient
 from reconciler.generation.inputs import image_paths, read_images
 from reconciler.generation.output import default_out_dir, require_writable_folder, write_images
+from reconciler.generation.paid import PendingResults, request_key
 from reconciler.generation.results import (
     DEFAULT_RESULT_TIMEOUT,
+    GenerationFailed,
     Image,
     Result,
     call_route,
@@ -39,6 +41,7 @@ from reconciler.generation.target import (
 from reconciler.state import DesiredState
 
 Progress = Callable[[str], None]
+RESUME_TIMEOUT = 60.0  # seconds to wait for an interrupted run's results before generating again
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,10 @@ def run_job(
     out_dir: Path | None = None,
     timeout: float = DEFAULT_RESULT_TIMEOUT,
     progress: Progress | None = None,
+    paid: PendingResults | None = None,
 ) -> list[Path]:
+    """Generate and write the images; with `paid`, results an interrupted run of the same
+    request was answered with (and paid for) are downloaded instead of generated again."""
     project = find_project(client, job.project)
     current = find_versions(client, project, job.model)[0]
     facts = current.facts(project.ip_medium)
@@ -135,5 +141,51 @@ def run_job(
             f"generating {count} image(s) with '{current.label}' (model id {current.record.id}, "
             f"{request.route})"
         )
-    images = generate_images(client, request, current.label, timeout=timeout, progress=progress)
-    return write_images(images, request, current.label, folder)
+    if paid is None:
+        images = generate_images(client, request, current.label, timeout=timeout, progress=progress)
+        return write_images(images, request, current.label, folder)
+    key = request_key(request)
+    if progress and paid.pending(key) is not None:
+        progress(f"generate: downloading the results an interrupted run paid for ({key[:12]})")
+    images = paid_once(
+        client,
+        paid,
+        key,
+        request,
+        current.label,
+        timeout=timeout,
+        echo=progress or (lambda line: None),
+        command="generate",
+    )
+    written = write_images(images, request, current.label, folder)
+    paid.drop_pending(key)
+    return written
+
+
+def paid_once(
+    client: BriaClient,
+    store: PendingResults,
+    key: str,
+    request: GenerationRequest,
+    label: str,
+    *,
+    timeout: float,
+    echo: Callable[[str], None],
+    command: str,
+) -> list[Image]:
+    """The request's images: downloaded from the URLs an interrupted run was answered with (paid
+    already), else generated; the answer's URLs are kept (pending) until the caller has stored
+    the images and dropped them."""
+    paid = store.pending(key)
+    if paid is not None:
+        try:  # bounded shorter: URLs that still answer nothing may have expired
+            resume = min(timeout, RESUME_TIMEOUT)
+            return download_results(paid, request.route, timeout=resume, progress=echo)
+        except GenerationFailed as err:
+            echo(f"{command}: {label}: the interrupted run's results are gone ({err}); generating")
+            store.drop_pending(key)
+    if request.route == ROUTE_V2:  # /v2 polls its own status URL: nothing to keep in between
+        return generate_images(client, request, label, timeout=timeout, progress=echo)
+    answered = results_of(call_route(client, request), request.route)
+    store.put_pending(key, answered)
+    return download_results(answered, request.route, timeout=timeout, progress=echo)

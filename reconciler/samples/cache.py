@@ -5,29 +5,23 @@ num_results, aspect ratio, steps, fast): the same request to the same model vers
 same images (fixed seed), so a result is generated once and reused by every later run. An entry
 is written files first, `meta.json` last: an entry without it (an interrupted run) is not one.
 
-Between the call and the download, `pending.json` holds the result URLs Bria answered with: a run
-interrupted while waiting for asynchronous results (Ctrl-C, a timeout) has paid for them, so the
-next run downloads those URLs instead of generating again.
+Between the call and the download, `pending.json` holds the result URLs Bria answered with
+(`reconciler.generation.paid`, shared with `generate`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.generation.results import Image, Result
+from reconciler.generation.paid import PendingResults
+from reconciler.generation.results import Image
 from reconciler.generation.rules import GenerationRequest
 
 CACHE_FORMAT_VERSION = 1
-
-
-def cache_key(request: GenerationRequest) -> str:
-    identity = {"model_id": request.model_id, "route": request.route, "request": request.described}
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -37,9 +31,8 @@ class CachedResult:
     seeds: tuple[int | None, ...]
 
 
-class SampleCache:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+class SampleCache(PendingResults):
+    """Finished sample results (`meta.json` and the images), beside the pending URLs."""
 
     def get(self, key: str) -> CachedResult | None:
         folder = self.root / key
@@ -77,27 +70,3 @@ class SampleCache:
         (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         self.drop_pending(key)
         return CachedResult(key, tuple(folder / n for n in names), tuple(i.seed for i in images))
-
-    def pending(self, key: str) -> list[Result] | None:
-        """The result URLs of a request made but not downloaded yet, or None."""
-        try:
-            data = json.loads((self.root / key / "pending.json").read_text(encoding="utf-8"))
-            results = [
-                Result(
-                    str(item["url"]), item["seed"] if isinstance(item.get("seed"), int) else None
-                )
-                for item in data["results"]
-            ]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return results or None
-
-    def put_pending(self, key: str, results: Sequence[Result]) -> None:
-        folder = self.root / key
-        folder.mkdir(parents=True, exist_ok=True)
-        items = [{"url": r.url, "seed": r.seed} for r in results]
-        text = json.dumps({"format_version": CACHE_FORMAT_VERSION, "results": items}, indent=2)
-        (folder / "pending.json").write_text(text + "\n", encoding="utf-8")
-
-    def drop_pending(self, key: str) -> None:
-        (self.root / key / "pending.json").unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.client import ModelRecord, ProjectRecord
+from reconciler.generation.paid import request_key
 from reconciler.generation.rules import (
     SAMPLE_FIELDS,
     GenerationRefused,
@@ -20,7 +21,6 @@ from reconciler.generation.rules import (
 )
 from reconciler.generation.target import ModelVersion, versions_of
 from reconciler.manifest.samples import sample_options
-from reconciler.samples.cache import cache_key
 from reconciler.state import DesiredState, SamplePrompt
 
 
@@ -111,4 +111,4 @@ def _cell(row: int, index: int, sample: SamplePrompt, column: Column, medium: st
         request = check_request(sample_options(sample), version.facts(medium), {}, SAMPLE_FIELDS)
     except GenerationRefused as refused:
         return Cell(row, index, None, None, str(refused))
-    return Cell(row, index, request, cache_key(request))
+    return Cell(row, index, request, request_key(request))

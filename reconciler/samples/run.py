@@ -3,7 +3,7 @@ render.
 
 The count of images to generate is printed before anything is generated (generation costs
 money); with `dry_run` that is all. Results an interrupted run was answered with but did not
-download (see `cache.SampleCache.pending`) are downloaded, not generated again. Results go to
+download (see `reconciler.generation.paid`) are downloaded, not generated again. Results go to
 the cache first, then are copied next to the page, so the page folder can be attached to a CI
 run on its own.
 """
@@ -17,24 +17,14 @@ from pathlib import Path
 
 from reconciler.client import BriaClient, ModelRecord, ProjectRecord
 from reconciler.generation.output import require_writable_folder
-from reconciler.generation.results import (
-    DEFAULT_RESULT_TIMEOUT,
-    GenerationFailed,
-    Image,
-    Result,
-    call_route,
-    download_results,
-    results_of,
-)
-from reconciler.generation.rules import ROUTE_V2, GenerationRequest
-from reconciler.generation.run import generate_images
+from reconciler.generation.results import DEFAULT_RESULT_TIMEOUT
+from reconciler.generation.run import paid_once
 from reconciler.samples.cache import CachedResult, SampleCache
 from reconciler.samples.collect import Cell, ModelSamples, collect_samples
 from reconciler.samples.page import ShownImage, render_html, render_markdown
 from reconciler.state import DesiredState
 
 PRICE_FROM = 0.018  # Bria: "from $0.018 per image"
-RESUME_TIMEOUT = 60.0  # seconds to wait for an interrupted run's results before generating again
 
 
 @dataclass(frozen=True)
@@ -119,40 +109,13 @@ def run_samples(
     for number, (key, cell, label) in enumerate(missing, start=1):
         assert cell.request is not None
         echo(f"samples: [{number}/{len(missing)}] {label}: '{cell.request.params['prompt']}'")
-        made = _made_or_generated(
-            client, cache, key, cell.request, label, paid.get(key), timeout=timeout, echo=echo
+        made = paid_once(
+            client, cache, key, cell.request, label, timeout=timeout, echo=echo, command="samples"
         )
         results[key] = cache.put(key, cell.request, label, made)
         generated += len(made)
     page, summary = _write_page(models, results, out_dir, generated, cached_images)
     return SamplesOutcome(page, summary, images, generated, cached_images)
-
-
-def _made_or_generated(
-    client: BriaClient,
-    cache: SampleCache,
-    key: str,
-    request: GenerationRequest,
-    label: str,
-    paid: list[Result] | None,
-    *,
-    timeout: float,
-    echo: Callable[[str], None],
-) -> list[Image]:
-    """The request's images: downloaded from the URLs an interrupted run was answered with (paid
-    already), else generated; the answer's URLs are kept (pending) until the download is done."""
-    if paid is not None:
-        try:  # bounded shorter: URLs that still answer nothing may have expired
-            resume = min(timeout, RESUME_TIMEOUT)
-            return download_results(paid, request.route, timeout=resume, progress=echo)
-        except GenerationFailed as err:
-            echo(f"samples: {label}: the interrupted run's results are gone ({err}); generating")
-            cache.drop_pending(key)
-    if request.route == ROUTE_V2:  # /v2 polls its own status URL: nothing to keep in between
-        return generate_images(client, request, label, timeout=timeout, progress=echo)
-    answered = results_of(call_route(client, request), request.route)
-    cache.put_pending(key, answered)
-    return download_results(answered, request.route, timeout=timeout, progress=echo)
 
 
 def _write_page(

@@ -2,7 +2,8 @@
 
 Writes the images of text-to-image, text-to-vector and reimagine with a sidecar; refuses every
 broken parameter rule with its own one-line message and no API call at all (the emulator's
-request counts stay as they were).
+request counts stay as they were); results an interrupted run paid for are downloaded by the
+next run of the same request, not generated again.
 """
 
 # ruff: noqa: E501  (the table of refusals reads best one rule per line)
@@ -173,6 +174,30 @@ def test_asynchronous_results_are_polled_and_a_failed_call_is_not_repeated(world
     assert message.startswith(f"POST /text-to-image/tailored/{model_id}: 500"), message
     assert "not retried, as Bria may have generated (and charged for) the images" in message
     assert _generation_calls(world.server) == calls + 1  # one paid call, never repeated
+
+
+def test_results_an_interrupted_generate_paid_for_are_downloaded_not_generated_again(
+    world: World,
+) -> None:
+    _trained(world)
+    set_knobs(world.server, generation_seconds=0.6)  # not ready within the first run's timeout
+    args = ("generate", "lora/lora-light", "manifests", "--prompt", "Lora waving",
+            "--num-results", "1", "--seed", "7")  # fmt: skip
+    first = world.cli(*args, "--wait-timeout", "0.2")
+    assert first.exit_code == 1, first.output
+    assert "1 of 1 results were not ready after" in first.stderr
+    paid = _generation_calls(world.server)
+    assert paid == 1
+    second = world.cli(*args)
+    assert second.exit_code == 0, second.output
+    assert "generate: downloading the results an interrupted run paid for" in second.stderr
+    assert _generation_calls(world.server) == paid  # paid once, downloaded by the next run
+    assert Path(second.stdout.strip()).read_bytes().startswith(b"\x89PNG")
+    # a run that finished leaves nothing pending: asking again generates again
+    third = world.cli(*args, "--out", "again")
+    assert third.exit_code == 0, third.output
+    assert "interrupted run" not in third.stderr
+    assert _generation_calls(world.server) == paid + 1
 
 
 REFUSALS = [
