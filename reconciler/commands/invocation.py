@@ -145,11 +145,11 @@ def prepare_state_dir(*, required: bool = False) -> bool:
 
 
 def strict_option(command: F) -> F:
-    """--strict: YAML files that are not manifests are errors instead of skipped."""
+    """--strict: YAML files and documents that are not manifests are errors, not skipped."""
     return click.option(
         "--strict",
         is_flag=True,
-        help="Fail on YAML files that are not manifests (default: skip and list them).",
+        help="Fail on YAML files and documents that are not manifests (default: skip, list them).",
     )(command)
 
 

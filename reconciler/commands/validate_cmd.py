@@ -33,7 +33,7 @@ _COLOURS = {"error": "red", "warning": "yellow"}
 @click.option(
     "--strict",
     is_flag=True,
-    help="Fail on YAML files that are not manifests (default: skip and list them).",
+    help="Fail on YAML files and documents that are not manifests (default: skip, list them).",
 )
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, strict: bool) -> None:

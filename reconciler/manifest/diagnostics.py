@@ -53,7 +53,7 @@ class LoadResult:
     state: DesiredState
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[str, ...] = ()  # manifest files read, as displayed in diagnostics
-    skipped: tuple[str, ...] = ()  # YAML files found in folders that are not manifests
+    skipped: tuple[str, ...] = ()  # foreign YAML files; documents as `m/x.yaml (document 1 of 3)`
     image_stats: ImageReadStats = field(default_factory=ImageReadStats)
 
     @property

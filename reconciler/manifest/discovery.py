@@ -9,7 +9,9 @@ in a folder is read only when it looks like ours: it sets `apiVersion: tailored-
 has a top-level `kind: Project|Dataset|Model`. Anything else is skipped and listed, never
 parsed, so a foreign file cannot fail a plan; a manifest that is broken still names its
 apiVersion, so it is still read and its errors reported. A file named on the command line is
-always read.
+always read. The same rule (`looks_ours`) sorts the documents of a file that is read: next to a
+document of ours, a foreign one (a ConfigMap, a compose file) is skipped and listed as
+`file (document 1 of 3)`; a file with nothing of ours has every document checked, as before.
 
 The repository of a manifest bounds where its image folders may point: the git work tree that
 holds it (found by walking up to a `.git`), else the current directory when the manifest is
@@ -114,11 +116,30 @@ def looks_like_manifest(file: str) -> bool:
     return _LOOKS_LIKE_OURS.search(head) is not None
 
 
+def looks_ours(text: str) -> bool:
+    """Whether one document's source is ours, by the rule `looks_like_manifest` applies to a
+    file: it names our apiVersion, or one of our kinds at the top level."""
+    return _LOOKS_LIKE_OURS.search(text.encode("utf-8", "surrogatepass")) is not None
+
+
+def skipped_document(display: str, index: int, total: int) -> str:
+    """How a skipped document is listed: `m/x.yaml (document 1 of 3)`."""
+    return f"{display} (document {index} of {total})"
+
+
+_SKIPPED_DOCUMENT = re.compile(r" \(document \d+ of \d+\)\Z")
+
+
 def describe_skipped(skipped: tuple[str, ...], limit: int = 10) -> str:
-    """One line naming the YAML files that were not read because they are not manifests."""
+    """One line naming the YAML files and documents that were not read because they are not
+    manifests (files whole, documents as `skipped_document` names them)."""
     shown = ", ".join(quote(name, None) for name in skipped[:limit])
     more = f" and {len(skipped) - limit} more" if len(skipped) > limit else ""
-    count = f"{len(skipped)} YAML file{'s' if len(skipped) != 1 else ''}"
+    documents = sum(1 for name in skipped if _SKIPPED_DOCUMENT.search(name))
+    files = len(skipped) - documents
+    counts = [(files, "file")] if files or not documents else []
+    counts += [(documents, "document")] if documents else []
+    count = " and ".join(f"{n} YAML {noun}{'s' if n != 1 else ''}" for n, noun in counts)
     return (
         f"skipped {count} that {'is' if len(skipped) == 1 else 'are'} not a manifest "
         f"(no 'apiVersion: tailored-gen/v1'): {shown}{more}"

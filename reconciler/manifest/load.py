@@ -16,7 +16,7 @@ from typing import cast
 from reconciler.manifest.adoption import Adoption, read_adoptions
 from reconciler.manifest.diagnostics import DiagnosticSink, ImageReadStats, LoadResult
 from reconciler.manifest.digests import DigestCache
-from reconciler.manifest.discovery import find_manifests
+from reconciler.manifest.discovery import find_manifests, looks_ours, skipped_document
 from reconciler.manifest.documents import Resource, read_resource
 from reconciler.manifest.generations import (
     check_current_captions,
@@ -29,7 +29,7 @@ from reconciler.manifest.images import ReadCounter, read_dataset_images
 from reconciler.manifest.references import Catalog, build_catalog
 from reconciler.manifest.rules import check_image_count
 from reconciler.manifest.samples import read_samples
-from reconciler.manifest.yaml_loader import load_yaml_file
+from reconciler.manifest.yaml_loader import read_yaml_file
 from reconciler.state import (
     DatasetStatus,
     DesiredDataset,
@@ -50,8 +50,9 @@ def load_manifests(
     """Read the manifests under `paths` (default ".") and their image folders.
 
     `cache_dir` holds the image digest cache (plan/apply pass `.reconciler/cache`); None keeps
-    it in memory for this run only. YAML files in the folders that are not manifests are
-    skipped (`LoadResult.skipped`); with `strict` each of them is an error instead.
+    it in memory for this run only. YAML files in the folders that are not manifests, and
+    foreign documents beside ours in a file, are skipped (`LoadResult.skipped`); with `strict`
+    each of them is an error instead.
     """
     sink = DiagnosticSink()
     discovery = find_manifests(list(paths) or ["."], sink)
@@ -65,14 +66,27 @@ def load_manifests(
                 "not a manifest (no 'apiVersion: tailored-gen/v1'), and --strict is given; "
                 "move it out of the paths given, or drop --strict",
             )
+    skipped: list[tuple[str, int, str]] = [(name, 0, name) for name in discovery.skipped]
     resources: list[Resource] = []
     roots: dict[Path, Path] = {}
     every_file_read = True
     for manifest in files:
-        documents, complete = load_yaml_file(manifest.path, manifest.display, sink)
-        every_file_read = every_file_read and complete
+        read = read_yaml_file(manifest.path, manifest.display, sink, ours=looks_ours)
+        every_file_read = every_file_read and read.complete
         roots[manifest.path] = manifest.root
-        for document in documents:
+        for other in read.skipped:
+            label = skipped_document(manifest.display, other.index, other.total)
+            skipped.append((manifest.display, other.index, label))
+            if strict:
+                sink.error(
+                    manifest.display,
+                    other.start.line,
+                    other.start.col,
+                    f"document {other.index} of {other.total} is not a manifest (no "
+                    "'apiVersion: tailored-gen/v1'), and --strict is given; move it to a file "
+                    "of its own outside the paths given, or drop --strict",
+                )
+        for document in read.documents:
             resource = read_resource(document, sink)
             if resource is not None:
                 resources.append(resource)
@@ -113,7 +127,7 @@ def load_manifests(
         state=_desired_state(catalog, images, samples, adoptions, schemas),
         diagnostics=sink.sorted(),
         files=tuple(f.display for f in files),
-        skipped=() if strict else discovery.skipped,
+        skipped=() if strict else tuple(label for _, _, label in sorted(skipped)),
         image_stats=ImageReadStats(
             images=counter.images,
             cache_hits=counter.cache_hits,

@@ -5,7 +5,9 @@ nodes (which carry marks) and converted by hand instead of `yaml.safe_load`. The
 also the security boundary for hostile files:
 
 * files over `MAX_MANIFEST_BYTES` are refused before they are read;
-* aliases (`*name`) are refused outright, which makes "billion laughs" bombs impossible;
+* aliases (`*name`) are refused in every document that is read, which makes "billion laughs"
+  bombs impossible (a document skipped as not ours is composed, whose nodes an alias shares,
+  but never converted or walked);
 * only plain tags (strings, numbers, booleans, null, lists, mappings) are accepted, so
   `!!python/object` and friends are an error, never an object;
 * nesting is bounded (`MAX_DEPTH`), so deep documents cannot exhaust the stack;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,18 +87,24 @@ class _Refused(Exception):
 
 
 class _MarkedLoader(yaml.SafeLoader):
-    """SafeLoader's composer with aliases refused and nesting bounded."""
+    """SafeLoader's composer with nesting bounded and the first alias of each document noted
+    (`first_alias`): an alias is refused when its document is read, not when composed."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.depth = 0
+        self.first_alias: YamlMark | None = None
 
     def _next_mark(self) -> Any:
         return self.peek_event().start_mark  # type: ignore[no-untyped-call]
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
-            raise _Refused(self._next_mark(), _ALIAS_MESSAGE)
+            mark = self._next_mark()
+            if self.first_alias is None:
+                self.first_alias = mark
+            if self.peek_event().anchor not in self.anchors:  # type: ignore[no-untyped-call]
+                raise _Refused(mark, _ALIAS_MESSAGE)
         if self.depth >= MAX_DEPTH:
             raise _Refused(
                 self._next_mark(),
@@ -108,6 +117,29 @@ class _MarkedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+@dataclass(frozen=True)
+class SkippedDocument:
+    """A document of a file left unread because it is not ours (say, a ConfigMap)."""
+
+    index: int  # 1-based, among the file's non-empty documents
+    total: int  # the file's non-empty documents (those before a YAML break, if any)
+    start: Mark
+
+
+@dataclass(frozen=True)
+class YamlFile:
+    documents: list[YamlDocument]  # the documents read
+    complete: bool  # False when unreadable or the YAML broke off
+    skipped: tuple[SkippedDocument, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Composed:
+    node: Node
+    alias: YamlMark | None  # its first alias, refused if the document is read
+    text: str  # its source, from the end of the document before
+
+
 def load_yaml_file(
     path: Path, display: str, sink: DiagnosticSink
 ) -> tuple[list[YamlDocument], bool]:
@@ -116,44 +148,84 @@ def load_yaml_file(
     Problems go to `sink`, never raised. When the file is incomplete (unreadable, or the YAML
     broke off), the documents before the break are still returned.
     """
+    read = read_yaml_file(path, display, sink)
+    return read.documents, read.complete
+
+
+def read_yaml_file(
+    path: Path, display: str, sink: DiagnosticSink, *, ours: Callable[[str], bool] | None = None
+) -> YamlFile:
+    """The documents of one file, as `load_yaml_file`; with `ours` (a test on a document's
+    source text), a file holding a document of ours skips its other documents unconverted
+    (`YamlFile.skipped`). A file with nothing of ours is read whole, every document checked."""
     text = _read_text(path, display, sink)
     if text is None:
-        return [], False
-    documents: list[YamlDocument] = []
-    complete = False
+        return YamlFile([], False)
+    composed: list[_Composed] = []
+    broke: tuple[int, int, str] | None = None  # where and why the YAML broke off
+    end = 0
     loader: _MarkedLoader | None = None
     try:
         loader = _MarkedLoader(text)  # checks every character up front (ReaderError)
         while loader.check_node():
             node = loader.get_node()
+            alias, loader.first_alias = loader.first_alias, None
             if node is None or (isinstance(node, ScalarNode) and node.tag == f"{_TAG}null"):
                 continue  # an empty document, e.g. after a trailing `---`
-            document = YamlDocument(file=display, path=path, data=None, start=_mark(node))
-            document.data = _Converter(document, sink).convert(node, ())
-            documents.append(document)
-        complete = True
+            composed.append(_Composed(node, alias, text[end : node.end_mark.index]))
+            end = node.end_mark.index
     except _Refused as err:
-        line, col = err.mark.line + 1, err.mark.column + 1
-        sink.error(display, line, col, err.message)
+        broke = (err.mark.line + 1, err.mark.column + 1, err.message)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        sink.error(display, line, col, f"invalid YAML: {_describe_yaml_error(err)}")
+        broke = (line, col, f"invalid YAML: {_describe_yaml_error(err)}")
     except yaml.reader.ReaderError as err:
         line, col = _position_to_line_col(text, err.position)
         char = err.character if isinstance(err.character, int) else ord(err.character)
-        sink.error(
-            display,
+        broke = (
             line,
             col,
             f"invalid YAML: the control character {char:#04x} is not allowed in YAML text",
         )
     except yaml.YAMLError as err:  # any other parser complaint: still a located diagnostic
-        sink.error(display, 1, 1, f"invalid YAML: {_clean(str(err))}")
+        broke = (1, 1, f"invalid YAML: {_clean(str(err))}")
     finally:
         if loader is not None:
+            if broke is not None and loader.first_alias is not None:  # the alias came first
+                alias = loader.first_alias
+                broke = (alias.line + 1, alias.column + 1, _ALIAS_MESSAGE)
             loader.dispose()
-    return documents, complete
+    return _read_composed(composed, broke, text[end:], path, display, sink, ours)
+
+
+def _read_composed(
+    composed: list[_Composed],
+    broke: tuple[int, int, str] | None,
+    rest: str,
+    path: Path,
+    display: str,
+    sink: DiagnosticSink,
+    ours: Callable[[str], bool] | None,
+) -> YamlFile:
+    keep = [ours is None or ours(c.text) for c in composed]
+    if not any(keep) and not (broke is not None and ours is not None and ours(rest)):
+        keep = [True] * len(composed)  # nothing of ours: every document checked, as always
+    documents: list[YamlDocument] = []
+    skipped: list[SkippedDocument] = []
+    for index, (item, kept) in enumerate(zip(composed, keep, strict=True), start=1):
+        if not kept:
+            skipped.append(SkippedDocument(index, len(composed), _mark(item.node)))
+            continue
+        if item.alias is not None:  # the rest of the file is not read, as for a YAML break
+            sink.error(display, item.alias.line + 1, item.alias.column + 1, _ALIAS_MESSAGE)
+            return YamlFile(documents, False, tuple(skipped))
+        document = YamlDocument(file=display, path=path, data=None, start=_mark(item.node))
+        document.data = _Converter(document, sink).convert(item.node, ())
+        documents.append(document)
+    if broke is not None:
+        sink.error(display, *broke)
+    return YamlFile(documents, broke is None, tuple(skipped))
 
 
 def _read_text(path: Path, display: str, sink: DiagnosticSink) -> str | None:
