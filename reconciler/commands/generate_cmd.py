@@ -138,10 +138,10 @@ def generate(
         written = run_job(
             client,
             job,
+            PendingResults(state_dir() / "generate"),
             out_dir=Path(out_dir) if out_dir else None,
             timeout=wait_timeout,
             progress=lambda line: click.echo(line, err=True),
-            paid=PendingResults(state_dir() / "generate"),
         )
     for path in written:
         click.echo(str(path))

@@ -120,14 +120,14 @@ def _generate_v2(
 def run_job(
     client: BriaClient,
     job: GenerationJob,
+    paid: PendingResults,
     *,
     out_dir: Path | None = None,
     timeout: float = DEFAULT_RESULT_TIMEOUT,
     progress: Progress | None = None,
-    paid: PendingResults | None = None,
 ) -> list[Path]:
-    """Generate and write the images; with `paid`, results an interrupted run of the same
-    request was answered with (and paid for) are downloaded instead of generated again."""
+    """Generate and write the images; results an interrupted run of the same request was
+    answered with (and paid for), kept in `paid`, are downloaded instead of generated again."""
     project = find_project(client, job.project)
     current = find_versions(client, project, job.model)[0]
     facts = current.facts(project.ip_medium)
@@ -135,18 +135,15 @@ def run_job(
     request = check_request(job.options, facts, job.images)
     folder = out_dir or default_out_dir(current.label)
     require_writable_folder(folder)
+    key = request_key(request)
     if progress:
         count = request.expected_results  # num_results omitted: Bria's default, 4
-        progress(
-            f"generating {count} image(s) with '{current.label}' (model id {current.record.id}, "
-            f"{request.route})"
+        what = (
+            "downloading the results an interrupted run of this request paid for"
+            if paid.pending(key) is not None
+            else f"generating {count} image(s)"
         )
-    if paid is None:
-        images = generate_images(client, request, current.label, timeout=timeout, progress=progress)
-        return write_images(images, request, current.label, folder)
-    key = request_key(request)
-    if progress and paid.pending(key) is not None:
-        progress(f"generate: downloading the results an interrupted run paid for ({key[:12]})")
+        progress(f"{what} with '{current.label}' (model id {current.record.id}, {request.route})")
     images = paid_once(
         client,
         paid,

@@ -190,7 +190,8 @@ def test_results_an_interrupted_generate_paid_for_are_downloaded_not_generated_a
     assert paid == 1
     second = world.cli(*args)
     assert second.exit_code == 0, second.output
-    assert "generate: downloading the results an interrupted run paid for" in second.stderr
+    assert "downloading the results an interrupted run of this request paid for" in second.stderr
+    assert "generating 1 image(s)" not in second.stderr
     assert _generation_calls(world.server) == paid  # paid once, downloaded by the next run
     assert Path(second.stdout.strip()).read_bytes().startswith(b"\x89PNG")
     # a run that finished leaves nothing pending: asking again generates again
