@@ -34,10 +34,6 @@ class ConnectionSettingsError(ReconcilerError):
     """No usable token, or an unreadable token file."""
 
 
-class TokenRejected(ReconcilerError):
-    """Bria answered 401 to the token read from --token-file."""
-
-
 @dataclass(frozen=True)
 class ConnectionSettings:
     """What the command line and the environment said; resolved by `open_client`."""
@@ -123,14 +119,15 @@ def debug_printer(enabled: bool) -> Callable[[str], None] | None:
 @contextmanager
 def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
     """A connected `BriaClient`; with `use_emulator`, the embedded emulator runs meanwhile."""
-    from reconciler.client import BriaClient, Unauthorized
+    from reconciler.client import BriaClient
 
     log = debug_printer(settings.debug)
 
-    def connect(url: str, token: str) -> BriaClient:
+    def connect(url: str, token: str, token_source: str | None = None) -> BriaClient:
         return BriaClient(
             url,
             token,
+            token_source=token_source or "BRIA_API_TOKEN",
             debug_log=log,
             rate_limit=settings.rate_limit,
             max_rate_wait=settings.max_rate_wait,
@@ -160,14 +157,7 @@ def open_client(settings: ConnectionSettings) -> Iterator[BriaClient]:
         return
     url = resolve_api_url(settings.api_url)
     token = resolve_token(settings.token_file)
-    try:
-        with connect(url, token) as client:
-            yield client
-    except Unauthorized as err:
-        if not settings.token_file:
-            raise
-        # The client's own hint names BRIA_API_TOKEN; here the token came from a file.
-        message = super(Unauthorized, err)._render()
-        raise TokenRejected(
-            f"{message} (check the token in --token-file '{settings.token_file}')"
-        ) from err
+    # a 401 anywhere in the run (plan, apply's steps, --wait) names where the token came from
+    source = f"the token in --token-file '{settings.token_file}'" if settings.token_file else None
+    with connect(url, token, source) as client:
+        yield client

@@ -118,10 +118,12 @@ class BriaClient:
         notice: Callable[[str], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         debug_log: Callable[[str], None] | None = None,
+        token_source: str = "BRIA_API_TOKEN",
     ) -> None:
         """`rate_limit`: Bria's per-endpoint limit when known (else learned from 429s);
         `max_rate_wait`: the longest Retry-After honoured (default `DEFAULT_MAX_WAIT`);
-        `notice`: where "waiting N s for Bria's rate limit on ENDPOINT" goes."""
+        `notice`: where "waiting N s for Bria's rate limit on ENDPOINT" goes;
+        `token_source`: where a 401 says to check the token."""
         register_secret(token)
         self.base_url = base_url
         self.stats = ClientStats()
@@ -139,6 +141,7 @@ class BriaClient:
             "transport": transport,
             "debug_log": debug_log,
             "stats": self.stats,
+            "token_source": token_source,
         }
         self._http = HttpSession(base_url, token, **session_options)
         # The current generation's /v2 routes live beside /v1 (https://HOST/v2/...): a second

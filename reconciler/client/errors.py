@@ -152,10 +152,18 @@ class BadRequest(ResponseError):
 
 
 class Unauthorized(ResponseError):
-    """401: the token is missing or wrong."""
+    """401: the token is missing or wrong. `token_source` says where the token came from (the
+    client sets it), so a 401 anywhere in a run names the right place to look."""
+
+    token_source = "BRIA_API_TOKEN"
 
     def _render(self) -> str:
-        return super()._render() + " (check BRIA_API_TOKEN)"
+        return super()._render() + f" (check {self.token_source})"
+
+    def with_token_source(self, source: str) -> None:
+        """Say in the message where the token came from."""
+        self.token_source = source
+        self.args = (self._render(),)
 
 
 class Forbidden(ResponseError):

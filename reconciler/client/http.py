@@ -43,6 +43,7 @@ from reconciler.client.errors import (
     ResponseError,
     ServerError,
     TransportError,
+    Unauthorized,
     UnexpectedRedirect,
     shorten,
 )
@@ -268,6 +269,7 @@ class HttpSession:
         transport: httpx.BaseTransport | None,
         debug_log: Callable[[str], None] | None,
         stats: ClientStats,
+        token_source: str = "BRIA_API_TOKEN",
     ) -> None:
         url = check_base_url(base_url, transport)
         check_token(token)
@@ -277,6 +279,7 @@ class HttpSession:
         self.pacer = pacer
         self.stats = stats
         self._debug_log = debug_log
+        self._token_source = token_source
         trust_env = not is_loopback_host(url.host)
         self._client = httpx.Client(
             base_url=str(url).rstrip("/") + "/",
@@ -400,7 +403,10 @@ class HttpSession:
             attempt,
         )
         if response.status_code >= 300:
-            raise error_for(method, path, response)
+            answered = error_for(method, path, response)
+            if isinstance(answered, Unauthorized):
+                answered.with_token_source(self._token_source)
+            raise answered
         return response
 
     def _log(self, line: str, started: float, attempt: int) -> None:

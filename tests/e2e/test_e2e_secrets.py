@@ -104,3 +104,28 @@ def test_a_token_pasted_into_a_manifest_never_reaches_a_saved_plan(world: World)
             assert TOKEN.encode() not in path.read_bytes(), path
     shown = world.plan("--format", "json")  # on screen it is redacted, as everywhere
     assert shown.exit_code == 0 and TOKEN not in shown.output and '"key ***"' in shown.output
+
+
+def test_a_401_in_the_middle_of_an_apply_names_the_token_file(world: World, tmp_path: Path) -> None:
+    """The token was fine for the plan's reads; a step's 401 (the token revoked meanwhile) still
+    says to check the file it came from, not BRIA_API_TOKEN."""
+    from hostile_server import Answer, HostileServer, Rule
+
+    world.tree = standard_tree(world.root, images=1)
+    world.tree.write()
+    token_file = tmp_path / "token.txt"
+    token_file.write_text(TOKEN + "\n")
+    revoked = Answer(401, {"message": "Unauthorized: invalid api_token"})
+    with HostileServer(world.server.url) as hostile:
+        hostile.script(Rule("POST", "/v1/tailored-gen/datasets", revoked))
+        applied = world.cli(
+            "apply", "manifests", "--auto-approve", "--token-file", str(token_file),
+            BRIA_API_URL=hostile.url, BRIA_API_TOKEN="",
+        )  # fmt: skip
+    assert applied.exit_code == 1, applied.output
+    assert "Failed: " in applied.output
+    failed = next(line for line in applied.output.splitlines() if line.startswith("Failed: "))
+    assert "POST /tailored-gen/datasets: 401 Unauthorized" in failed
+    assert failed.endswith(f"(check the token in --token-file '{token_file}')"), failed
+    assert "BRIA_API_TOKEN" not in applied.output
+    assert TOKEN not in applied.output
