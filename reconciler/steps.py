@@ -203,7 +203,7 @@ class DeleteModel(Step):
     model: Ref
 
 
-#: Every step type. A new step type is added here, gets a handler in `reconciler.apply.engine`
+#: Every step type. A new step type is added here, gets a handler in `reconciler.apply.handlers`
 #: (mypy reports the `match` there as incomplete until it does) and a branch in
 #: schemas/plan.schema.json.
 AnyStep = (

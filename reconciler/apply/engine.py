@@ -83,7 +83,6 @@ class _Run:
 
     steps: tuple[AnyStep, ...]
     done_ids: set[str] = field(default_factory=set)
-    submitted: set[str] = field(default_factory=set)
     done: list[AnyStep] = field(default_factory=list)
     failed: list[tuple[AnyStep, str]] = field(default_factory=list)
     files_changed: list[str] = field(default_factory=list)
@@ -106,7 +105,6 @@ class _Run:
         if not self._ready:
             return None
         step = self.steps[heapq.heappop(self._ready)]
-        self.submitted.add(step.id)
         return step
 
     def mark_done(self, step: AnyStep) -> None:
@@ -182,8 +180,7 @@ def apply_plan(
                 elapsed = time.monotonic() - started
                 try:
                     note = future.result()
-                except StepInterrupted:
-                    run.submitted.discard(step.id)  # reported as not done
+                except StepInterrupted:  # reported as not done
                     continue
                 except ReconcilerError as err:
                     run.stopping = True

@@ -133,18 +133,11 @@ def remove_later_copies(
 
 def settle_late_copies(
     watches: Sequence[CreateWatch], *, policy: RetryPolicy, cancel: threading.Event
-) -> list[str]:
+) -> None:
     """Before reporting success: wait out `grace` since each uncertain create, then remove the
-    empty copies that landed late. Notes of what was removed."""
-    notes = []
+    empty copies that landed late."""
     for watch in watches:
         left = watch.since + policy.late_copy_grace - time.monotonic()
         if left > 0:
             sleep_or_cancel(left, cancel)
-        removed = remove_later_copies(watch, watch.copies(), policy=policy, cancel=cancel)
-        if removed:
-            listed = ", ".join(map(str, removed))
-            notes.append(
-                f"removed the late copy of {watch.ref} (id {listed}); kept id {watch.own_id}"
-            )
-    return notes
+        remove_later_copies(watch, watch.copies(), policy=policy, cancel=cancel)

@@ -107,9 +107,10 @@ def wait_for_training(
     echo: Callable[[str], None] = print,
     initial_pause: float = 0.2,
     max_pause: float = 30.0,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event,
 ) -> dict[str, str]:
-    """Poll until every model is Completed/Failed/Stopped; returns label -> final status."""
+    """Poll until every model is Completed/Failed/Stopped; returns label -> final status.
+    Setting `cancel` (Ctrl-C) stops the wait."""
     watched = [Watched(label, model_id) for label, model_id in sorted(set(models))]
     if not watched:
         echo("No models are training; nothing to wait for.")
@@ -143,13 +144,11 @@ def wait_for_training(
                     "(it goes on); run 'reconciler plan' later to see the result"
                 )
             pause = next(pauses)
-            if cancel is not None and cancel.wait(min(pause, deadline - now)):
+            if cancel.wait(min(pause, deadline - now)):
                 raise TrainingWaitInterrupted(
                     f"stopped waiting (interrupted) after {_elapsed(now - began)}: {still} still "
                     "training in Bria (it goes on); run 'reconciler plan' later to see the result"
                 )
-            if cancel is None:
-                time.sleep(min(pause, deadline - now))
     finally:
         if display is not None:
             display.close()

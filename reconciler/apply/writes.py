@@ -25,7 +25,6 @@ from typing import TypeVar
 
 from reconciler.client import (
     BriaClient,
-    DatasetRecord,
     ImageRecord,
     MalformedResponse,
     ModelRecord,
@@ -145,20 +144,6 @@ def delete_once(
 def find_project(client: BriaClient, project_name: str) -> ProjectRecord | None:
     matches = [p for p in client.list_projects() if p.project_name == project_name]
     return min(matches, key=lambda p: p.id) if matches else None
-
-
-def find_dataset(client: BriaClient, project_id: int, name: str) -> DatasetRecord | None:
-    matches = [d for d in client.list_project_datasets(project_id) if d.name == name]
-    return min(matches, key=lambda d: d.id) if matches else None
-
-
-def find_model(client: BriaClient, project_id: int, name: str) -> ModelRecord | None:
-    matches = [
-        m
-        for m in client.list_project_models(project_id)
-        if m.name == name and m.status != ModelStatus.DELETED
-    ]
-    return min(matches, key=lambda m: m.id) if matches else None
 
 
 def find_image(client: BriaClient, dataset_id: int, image_name: str) -> ImageRecord | None:

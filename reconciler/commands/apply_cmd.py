@@ -39,7 +39,7 @@ from reconciler.commands.invocation import (
 )
 from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
-from reconciler.errors import ReconcilerError, UsageError
+from reconciler.errors import ReconcilerError
 from reconciler.name_history import remember
 from reconciler.naming import parse_versioned_name
 from reconciler.policies import for_saved_plan
@@ -172,6 +172,16 @@ def _report(result: ApplyResult, total: int, calls: int) -> None:
     raise error
 
 
+def _show(plan: Plan) -> None:
+    """Print the plan; stop on its errors or a failed policy, before anything is applied."""
+    from reconciler.render import render_text
+
+    click.echo(redact(render_text(plan, use_color())))
+    if plan.errors:
+        report_plan_errors(plan)
+    enforce_policies(plan)
+
+
 def _say_files_changed(result: ApplyResult, total: int) -> None:
     files = ", ".join(f"'{path}'" for path in result.files_changed)
     click.echo(
@@ -295,16 +305,16 @@ def apply(
     from reconciler.apply import apply_plan
     from reconciler.commands.flag_rules import check_saved_plan_flags
     from reconciler.commands.progress import ApplyProgress
-    from reconciler.render import render_text
 
-    # with --plan the saved plan holds everything (PATHS, --prune, --strict are refused)
-    check_saved_plan_flags(plan_file, paths, prune=prune, strict=strict)
+    # with --plan the saved plan holds everything (PATHS, --prune, --strict, ... are refused)
+    check_saved_plan_flags(
+        plan_file,
+        paths,
+        prune=prune,
+        strict=strict,
+        shapes_plan=bool(ctx.meta.get("spend_keep_superseded") or ctx.meta.get("spend_pricing")),
+    )
     settings = connection_settings(ctx, api_url, token_file, use_emulator)
-    if plan_file and (ctx.meta.get("spend_keep_superseded") or ctx.meta.get("spend_pricing")):
-        raise UsageError(
-            "--keep-superseded and --pricing shape a plan; with --plan the saved plan already "
-            "holds what they decided: make the plan again with them"
-        )
     spend = spend_settings(ctx)
     desired = None if plan_file else load_desired(paths, strict=strict)
     with apply_lock(), open_client(settings) as client:
@@ -317,10 +327,7 @@ def apply(
         else:
             assert desired is not None
             the_plan, live = make_plan(client, desired, prune=prune, spend=spend)
-        click.echo(redact(render_text(the_plan, use_color())))
-        if the_plan.errors:
-            report_plan_errors(the_plan)
-        enforce_policies(the_plan)
+        _show(the_plan)
         started: list[tuple[str, int]] = []
         replanned = False
         while the_plan.has_changes:
@@ -352,10 +359,7 @@ def apply(
                 replanned = True
                 desired = load_desired(paths, strict=strict)
                 the_plan, live = make_plan(client, desired, prune=prune, spend=spend)
-                click.echo(redact(render_text(the_plan, use_color())))
-                if the_plan.errors:
-                    report_plan_errors(the_plan)
-                enforce_policies(the_plan)
+                _show(the_plan)
                 continue
             _report(result, len(the_plan.steps), client.stats.requests)
             if started and not wait_training:

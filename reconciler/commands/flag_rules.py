@@ -29,8 +29,9 @@ def check_connection_flags(api_url: str | None, token_file: str | None, emulator
 
 
 def check_saved_plan_flags(plan_file: str | None, paths: Sequence[str], *, prune: bool,
-                           strict: bool) -> None:  # fmt: skip
-    """`apply --plan FILE` carries out the saved plan exactly: nothing may change it."""
+                           strict: bool, shapes_plan: bool = False) -> None:  # fmt: skip
+    """`apply --plan FILE` carries out the saved plan exactly: nothing may change it.
+    `shapes_plan`: --keep-superseded or --pricing was given."""
     if not plan_file:
         return
     if paths:
@@ -48,4 +49,9 @@ def check_saved_plan_flags(plan_file: str | None, paths: Sequence[str], *, prune
         raise FlagConflict(
             "--plan and --strict cannot be used together: a saved plan reads no manifests; "
             "use --strict when making it ('reconciler plan --strict --out FILE')"
+        )
+    if shapes_plan:
+        raise FlagConflict(
+            "--keep-superseded and --pricing shape a plan; with --plan the saved plan already "
+            "holds what they decided: make the plan again with them"
         )
