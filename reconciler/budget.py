@@ -27,7 +27,7 @@ from reconciler.steps import (
     StopTraining,
 )
 from reconciler.training_hours import (
-    REFERENCE_HOURS,
+    REFERENCE,
     HoursRange,
     hours_for,
     hours_text,
@@ -83,7 +83,7 @@ class Budget:
     def one_training(self) -> str:
         """How long one training of this plan takes: `1-3 h` (the widest range over the
         versions it trains; the reference's when it trains none)."""
-        ranges = list(self.durations.values()) or [HoursRange(*REFERENCE_HOURS, 0)]
+        ranges = list(self.durations.values()) or [REFERENCE]
         return _range(min(r.low for r in ranges), max(r.high for r in ranges))
 
 
@@ -164,9 +164,7 @@ def _training_versions(
     for step in steps:
         if isinstance(step, StartTraining) and step.model.key not in found:
             live = models.get(step.model.id) if step.model.id is not None else None
-            found[step.model.key] = (
-                (live.training_version or live.training_mode or "") if live else ""
-            )
+            found[step.model.key] = live.training_kind if live else ""
     return found
 
 

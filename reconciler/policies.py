@@ -84,12 +84,8 @@ def evaluate(
     budget: Budget,
     overrides: Collection[str] = (),
 ) -> tuple[PolicyResult, ...]:
-    results = []
-    for rule in rules:
-        passed, message = _check(rule, changes, budget)
-        overridden = not passed and rule.level == "soft" and rule.name in overrides
-        results.append(PolicyResult(rule.name, rule.level, passed, message, overridden))
-    return tuple(results)
+    checked = [PolicyResult(r.name, r.level, *_check(r, changes, budget)) for r in rules]
+    return with_overrides(checked, overrides)
 
 
 def with_overrides(

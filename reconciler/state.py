@@ -181,6 +181,12 @@ class LiveModel:
     created_at: str | None = None
     updated_at: str | None = None
 
+    @property
+    def training_kind(self) -> str:
+        """The training_version, or the current generation's training_mode (durations and
+        expected hours are kept per kind)."""
+        return self.training_version or self.training_mode or ""
+
 
 @dataclass(frozen=True)
 class LiveDataset:

@@ -70,7 +70,7 @@ def training_hours(live: LiveState) -> Mapping[str, HoursRange]:
             for model in dataset.models:
                 seconds = training_seconds(model)
                 if seconds is not None:
-                    key = model.training_version or model.training_mode or ""
+                    key = model.training_kind
                     seen.setdefault(key, []).append(seconds / 3600)
     return {
         version: HoursRange(round(min(hours), 2), round(max(hours), 2), len(hours))

@@ -155,8 +155,8 @@ def _diff_project_tree(
         index = ProjectIndex.build(name, None, dataset_names, model_names)
     scope = dataclasses.replace(scope, index=index, ready_key=project.ready_key)
     deletions = delete_declared_models(scope)
-    declared = diff_datasets(scope, find_dataset_renames(scope), deletions.removed)
-    removed = deletions.removed | declared.removed_models
+    declared = diff_datasets(scope, find_dataset_renames(scope), deletions.claimed)
+    removed = deletions.claimed | declared.removed_models
     last_good = last_completed_versions(scope)
     doomed = models_on_pruned_datasets(scope, declared, last_good)
     renames = find_model_renames(scope, declared.outcomes)

@@ -97,14 +97,20 @@ def model_key(model_id: int, what: str) -> str:
     return f"model#{model_id}:{what}"
 
 
-def orphan_advice(orphans: list[int], copies: int, route: str) -> str:
+def orphan_advice(
+    orphans: list[int],
+    copies: int,
+    route: str,
+    *,
+    otherwise: str = "rename or delete the extra ones in Bria's console, then plan again",
+) -> str:
     """How to resolve a name Bria holds more than once: the empty copies (an interrupted
     create's orphans, most likely; all but the first when every copy is empty) by id and
-    route, else the general advice."""
+    route, else the general advice (`otherwise`)."""
     if len(orphans) == copies:
         orphans = orphans[1:]
     if not orphans:
-        return "rename or delete the extra ones in Bria's console, then plan again"
+        return otherwise
     ids = ", ".join(str(i) for i in orphans)
     routes = ", ".join(f"DELETE /tailored-gen/{route}/{i}" for i in orphans)
     which = "is" if len(orphans) == 1 else "are"

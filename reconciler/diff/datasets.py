@@ -19,7 +19,7 @@ from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.image_review import ImageReview, review_images
 from reconciler.naming import versioned_name
-from reconciler.state import DesiredDataset, LiveDataset, LiveModel, ModelStatus
+from reconciler.state import DesiredDataset, LiveDataset, LiveModel
 from reconciler.steps import Change, CloneDataset, CreateDataset, DeleteDataset, Ref, UpdateDataset
 
 
@@ -356,8 +356,6 @@ def delete_dataset_versions(
         models = scope.index.models_on(dataset)
         waits: list[str | None] = []
         for model in models:
-            if model.status == ModelStatus.DELETED:
-                continue
             if model.id in removed_models or model.id in out.removed_models:
                 waits.append(model_key(model.id, "delete"))
                 continue

@@ -43,7 +43,6 @@ class Replacement:
 class ModelsDiff:
     changes: tuple[Change, ...]
     claimed: frozenset[int]  # live model ids a declared model owns (current, renamed, deleted)
-    removed: frozenset[int]  # live model ids these changes delete
     replaced: Mapping[int, Replacement] = field(default_factory=dict)
 
 
@@ -56,7 +55,7 @@ def delete_declared_models(scope: ProjectScope) -> ModelsDiff:
             change, ids = _delete(scope, desired, scope.address("model", desired.name))
             changes.append(change)
             claimed |= ids
-    return ModelsDiff(tuple(changes), frozenset(claimed), frozenset(claimed))
+    return ModelsDiff(tuple(changes), frozenset(claimed))
 
 
 def diff_models(
@@ -90,7 +89,7 @@ def diff_models(
             replaced,
         )
         changes.append(change)
-    return ModelsDiff(tuple(changes), frozenset(claimed), frozenset(), replaced)
+    return ModelsDiff(tuple(changes), frozenset(claimed), replaced)
 
 
 def _diff_model(
@@ -156,12 +155,13 @@ def _ambiguous(scope: ProjectScope, address: str, twins: list[ModelVersion]) -> 
     )
     name = twins[-1].model.name
     orphans = [entry.model.id for entry in twins if entry.model.status == "Created"]
-    advice = orphan_advice(orphans, len(twins), "models")
-    if "rename or delete" in advice:
-        advice = (
-            "rename or delete the extra ones in Bria's console (stop training first), then "
-            "plan again"
-        )
+    advice = orphan_advice(
+        orphans,
+        len(twins),
+        "models",
+        otherwise="rename or delete the extra ones in Bria's console (stop training first), "
+        "then plan again",
+    )
     scope.result.errors.append(
         f"model '{name}' exists {len(twins)} times in project '{scope.name}' in Bria "
         f"({listed}), so the plan cannot tell which one the manifest means: {advice}"
@@ -358,7 +358,7 @@ def _supersede_training(
     stops it too), unless keepSupersededTraining says to let it run (then --prune keeps it until
     it has finished). The note for the reason;
     the same words go to the plan's warnings."""
-    expected = hours_for(scope.hours, old.training_version or old.training_mode or "")
+    expected = hours_for(scope.hours, old.training_kind)
     left = time_left(old, expected, scope.now)
     still = f"still training {on}".rstrip() if on else "still training, and superseded"
     subject = f"model '{scope.name}/{old.name}' is {still}: {left}"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from reconciler.diff.changes import StepList, model_key, plural, quoted
 from reconciler.diff.live_index import ProjectIndex
 from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
-from reconciler.diff.scope import ProjectScope, describe_models
+from reconciler.diff.scope import ProjectScope, describe_models, model_summary
 from reconciler.state import (
     TRAINING_STATUSES,
     DesiredProject,
@@ -183,7 +183,7 @@ def _before(live: LiveProject, datasets: list[str], models: list[LiveModel]) -> 
         "ip_type": live.ip_type,
         "ip_medium": live.ip_medium,
         "datasets": datasets,
-        "models": [{"name": m.name, "status": m.status} for m in models],
+        "models": model_summary(models),
     }
 
 

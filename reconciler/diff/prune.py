@@ -184,7 +184,7 @@ def prune_models(
             if not _handled(entry, handled):
                 address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
                 why = f"superseded by '{current.name}'"
-                kept = _model_kept(scope, base, entry, last_good, current.name)
+                kept = _model_kept(scope, entry, last_good, current.name)
                 changes.append(_prune_model(scope, address, entry, why, kept=kept))
     for entry in scope.index.undeclared_models:
         if not _handled(entry, handled):
@@ -197,7 +197,6 @@ def prune_models(
 
 def _model_kept(
     scope: ProjectScope,
-    base: str,
     entry: ModelVersion,
     last_good: frozenset[int],
     replacement: str,
@@ -230,7 +229,7 @@ def _prune_replaced_models(
             continue
         address = scope.address("model", f"{base}~{entry.version}", entry.model.id)
         why = f"replaced by '{replacement.name}' in this plan"
-        kept = _model_kept(scope, base, entry, last_good, replacement.name)
+        kept = _model_kept(scope, entry, last_good, replacement.name)
         after = (replacement.started,)
         changes.append(_prune_model(scope, address, entry, why, after=after, kept=kept))
     return changes
