@@ -63,19 +63,15 @@ class AnswerChecks:
     def skipped_datasets(
         self, project_id: int, skipped: Sequence[SkippedRecord], declared_bases: Iterable[str]
     ) -> None:
-        bases = set(declared_bases)
+        bases = frozenset(declared_bases)
         for record in skipped:
-            parsed = parse_versioned_name(record.name) if record.name is not None else None
-            declared = parsed is None or parsed.base in bases
+            declared = is_declared(record.name, bases)
             self._strict_or_warn(_datasets_path(project_id), "dataset", record, declared)
 
     def skipped_model(self, path: str, record: SkippedRecord, declared: Iterable[str]) -> None:
         """A model left out of a dataset or model list (an unknown status, say): strict when a
         manifest declares a model of that name (any version) in the project."""
-        parsed = parse_versioned_name(record.name) if record.name is not None else None
-        names = set(declared)
-        is_declared = parsed is None or parsed.base in names
-        self._strict_or_warn(path, "model", record, is_declared)
+        self._strict_or_warn(path, "model", record, is_declared(record.name, declared))
 
     def _strict_or_warn(self, path: str, kind: str, record: SkippedRecord, declared: bool) -> None:
         if declared:
@@ -127,3 +123,10 @@ class AnswerChecks:
                     f"{_datasets_path(record.project_id)} says dataset '{record.name}' has "
                     f"{record.images_count} (images_count); {_AGAIN}"
                 )
+
+
+def is_declared(name: str | None, bases: Iterable[str]) -> bool:
+    """Whether a manifest declares this resource name (any version of its base name); a name
+    that is missing or not a versioned one counts as declared (strict is the safe side)."""
+    parsed = parse_versioned_name(name) if name is not None else None
+    return parsed is None or parsed.base in bases

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from reconciler.answer_checks import AnswerChecks, Warn
+from reconciler.answer_checks import AnswerChecks, Warn, is_declared
 from reconciler.client import BriaClient, DatasetRecord, ImageRecord, ModelRecord, ProjectRecord
 from reconciler.client.records import RecordList, SkippedRecord
 from reconciler.client.retry_policy import Backoff
@@ -198,7 +198,7 @@ def _unread_with_their_models(
     undeclared = {
         record.id
         for record, _models in listed
-        if record.id in unread and not _is_declared(record.name, declared_bases)
+        if record.id in unread and not is_declared(record.name, declared_bases)
     }
     if not undeclared:
         return listed
@@ -213,11 +213,6 @@ def _unread_with_their_models(
         (path, model) for path, model in listed.skipped_models if model.dataset_id not in undeclared
     )
     return result
-
-
-def _is_declared(name: str, bases: frozenset[str]) -> bool:
-    parsed = parse_versioned_name(name)
-    return parsed is None or parsed.base in bases
 
 
 def _with_records(

@@ -46,7 +46,7 @@ from reconciler.client.records import (
     parse_model,
     parse_project,
 )
-from reconciler.client.retry_policy import Backoff
+from reconciler.client.retry_policy import CLIENT_BACKOFF, Backoff
 from reconciler.client.streamed_json import StreamedJson
 from reconciler.secrets import register_secret
 
@@ -111,8 +111,8 @@ class BriaClient:
         timeout: float = 30.0,
         deadline: float = 120.0,
         max_retries: int = 5,
-        backoff_base: float = 0.5,
-        backoff_max: float = 30.0,
+        backoff_base: float = CLIENT_BACKOFF.base,
+        backoff_max: float = CLIENT_BACKOFF.cap,
         rate_limit: RateLimit | None = None,
         max_rate_wait: float | None = None,
         notice: Callable[[str], None] | None = None,

@@ -16,6 +16,7 @@ from typing import Any
 from reconciler.client.records import (
     RecordError,
     _frozen,
+    _is_int,
     _json_type,
     _object,
     _schema_text,
@@ -129,16 +130,12 @@ def parse_generation_answer(data: Any) -> GenerationResult | GenerationAccepted:
             raise RecordError("generation answer has neither 'image_url' nor 'request_id'")
         return GenerationAccepted(request_id=tail, status_url=status_url)
     request_id = obj["request_id"]
-    if _is_whole(request_id):  # published as a string; a number is the same id
+    if _is_int(request_id):  # published as a string; a number is the same id
         request_id = str(request_id)
     return GenerationAccepted(
         request_id=req_str({"request_id": request_id}, "request_id", "generation answer"),
         status_url=status_url,
     )
-
-
-def _is_whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def parse_generation_status(data: Any, request_id: str) -> GenerationStatus:

@@ -122,7 +122,6 @@ class EndpointPacer:
         self._cond = threading.Condition()
         self._endpoints: dict[str, _Endpoint] = {}
         self._interrupted = False
-        self.waited_seconds = 0.0  # summed over threads: how much pacing cost
         _PACERS.add(self)
 
     # ------------------------------------------------------------ the two calls per request
@@ -131,7 +130,6 @@ class EndpointPacer:
         """Block until `endpoint` may be sent a request; the caller must `release` it."""
         with self._cond:
             state = self._state(endpoint)
-            began = self._clock()
             while True:
                 if self._interrupted:
                     raise RateLimitWaitInterrupted(
@@ -141,7 +139,6 @@ class EndpointPacer:
                 wait = self._wait_needed(state, now)
                 if wait <= 0:
                     state.in_flight += 1
-                    self.waited_seconds += now - began
                     return
                 self._announce(endpoint, state, now, wait, paced=state.paused_until <= now)
                 self._cond.wait(None if math.isinf(wait) else wait)

@@ -190,12 +190,7 @@ def check_request(
     route = route_of(options)
     is_max = model.training_version == "max"
     _check_route(options, model, route, is_max, spelling)
-    if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
-        raise GenerationRefused(
-            f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
-            + ", ".join(ASPECT_RATIOS),
-            field="aspect_ratio",
-        )
+    _check_aspect_ratio(options)
     if options.fast is True and is_max:
         raise GenerationRefused(
             f"model '{model.label}' was trained with the 'max' training version, which does not "
@@ -244,19 +239,9 @@ def _current_generation_request(
     for refused, reason, field in refusals:
         if refused:
             raise GenerationRefused(f"{what}: drop {reason}", field=field)
-    if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
-        raise GenerationRefused(
-            f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
-            + ", ".join(ASPECT_RATIOS),
-            field="aspect_ratio",
-        )
+    _check_aspect_ratio(options)
+    _check_count_range(options, spelling)
     count = options.num_results
-    if count is not None and not 1 <= count <= MAX_RESULTS:
-        raise GenerationRefused(
-            f"{spelling.num_results} {count} is out of range: Bria generates 1 to {MAX_RESULTS} "
-            "results",
-            field="num_results",
-        )
     low, high = V2_STEPS
     if options.steps is not None and not low <= options.steps <= high:
         raise GenerationRefused(
@@ -334,7 +319,16 @@ def _check_structure_reference(options: GenerationOptions) -> None:
         )
 
 
-def _check_counts(options: GenerationOptions, fast: bool, guided: bool, spelling: Spelling) -> None:
+def _check_aspect_ratio(options: GenerationOptions) -> None:
+    if options.aspect_ratio is not None and options.aspect_ratio not in ASPECT_RATIOS:
+        raise GenerationRefused(
+            f"aspect ratio '{options.aspect_ratio}' is not one Bria offers: use one of "
+            + ", ".join(ASPECT_RATIOS),
+            field="aspect_ratio",
+        )
+
+
+def _check_count_range(options: GenerationOptions, spelling: Spelling) -> None:
     count = options.num_results
     if count is not None and not 1 <= count <= MAX_RESULTS:
         raise GenerationRefused(
@@ -342,6 +336,11 @@ def _check_counts(options: GenerationOptions, fast: bool, guided: bool, spelling
             "results",
             field="num_results",
         )
+
+
+def _check_counts(options: GenerationOptions, fast: bool, guided: bool, spelling: Spelling) -> None:
+    _check_count_range(options, spelling)
+    count = options.num_results
     low, high = FAST_STEPS if fast else REGULAR_STEPS
     if options.steps is not None and not low <= options.steps <= high:
         mode = "fast mode" if fast else f"regular mode ({spelling.no_fast})"

@@ -76,22 +76,6 @@ def prepare(
     return GenerationJob(project, model, options, images)
 
 
-def generate_images(
-    client: BriaClient,
-    request: GenerationRequest,
-    label: str,
-    *,
-    timeout: float = DEFAULT_RESULT_TIMEOUT,
-    progress: Progress | None = None,
-) -> list[Image]:
-    """Call the route and download every result (polling asynchronous ones)."""
-    if request.route == ROUTE_V2:
-        results = _generate_v2(client, request, timeout=timeout, progress=progress)
-    else:
-        results = results_of(call_route(client, request), request.route)
-    return download_results(results, request.route, timeout=timeout, progress=progress)
-
-
 def _generate_v2(
     client: BriaClient,
     request: GenerationRequest,
@@ -182,7 +166,8 @@ def paid_once(
             echo(f"{command}: {label}: the interrupted run's results are gone ({err}); generating")
             store.drop_pending(key)
     if request.route == ROUTE_V2:  # /v2 polls its own status URL: nothing to keep in between
-        return generate_images(client, request, label, timeout=timeout, progress=echo)
-    answered = results_of(call_route(client, request), request.route)
-    store.put_pending(key, answered)
+        answered = _generate_v2(client, request, timeout=timeout, progress=echo)
+    else:
+        answered = results_of(call_route(client, request), request.route)
+        store.put_pending(key, answered)
     return download_results(answered, request.route, timeout=timeout, progress=echo)
