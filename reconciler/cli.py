@@ -114,10 +114,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
         ctx.color = False
 
 
-for _command in cli.commands.values():  # commands added eagerly (none today; see COMMANDS)
-    document(_command)  # summary, examples and exit codes: commands/help_texts.py
-
-
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C: like Python's own handler, plus waking requests that wait for the rate limit in
     worker threads (which KeyboardInterrupt never reaches), so the process ends at once."""

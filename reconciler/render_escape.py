@@ -88,7 +88,8 @@ def is_partial(runs: list[tuple[DiffOp, str]]) -> bool:
     return any(op == "same" for op, _ in runs)
 
 
-def md_word_diff(old: str, new: str) -> str:
-    """A word diff for markdown: ~~deleted words~~ **inserted words**, the rest as is."""
+def md_word_diff(runs: list[tuple[DiffOp, str]]) -> str:
+    """A word diff (`word_diff`'s runs) for markdown: ~~deleted words~~ **inserted words**, the
+    rest as is."""
     marker = {"same": "", "del": "~~", "ins": "**"}
-    return " ".join(f"{marker[op]}{md_text(text)}{marker[op]}" for op, text in word_diff(old, new))
+    return " ".join(f"{marker[op]}{md_text(text)}{marker[op]}" for op, text in runs)

@@ -182,8 +182,9 @@ def _caption_diff(image: ImageReview) -> list[str]:
     head = f"  - {md_code(image.file)} ({md_text(sources)}): "
     old, new = image.caption_before, image.caption_after
     if old is not None and new is not None:
-        lines = [head + md_word_diff(old, new)]
-        if is_partial(word_diff(old, new)):
+        runs = word_diff(old, new)
+        lines = [head + md_word_diff(runs)]
+        if is_partial(runs):
             lines += [f"    - was: {md_text(old)}", f"    - now: {md_text(new)}"]
         return lines
     before = f"~~{md_text(old)}~~" if old else "(no caption)"

@@ -86,17 +86,13 @@ def open_state_file(name: str, mode: str) -> IO[str]:
     path = folder / name
     if path.is_dir():
         raise StateDirError(
-            f"the {_label(name)} '{path}' is a directory; remove it (rmdir '{path}') and run "
+            f"the apply lock '{path}' is a directory; remove it (rmdir '{path}') and run "
             "apply again"
         )
     try:
         return open(path, mode, encoding="utf-8")
     except OSError as err:
         raise state_write_error(folder, err) from None
-
-
-def _label(name: str) -> str:
-    return "apply lock" if name == "apply.lock" else "state file"
 
 
 def _not_a_folder(folder: Path, what: str) -> StateDirError:

@@ -37,7 +37,6 @@ from reconciler.commands.invocation import (
     strict_option,
     use_color,
 )
-from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
 from reconciler.errors import ReconcilerError
 from reconciler.name_history import remember
@@ -253,7 +252,7 @@ def _load_saved(client: Any, plan_file: str) -> tuple[Plan, LiveState]:
     return saved, live
 
 
-@click.command(name="apply", cls=ExitOneOnUsageError)
+@click.command(name="apply")  # bad flags exit 1: cli._Group.invoke
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--prune", is_flag=True, help="Also delete undeclared datasets and models.")

@@ -14,13 +14,12 @@ from reconciler.commands.invocation import (
     connection_options,
     connection_settings,
 )
-from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
 from reconciler.render_escape import printable
 from reconciler.secrets import redact
 
 
-@click.command(name="import", cls=ExitOneOnUsageError)
+@click.command(name="import")  # bad flags exit 1: cli._Group.invoke
 @click.option(
     "--project",
     "projects",

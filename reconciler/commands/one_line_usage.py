@@ -2,7 +2,7 @@
 one line naming the flag and `--help`, exit 1, instead of click's usage block.
 
 These commands are run by hand and in CI logs where the one line is what is read; exit 1 (not
-click's 2) as everywhere (see `usage_exit.ExitOneOnUsageError`).
+click's 2) as everywhere (see `cli._Group.invoke`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from typing import Any
 
 import click
 
-from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.errors import UsageError
 
 
-class OneLineUsageErrors(ExitOneOnUsageError):
+class OneLineUsageErrors(click.Command):
     """A bad flag value is refused in one line (`error: ... (see 'reconciler X --help')`)."""
 
     def make_context(

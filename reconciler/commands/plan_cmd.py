@@ -21,12 +21,11 @@ from reconciler.commands.invocation import (
     strict_option,
     use_color,
 )
-from reconciler.commands.usage_exit import ExitOneOnUsageError
 from reconciler.connection import open_client
 from reconciler.plan_formats import FORMATS, render_plan
 
 
-@click.command(name="plan", cls=ExitOneOnUsageError)
+@click.command(name="plan")  # bad flags exit 1: cli._Group.invoke
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan here.")
 @click.option(

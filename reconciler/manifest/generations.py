@@ -107,13 +107,9 @@ def check_model_generation(model: Resource, sink: DiagnosticSink) -> None:
             f"{model.subject} sets lr_warmup_steps, which Bria uses only with lr_scheduler "
             f"'constant_with_warmup', not {quote(scheduler)}; remove it or change the scheduler",
         )
-    checkpoint = model.spec.get("checkpoint")
-    if isinstance(checkpoint, str) and checkpoint.isascii() and checkpoint.isdigit():
-        checkpoint = int(checkpoint)
-    elif isinstance(checkpoint, float) and checkpoint.is_integer():
-        checkpoint = int(checkpoint)
+    checkpoint = checkpoint_step(model.spec.get("checkpoint"))
     steps = saved_checkpoints(parameters)
-    if isinstance(checkpoint, int) and not isinstance(checkpoint, bool) and steps:
+    if checkpoint is not None and steps:
         if checkpoint not in steps:
             shown = ", ".join(str(step) for step in steps[:8]) + (", ..." if len(steps) > 8 else "")
             model.error(
@@ -324,3 +320,12 @@ def _is_json_object(text: str) -> bool:
         return isinstance(json.loads(text), dict)
     except json.JSONDecodeError:
         return False
+
+
+def checkpoint_step(value: object) -> int | None:
+    """spec.checkpoint: a step, written as a number or as Bria's active_model_version string."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():  # 750.0: the schema's integer too
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -21,6 +21,7 @@ from reconciler.manifest.documents import Resource, read_resource
 from reconciler.manifest.generations import (
     check_current_captions,
     check_current_completion,
+    checkpoint_step,
     read_visual_schema,
     training_parameter_items,
     visual_schema_file,
@@ -193,7 +194,7 @@ def _desired_state(
             samples=samples.get(key, ()),
             training_mode=cast(TrainingMode | None, m.text("training_mode")),
             training_parameters=training_parameter_items(m.spec.get("training_parameters")),
-            checkpoint=_checkpoint(m.spec.get("checkpoint")),
+            checkpoint=checkpoint_step(m.spec.get("checkpoint")),
             protected=_protected(m),
             keep_superseded_training=m.metadata.get("keepSupersededTraining") is True,
         )
@@ -209,15 +210,6 @@ def _training_version(model: Resource) -> TrainingVersion | None:
     if version is None and model.text("training_mode") is None:
         return "light"
     return cast(TrainingVersion | None, version)
-
-
-def _checkpoint(value: object) -> int | None:
-    """spec.checkpoint: a step, written as a number or as Bria's active_model_version string."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    if isinstance(value, float) and value.is_integer():  # 750.0: the schema's integer too
-        return int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _protected(resource: Resource) -> Source | None:
