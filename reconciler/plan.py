@@ -19,7 +19,7 @@ from reconciler.diff import DiffResult, diff_states
 from reconciler.policies import PolicyResult, PolicyRule, evaluate
 from reconciler.read_scope import ReadScope, fingerprint, scope_from_desired
 from reconciler.state import DesiredState, LiveState
-from reconciler.steps import Action, AnyStep, Change, StartTraining
+from reconciler.steps import Action, AnyStep, Change
 from reconciler.training_hours import REFERENCE, hours_text
 
 FORMAT_VERSION = 1
@@ -96,26 +96,26 @@ def build_plan(
     scope = read_scope if read_scope is not None else scope_from_desired(desired)
     budget = plan_budget(plan.changes, plan.steps, live, spend.pricing)
     policies = evaluate(spend.rules, plan.changes, budget, spend.overrides)
-    warnings = _with_history(plan.warnings, budget)
+    warnings = (*_training_warning(budget), *plan.warnings)
     return dataclasses.replace(
         plan, read_scope=scope, budget=budget, policies=policies, warnings=warnings
     )
 
 
-def _with_history(warnings: tuple[str, ...], budget: Budget) -> tuple[str, ...]:
-    """The "N models will train" warning in this account's own hours when it has a history
-    (the reference's 1-3 hours otherwise), so it never contradicts the budget line."""
-    reference = _training_warning_text(budget.start)
-    if not warnings or warnings[0] != reference:
-        return warnings
+def _training_warning(budget: Budget) -> list[str]:
+    """ "N models will train (...)": the reference's 1-3 hours each, or, with this account's own
+    history or the published estimates, the budget's hours in all (never contradicting the
+    budget line)."""
+    if not budget.start:
+        return []
+    noun = "model will" if budget.start == 1 else "models will"
     history = any(hours.samples for hours in budget.durations.values())
     if not history and all(hours == REFERENCE for hours in budget.durations.values()):
-        return warnings
+        return [f"{budget.start} {noun} train (1-3 hours each)"]
     low, high = hours_text(budget.hours_low), hours_text(budget.hours_high)
     span = low if low == high else f"{low.removesuffix(' h')}-{high}"
     source = "from this account's history" if history else "Bria's published estimates"
-    text = reference.replace("(1-3 hours each)", f"({span} in all, {source})")
-    return (text, *warnings[1:])
+    return [f"{budget.start} {noun} train ({span} in all, {source})"]
 
 
 @dataclass(frozen=True)
@@ -161,21 +161,9 @@ def assemble_plan(result: DiffResult, live_fingerprint: str, *, prune: bool = Fa
         fingerprint=live_fingerprint,
         prune=prune,
         errors=tuple(result.errors),
-        warnings=tuple(_training_warning(steps) + result.warnings),
+        warnings=tuple(result.warnings),
         lock_updates=tuple(result.lock_updates),
     )
-
-
-def _training_warning(steps: tuple[AnyStep, ...]) -> list[str]:
-    trainings = sum(1 for step in steps if isinstance(step, StartTraining))
-    if not trainings:
-        return []
-    return [_training_warning_text(trainings)]
-
-
-def _training_warning_text(trainings: int) -> str:
-    noun = "model will" if trainings == 1 else "models will"
-    return f"{trainings} {noun} train (1-3 hours each)"
 
 
 def step_number(step_id: str) -> int:
