@@ -330,7 +330,8 @@ def _replace(
                     f"'{scope.name}/{name}', which trains from scratch"
                 )
         if old.status == ModelStatus.IN_PROGRESS:
-            on = "on a superseded dataset" if outcome.fresh or "dataset" in problems[0] else ""
+            moved = outcome.fresh or old.dataset_id != outcome.live_id  # its dataset changed
+            on = "on a superseded dataset" if moved else ""
             deleted = old.id in doomed
             reason += _supersede_training(scope, desired, steps, old, started, on, deleted)
     change = Change(
