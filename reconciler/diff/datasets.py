@@ -15,7 +15,7 @@ from reconciler.diff.changes import (
     quoted,
 )
 from reconciler.diff.images import ImageEdits, add_edit_steps, compare_images
-from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
+from reconciler.diff.renames import rename_note
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.image_review import ImageReview, review_images
 from reconciler.naming import versioned_name
@@ -127,14 +127,9 @@ def _diff_dataset(
         start = steps.add(
             UpdateDataset(**steps.head("rename"), dataset=ref, fields={"name": desired.name})
         )
-        if renamed_in_manifest("dataset", scope.name, desired.name, live.name, scope.history):
-            notes.append(manifest_rename_note("dataset", desired.name, live.name))
-        else:
-            drift = True
-            notes.append(
-                f"dataset '{desired.name}' was renamed in the console from '{desired.name}' to "
-                f"'{live.name}': rename it back"
-            )
+        note, console = rename_note("dataset", scope.name, desired.name, live.name, scope.history)
+        notes.append(note)
+        drift = drift or console
     if live.status == "completed" and edits.content_differs:
         return _clone(scope, desired, steps, live, start, edits, notes, drift, adopted)
     parts = edits.summary_parts()

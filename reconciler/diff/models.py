@@ -23,7 +23,7 @@ from reconciler.diff.generations import (
 )
 from reconciler.diff.live_index import ModelVersion
 from reconciler.diff.protection import protected_refusal
-from reconciler.diff.renames import manifest_rename_note, renamed_in_manifest
+from reconciler.diff.renames import rename_note
 from reconciler.diff.scope import DatasetOutcome, ProjectScope, describe_models, model_summary
 from reconciler.naming import parse_versioned_name
 from reconciler.state import DEAD_STATUSES, DesiredModel, LiveModel, ModelStatus, Source
@@ -399,14 +399,8 @@ def _keep(
     if renamed:
         fields["name"] = desired.name
         ref = scope.index.model_ref(model, desired.name)
-        if renamed_in_manifest("model", scope.name, desired.name, model.name, scope.history):
-            notes.append(manifest_rename_note("model", desired.name, model.name))
-        else:
-            drift = True
-            notes.append(
-                f"model '{desired.name}' was renamed in the console from '{desired.name}' to "
-                f"'{model.name}': rename it back"
-            )
+        back, drift = rename_note("model", scope.name, desired.name, model.name, scope.history)
+        notes.append(back)
     if desired.description is not None and desired.description != model.description:
         drift = True
         fields["description"] = desired.description

@@ -155,5 +155,19 @@ def manifest_rename_note(kind: str, new_name: str, live_name: str) -> str:
     )
 
 
+def rename_note(
+    kind: str, project: str, new_name: str, live_name: str, history: frozenset[str] | None
+) -> tuple[str, bool]:
+    """The note on renaming a dataset or model back to its declared name, and whether that is
+    drift (renamed in the console) rather than a rename made in the manifest."""
+    if renamed_in_manifest(kind, project, new_name, live_name, history):
+        return manifest_rename_note(kind, new_name, live_name), False
+    return (
+        f"{kind} '{new_name}' was renamed in the console from '{new_name}' to '{live_name}': "
+        "rename it back",
+        True,
+    )
+
+
 def _address(kind: str, project: str, name: str) -> str:
     return f"project.{name}" if kind == "project" else f"{kind}.{project}/{name}"
